@@ -1,0 +1,117 @@
+//! `ferrid serve`: loads and validates the settings, binds the listener, and serves until
+//! SIGTERM or Ctrl-C. Start-up never waits for Redis: the listener answers at once (`/readyz`
+//! says why it is not ready) while `App::bootstrap_until_ready` retries in the background.
+//! Without a config file, a demo client is generated so the quick tour works out of the box.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::app::App;
+use crate::clock::SystemClock;
+use crate::config::{ClientConfig, Settings};
+use crate::http::server::Bound;
+use crate::secret::{random_token, SecretString};
+
+/// Id of the client generated when no config file is given.
+pub const DEMO_CLIENT_ID: &str = "demo";
+
+/// Runs the server; exit code 2 for configuration errors, 1 for start-up failures.
+pub fn run(config: Option<PathBuf>) -> ExitCode {
+    let mut settings = match super::load_settings(config.as_deref()) {
+        Ok(settings) => settings,
+        Err(code) => return code,
+    };
+    crate::telemetry::init(&settings.log);
+    let demo_secret = if config.is_none() && settings.clients.is_empty() {
+        match add_demo_client(&mut settings) {
+            Ok(secret) => Some(secret),
+            Err(err) => {
+                eprintln!("ferrid: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("ferrid: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(settings, demo_secret)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = %err, "ferrid stopped");
+            eprintln!("ferrid: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<(), String> {
+    let bind = settings.bind.clone();
+    let issuer = settings.issuer().to_owned();
+    let app = App::new(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
+    let bound = Bound::bind(&bind)
+        .await
+        .map_err(|err| format!("cannot listen on {bind}: {err}"))?;
+    tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = app.store().name(), "ferrid is listening");
+    tracing::info!(location = %app.key_location(), "signing keys are kept in the {}", app.key_location());
+    if let Some(secret) = demo_secret {
+        tracing::warn!(
+            client_id = DEMO_CLIENT_ID,
+            client_secret = secret.expose(),
+            "no config file given: generated a demo client for client_credentials (scopes `read write`); \
+             it changes on every start — configure [[clients]] for real use"
+        );
+    }
+    tokio::spawn(app.clone().bootstrap_until_ready());
+    bound
+        .serve(app, shutdown_signal())
+        .await
+        .map_err(|err| err.to_string())?;
+    tracing::info!("ferrid stopped");
+    Ok(())
+}
+
+fn add_demo_client(settings: &mut Settings) -> Result<SecretString, String> {
+    let secret = SecretString::new(random_token().map_err(|err| err.to_string())?);
+    settings.clients.push(ClientConfig {
+        id: DEMO_CLIENT_ID.into(),
+        name: Some("Demo client".into()),
+        secret: Some(secret.clone()),
+        grant_types: vec!["client_credentials".into()],
+        scopes: vec!["read".into(), "write".into()],
+        ..ClientConfig::default()
+    });
+    Ok(secret)
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

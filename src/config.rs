@@ -1,0 +1,425 @@
+//! Typed settings: built-in defaults < `ferrid.toml` (`--config` / `FERRID_CONFIG`) < `FERRID_*`
+//! environment variables (`FERRID_SECTION__KEY`, e.g. `FERRID_SECRETS__SYSTEM`). `Settings::load`
+//! merges and validates them; every failure is one line naming the key and what is wrong.
+//!
+//! Environment values are always read as strings (figment's own `Env` provider would turn
+//! `FERRID_SECRETS__SYSTEM=0123…` into the number 123); numeric settings accept either form.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::{Dict, Map, Value};
+use figment::{Figment, Metadata, Profile, Provider};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::secret::SecretString;
+
+/// The environment variable prefix.
+pub const ENV_PREFIX: &str = "FERRID_";
+/// Names the config file; read by the CLI, not a setting itself.
+pub const CONFIG_ENV: &str = "FERRID_CONFIG";
+
+/// Everything ferrid can be configured with.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// The issuer identifier: `iss` of every token, base of every endpoint URL.
+    pub issuer: String,
+    /// Address the HTTP server listens on.
+    pub bind: String,
+    /// `memory` (embedded, single instance) or a `redis://`, `rediss://` or `redis+unix://` URL.
+    pub store: String,
+    pub secrets: SecretSettings,
+    pub keys: KeySettings,
+    pub tokens: TokenSettings,
+    pub redis: RedisSettings,
+    pub http: HttpSettings,
+    pub log: LogSettings,
+    /// Bootstrap clients, upserted at start-up.
+    pub clients: Vec<ClientConfig>,
+    /// Bootstrap users, upserted at start-up.
+    pub users: Vec<UserConfig>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecretSettings {
+    /// Encrypts private keys at rest in Redis; at least 32 characters.
+    pub system: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// Where the file-backed key ring lives (memory store).
+    pub dir: PathBuf,
+    /// `Cache-Control: max-age` of the JWKS response.
+    #[serde(deserialize_with = "number")]
+    pub jwks_max_age_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenSettings {
+    /// Lifetime of access tokens.
+    #[serde(deserialize_with = "number")]
+    pub access_token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RedisSettings {
+    /// Prefix of every key ferrid writes, so several deployments can share one Redis.
+    pub prefix: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Largest request body accepted; larger ones get 413 with a JSON error.
+    #[serde(deserialize_with = "number")]
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `json`, `pretty`, or `auto` (json unless stdout is a terminal).
+    pub format: String,
+    /// An `EnvFilter` directive such as `info` or `ferrid=debug,poem=info`.
+    pub level: String,
+}
+
+/// A `[[clients]]` entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ClientConfig {
+    pub id: String,
+    pub name: Option<String>,
+    pub secret: Option<SecretString>,
+    pub secret_sha256: Option<String>,
+    pub public: bool,
+    pub token_endpoint_auth_method: Option<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub default_scopes: Option<Vec<String>>,
+    pub audiences: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub skip_consent: bool,
+}
+
+/// A `[[users]]` entry.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UserConfig {
+    pub username: String,
+    pub password: Option<SecretString>,
+    pub password_hash: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".into(),
+            bind: "127.0.0.1:8080".into(),
+            store: "memory".into(),
+            secrets: SecretSettings::default(),
+            keys: KeySettings::default(),
+            tokens: TokenSettings::default(),
+            redis: RedisSettings::default(),
+            http: HttpSettings::default(),
+            log: LogSettings::default(),
+            clients: Vec::new(),
+            users: Vec::new(),
+        }
+    }
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            dir: PathBuf::from("keys"),
+            jwks_max_age_secs: 300,
+        }
+    }
+}
+
+impl Default for TokenSettings {
+    fn default() -> Self {
+        Self {
+            access_token_ttl_secs: 600,
+        }
+    }
+}
+
+impl Default for RedisSettings {
+    fn default() -> Self {
+        Self {
+            prefix: "ferrid:".into(),
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            format: "auto".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// Where mutable state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoreKind {
+    /// In-process; keys persisted under `keys.dir`.
+    Memory,
+    /// A Redis URL.
+    Redis(String),
+}
+
+/// A setting that cannot be used, named by its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The key path, e.g. `tokens.access_token_ttl_secs` or `clients[0].secret`.
+    pub key: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    /// An error for `key`.
+    pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "invalid configuration: {}", self.message)
+        } else {
+            write!(f, "invalid configuration: `{}`: {}", self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Settings {
+    /// Defaults < `config_file` < environment, validated.
+    pub fn load(config_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(config_file, std::env::vars())
+    }
+
+    /// Like `load`, with the environment given explicitly (tests).
+    pub fn load_from(
+        config_file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(path) = config_file {
+            if !path.is_file() {
+                return Err(ConfigError::new(
+                    "",
+                    format!("config file {} does not exist", path.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        let settings: Settings = figment
+            .merge(StringEnv::from_vars(env))
+            .extract()
+            .map_err(|err| ConfigError::new("", first_line(&err.to_string())))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that figment's types cannot.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|err| ConfigError::new("issuer", format!("not an absolute URL: {err}")))?;
+        if !matches!(issuer.scheme(), "http" | "https") {
+            return Err(ConfigError::new("issuer", "must be an http or https URL"));
+        }
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            return Err(ConfigError::new(
+                "issuer",
+                "must not have a query or fragment",
+            ));
+        }
+        SocketAddr::from_str(&self.bind).map_err(|_| {
+            ConfigError::new(
+                "bind",
+                format!("`{}` is not an address such as 127.0.0.1:8080", self.bind),
+            )
+        })?;
+        if let StoreKind::Redis(url) = self.store_kind()? {
+            redis::Client::open(url.as_str())
+                .map_err(|err| ConfigError::new("store", format!("invalid Redis URL: {err}")))?;
+        }
+        if let Some(secret) = &self.secrets.system {
+            if secret.expose().chars().count() < 32 {
+                return Err(ConfigError::new(
+                    "secrets.system",
+                    "must be at least 32 characters",
+                ));
+            }
+        }
+        if !(1..=86_400).contains(&self.tokens.access_token_ttl_secs) {
+            return Err(ConfigError::new(
+                "tokens.access_token_ttl_secs",
+                "must be between 1 and 86400 seconds",
+            ));
+        }
+        if self.keys.jwks_max_age_secs > 86_400 {
+            return Err(ConfigError::new(
+                "keys.jwks_max_age_secs",
+                "must be at most 86400 seconds",
+            ));
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err(ConfigError::new(
+                "http.max_body_bytes",
+                "must be at least 1024",
+            ));
+        }
+        if !matches!(self.log.format.as_str(), "auto" | "json" | "pretty") {
+            return Err(ConfigError::new(
+                "log.format",
+                "must be `auto`, `json` or `pretty`",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::new(
+                "log.level",
+                "is not a valid filter such as `info`",
+            ));
+        }
+        crate::oauth::clients::validate_configs(&self.clients)?;
+        crate::users::validate_configs(&self.users)?;
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, as it appears in `iss`.
+    pub fn issuer(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    /// Which store the `store` setting names.
+    pub fn store_kind(&self) -> Result<StoreKind, ConfigError> {
+        let store = self.store.trim();
+        if store == "memory" {
+            return Ok(StoreKind::Memory);
+        }
+        let is_redis = ["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|scheme| store.starts_with(scheme));
+        if is_redis {
+            Ok(StoreKind::Redis(store.to_owned()))
+        } else {
+            Err(ConfigError::new(
+                "store",
+                "must be `memory` or a redis://, rediss:// or redis+unix:// URL",
+            ))
+        }
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_owned()
+}
+
+/// Accepts a native number (TOML) or a string holding one (environment).
+fn number<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr + Deserialize<'de>,
+    T::Err: fmt::Display,
+{
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw<T> {
+        Native(T),
+        Text(String),
+    }
+    match Raw::<T>::deserialize(deserializer)? {
+        Raw::Native(value) => Ok(value),
+        Raw::Text(text) => text
+            .trim()
+            .parse()
+            .map_err(|err| serde::de::Error::custom(format!("`{text}` is not a number: {err}"))),
+    }
+}
+
+/// `FERRID_SECTION__KEY=value` as nested string values.
+struct StringEnv {
+    vars: Vec<(String, String)>,
+}
+
+impl StringEnv {
+    fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
+        let vars = vars
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_ENV)
+            .collect();
+        Self { vars }
+    }
+}
+
+impl Provider for StringEnv {
+    fn metadata(&self) -> Metadata {
+        Metadata::named("FERRID_* environment variable")
+            .interpolater(|_, keys| format!("{ENV_PREFIX}{}", keys.join("__").to_uppercase()))
+    }
+
+    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
+        let mut root = Dict::new();
+        for (name, value) in &self.vars {
+            let path: Vec<String> = name[ENV_PREFIX.len()..]
+                .split("__")
+                .map(str::to_lowercase)
+                .collect();
+            insert(&mut root, &path, Value::from(value.clone()));
+        }
+        Ok(Profile::Default.collect(root))
+    }
+}
+
+fn insert(dict: &mut Dict, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            dict.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = dict
+                .entry(first.clone())
+                .or_insert_with(|| Value::from(Dict::new()));
+            if let Value::Dict(_, inner) = entry {
+                insert(inner, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

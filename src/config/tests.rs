@@ -1,0 +1,129 @@
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn load(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    Settings::load_from(None, env(pairs))
+}
+
+#[test]
+fn defaults_are_valid() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
+    assert_eq!(settings.store_kind().unwrap(), StoreKind::Memory);
+    assert_eq!(settings.tokens.access_token_ttl_secs, 600);
+    assert_eq!(settings.redis.prefix, "ferrid:");
+}
+
+#[test]
+fn numeric_looking_secret_stays_a_string() {
+    let secret = "01234567890123456789012345678901234";
+    let settings = load(&[("FERRID_SECRETS__SYSTEM", secret)]).unwrap();
+    assert_eq!(settings.secrets.system.unwrap().expose(), secret);
+}
+
+#[test]
+fn numbers_come_from_env_strings() {
+    let settings = load(&[("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "120")]).unwrap();
+    assert_eq!(settings.tokens.access_token_ttl_secs, 120);
+}
+
+#[test]
+fn a_bad_number_names_the_env_variable() {
+    let err = load(&[("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "ten")]).unwrap_err();
+    let text = err.to_string();
+    assert!(
+        text.contains("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'));
+}
+
+#[test]
+fn out_of_range_values_name_the_key() {
+    let err = load(&[("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "0")]).unwrap_err();
+    assert_eq!(err.key, "tokens.access_token_ttl_secs");
+    let err = load(&[("FERRID_BIND", "nowhere")]).unwrap_err();
+    assert_eq!(err.key, "bind");
+    let err = load(&[("FERRID_ISSUER", "ftp://example.com")]).unwrap_err();
+    assert_eq!(err.key, "issuer");
+    let err = load(&[("FERRID_STORE", "postgres://x")]).unwrap_err();
+    assert_eq!(err.key, "store");
+    let err = load(&[("FERRID_SECRETS__SYSTEM", "short")]).unwrap_err();
+    assert_eq!(err.key, "secrets.system");
+}
+
+#[test]
+fn unknown_keys_are_rejected() {
+    let err = load(&[("FERRID_TOKENS__ACCESS_TTL", "5")]).unwrap_err();
+    assert!(err.to_string().contains("access_ttl"), "{err}");
+}
+
+#[test]
+fn file_values_are_overridden_by_env() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferrid.toml");
+    std::fs::write(
+        &path,
+        r#"
+issuer = "https://auth.example.com/"
+store = "redis://127.0.0.1:6379/0"
+
+[tokens]
+access_token_ttl_secs = 300
+
+[[clients]]
+id = "billing"
+secret = "change-me-change-me"
+grant_types = ["client_credentials"]
+scopes = ["invoices:read"]
+"#,
+    )
+    .unwrap();
+    let settings = Settings::load_from(
+        Some(&path),
+        env(&[("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "60")]),
+    )
+    .unwrap();
+    assert_eq!(settings.issuer(), "https://auth.example.com");
+    assert_eq!(settings.tokens.access_token_ttl_secs, 60);
+    assert_eq!(
+        settings.store_kind().unwrap(),
+        StoreKind::Redis("redis://127.0.0.1:6379/0".into())
+    );
+    assert_eq!(settings.clients.len(), 1);
+}
+
+#[test]
+fn a_missing_config_file_is_an_error() {
+    let err =
+        Settings::load_from(Some(Path::new("/nonexistent/ferrid.toml")), env(&[])).unwrap_err();
+    assert!(err.to_string().contains("does not exist"));
+}
+
+#[test]
+fn client_errors_name_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferrid.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[clients]]
+id = "ok"
+secret = "s3cret-s3cret"
+grant_types = ["client_credentials"]
+
+[[clients]]
+id = "broken"
+grant_types = ["client_credentials"]
+"#,
+    )
+    .unwrap();
+    let err = Settings::load_from(Some(&path), env(&[])).unwrap_err();
+    assert!(err.key.starts_with("clients[1]"), "{err}");
+}

@@ -1,0 +1,107 @@
+//! Cross-cutting HTTP behaviour: a request id per request (taken from a well-formed
+//! `X-Request-Id` or generated, echoed in the response, and carried by the tracing span so every
+//! log line of the request names it), one access-log line per request (health checks excepted),
+//! and the request-body limit, which answers oversized bodies with 413 and a JSON error before
+//! any parsing.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use poem::error::ReadBodyError;
+use poem::http::{header, HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use tracing::Instrument;
+
+use super::errors::render;
+use crate::error::OAuthError;
+use crate::secret::random_bytes;
+
+const REQUEST_ID: &str = "x-request-id";
+
+/// Assigns the request id, logs the request, and echoes the id.
+pub async fn observe<E: Endpoint>(endpoint: Arc<E>, request: Request) -> Result<Response> {
+    let request_id = request
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|value| value.to_str().ok())
+        .filter(|id| is_acceptable_id(id))
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let quiet = matches!(path.as_str(), "/healthz" | "/readyz");
+    let span =
+        tracing::info_span!("request", request_id = %request_id, method = %method, path = %path);
+    let started = Instant::now();
+    let mut response = match endpoint.call(request).instrument(span.clone()).await {
+        Ok(response) => response.into_response(),
+        Err(err) => err.into_response(),
+    };
+    if !quiet {
+        span.in_scope(|| {
+            tracing::info!(
+                status = response.status().as_u16(),
+                duration_us = started.elapsed().as_micros() as u64,
+                "request served"
+            )
+        });
+    }
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+fn is_acceptable_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+fn new_request_id() -> String {
+    random_bytes::<12>()
+        .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
+        .unwrap_or_else(|_| "unknown".to_owned())
+}
+
+/// Rejects bodies over `max_bytes` with 413 (declared length) or while reading (chunked).
+pub async fn limit_body<E: Endpoint>(
+    endpoint: Arc<E>,
+    mut request: Request,
+    max_bytes: usize,
+) -> Result<Response> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_bytes as u64 => return Ok(too_large(max_bytes)),
+        Some(_) => {}
+        None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
+            match request.take_body().into_bytes_limit(max_bytes).await {
+                Ok(bytes) => request.set_body(bytes),
+                Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large(max_bytes)),
+                Err(err) => {
+                    let err =
+                        OAuthError::invalid_request(format!("unreadable request body: {err}"));
+                    return Ok(render(StatusCode::BAD_REQUEST, &err));
+                }
+            }
+        }
+        None => {}
+    }
+    endpoint
+        .call(request)
+        .await
+        .map(IntoResponse::into_response)
+}
+
+fn too_large(max_bytes: usize) -> Response {
+    let err =
+        OAuthError::invalid_request(format!("the request body is larger than {max_bytes} bytes"));
+    render(StatusCode::PAYLOAD_TOO_LARGE, &err)
+}

@@ -1,0 +1,89 @@
+//! ferrid's HTTP surface, the only place that knows poem. One `#[OpenApi]` struct per area,
+//! combined by `api_service` — used by both the server and `ferrid openapi`, so the served and
+//! the checked-in spec cannot differ — and `route`, which adds Swagger UI, the spec endpoints
+//! and the middleware. Handlers are thin: extract, call one domain function, map the result.
+
+pub mod client_auth;
+pub mod errors;
+pub mod health;
+pub mod json_bytes;
+pub mod middleware;
+pub mod oauth_api;
+pub mod server;
+pub mod well_known;
+
+use std::sync::Arc;
+
+use poem::middleware::SetHeader;
+use poem::{Endpoint, EndpointExt, Route};
+use poem_openapi::{OpenApiService, Tags};
+
+use crate::app::App;
+use crate::config::Settings;
+
+/// Endpoint paths, relative to the issuer.
+pub mod paths {
+    pub const TOKEN: &str = "/token";
+    pub const JWKS: &str = "/.well-known/jwks.json";
+    pub const DOCS: &str = "/docs";
+    pub const OPENAPI_JSON: &str = "/openapi.json";
+}
+
+/// Groups of operations in the OpenAPI document.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// OAuth 2.0 endpoints for client applications.
+    #[oai(rename = "OAuth")]
+    OAuth,
+    /// Discovery metadata and the public signing keys, for clients and resource servers.
+    Discovery,
+    /// Health checks for load balancers and orchestrators.
+    Operations,
+}
+
+/// The combined API, as documented.
+pub type Api = (
+    oauth_api::OAuthApi,
+    well_known::WellKnownApi,
+    health::HealthApi,
+);
+
+/// The OpenAPI service for `settings`; its server URL is the configured issuer.
+pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
+    let api = (
+        oauth_api::OAuthApi,
+        well_known::WellKnownApi::new(settings),
+        health::HealthApi,
+    );
+    OpenApiService::new(api, "ferrid", env!("CARGO_PKG_VERSION"))
+        .description(
+            "ferrid is an OAuth 2.0 / OpenID Connect authorization server. Tokens are RS256 JWTs \
+             (RFC 9068) that resource servers verify with the JWKS; errors follow RFC 6749 §5.2.",
+        )
+        .server(settings.issuer())
+}
+
+/// The spec as JSON, exactly as served at `/openapi.json`.
+pub fn openapi_json(settings: &Settings) -> String {
+    api_service(settings).spec()
+}
+
+/// The whole HTTP application for `app`.
+pub fn route(app: Arc<App>) -> impl Endpoint {
+    let api = api_service(app.settings());
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui().with(
+        SetHeader::new()
+            .overriding("X-Frame-Options", "DENY")
+            .overriding("Referrer-Policy", "no-referrer"),
+    );
+    let max_body = app.settings().http.max_body_bytes;
+    Route::new()
+        .nest(paths::DOCS, docs)
+        .at(paths::OPENAPI_JSON, spec)
+        .nest("/", api)
+        .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
+        .around(middleware::observe)
+        .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
+        .data(app)
+}

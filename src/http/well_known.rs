@@ -1,0 +1,210 @@
+//! Discovery (RFC 8414 `/.well-known/oauth-authorization-server`, OIDC Discovery
+//! `/.well-known/openid-configuration`) and the JWKS. Both are served from bytes built ahead of
+//! time: discovery once at start-up from the settings, the JWKS whenever the key ring changes
+//! (with an `ETag`, so caches revalidate with `If-None-Match` for a 304). Discovery lists only
+//! what ferrid implements now.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use poem::web::Data;
+use poem_openapi::param::Header;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde::Serialize;
+
+use super::errors::{ErrorBody, NO_STORE};
+use super::json_bytes::JsonBytes;
+use super::{paths, ApiTags};
+use crate::app::App;
+use crate::config::Settings;
+use crate::oauth::clients::GrantType;
+
+/// Authorization server metadata (RFC 8414 §2).
+#[derive(Debug, Clone, Object, Serialize)]
+pub struct ProviderMetadata {
+    /// The issuer identifier; equals `iss` in every token.
+    pub issuer: String,
+    /// Where clients obtain tokens.
+    pub token_endpoint: String,
+    /// The public signing keys.
+    pub jwks_uri: String,
+    /// Grant types the token endpoint accepts.
+    pub grant_types_supported: Vec<String>,
+    /// Client authentication methods the token endpoint accepts.
+    pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// `response_type` values of the authorization endpoint (none yet).
+    pub response_types_supported: Vec<String>,
+    /// Scopes some registered client may request.
+    pub scopes_supported: Vec<String>,
+    /// Human documentation: the Swagger UI.
+    pub service_documentation: String,
+}
+
+/// A public JSON Web Key (RFC 7517); never carries private members.
+#[derive(Debug, Clone, Object)]
+pub struct Jwk {
+    /// Key type: `RSA`.
+    pub kty: String,
+    /// Intended use: `sig`.
+    #[oai(rename = "use")]
+    pub use_: String,
+    /// Algorithm the key signs with: `RS256`.
+    pub alg: String,
+    /// Key id: the RFC 7638 thumbprint.
+    pub kid: String,
+    /// RSA modulus, base64url.
+    pub n: String,
+    /// RSA public exponent, base64url.
+    pub e: String,
+}
+
+/// A JSON Web Key Set (RFC 7517 §5).
+#[derive(Debug, Clone, Object)]
+pub struct JwkSet {
+    /// Every published key: the active one, the next one and recently retired ones.
+    pub keys: Vec<Jwk>,
+}
+
+#[derive(ApiResponse)]
+enum DiscoveryResponse {
+    /// The provider metadata.
+    #[oai(status = 200)]
+    Ok(
+        JsonBytes<ProviderMetadata>,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+#[derive(ApiResponse)]
+enum JwksResponse {
+    /// The key set.
+    #[oai(status = 200)]
+    Ok(
+        JsonBytes<JwkSet>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] String,
+    ),
+    /// The key set is unchanged since the `ETag` given in `If-None-Match`.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] String,
+    ),
+    /// Keys are not loaded yet (the store is unreachable); retry.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<ErrorBody>,
+        #[oai(header = "Retry-After")] String,
+        #[oai(header = "Cache-Control")] String,
+    ),
+}
+
+/// Discovery and key endpoints.
+pub struct WellKnownApi {
+    discovery: Bytes,
+}
+
+impl WellKnownApi {
+    /// Builds the discovery document for `settings`.
+    pub fn new(settings: &Settings) -> Self {
+        let metadata = metadata(settings);
+        Self {
+            discovery: Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default()),
+        }
+    }
+}
+
+/// The metadata ferrid publishes for `settings`.
+pub fn metadata(settings: &Settings) -> ProviderMetadata {
+    let issuer = settings.issuer();
+    let mut scopes: Vec<String> = Vec::new();
+    for scope in settings.clients.iter().flat_map(|client| &client.scopes) {
+        if !scopes.contains(scope) {
+            scopes.push(scope.clone());
+        }
+    }
+    ProviderMetadata {
+        issuer: issuer.to_owned(),
+        token_endpoint: format!("{issuer}{}", paths::TOKEN),
+        jwks_uri: format!("{issuer}{}", paths::JWKS),
+        grant_types_supported: GrantType::ALL
+            .iter()
+            .map(|g| g.as_str().to_owned())
+            .collect(),
+        token_endpoint_auth_methods_supported: vec![
+            "client_secret_basic".into(),
+            "client_secret_post".into(),
+        ],
+        response_types_supported: Vec::new(),
+        scopes_supported: scopes,
+        service_documentation: format!("{issuer}{}", paths::DOCS),
+    }
+}
+
+#[OpenApi(tag = "ApiTags::Discovery")]
+impl WellKnownApi {
+    /// OpenID Provider configuration
+    ///
+    /// OpenID Connect Discovery 1.0 metadata: every endpoint and capability ferrid offers.
+    #[oai(
+        path = "/.well-known/openid-configuration",
+        method = "get",
+        operation_id = "openid_configuration"
+    )]
+    async fn openid_configuration(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(
+            JsonBytes::new(self.discovery.clone()),
+            "public, max-age=3600".into(),
+        )
+    }
+
+    /// Authorization server metadata
+    ///
+    /// RFC 8414 metadata; the same document as the OpenID configuration.
+    #[oai(
+        path = "/.well-known/oauth-authorization-server",
+        method = "get",
+        operation_id = "oauth_authorization_server"
+    )]
+    async fn oauth_authorization_server(&self) -> DiscoveryResponse {
+        DiscoveryResponse::Ok(
+            JsonBytes::new(self.discovery.clone()),
+            "public, max-age=3600".into(),
+        )
+    }
+
+    /// JSON Web Key Set
+    ///
+    /// The public keys that verify ferrid's token signatures (RS256, `kid` = RFC 7638
+    /// thumbprint). Cache it as `Cache-Control` says; on an unknown `kid`, fetch it again.
+    #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
+    async fn jwks(
+        &self,
+        app: Data<&Arc<App>>,
+        /// An `ETag` from an earlier response; answered with 304 when unchanged.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> JwksResponse {
+        let Some(ring) = app.key_ring_if_loaded() else {
+            let err = crate::error::OAuthError::temporarily_unavailable(
+                "signing keys are not loaded yet; retry shortly",
+            );
+            return JwksResponse::Unavailable(
+                Json(ErrorBody::from(&err)),
+                "1".into(),
+                NO_STORE.into(),
+            );
+        };
+        let cache_control = format!("public, max-age={}", app.settings().keys.jwks_max_age_secs);
+        let etag = ring.jwks_etag().to_owned();
+        let matches = if_none_match.0.as_deref().is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+        if matches {
+            return JwksResponse::NotModified(cache_control, etag);
+        }
+        JwksResponse::Ok(JsonBytes::new(ring.jwks().clone()), cache_control, etag)
+    }
+}

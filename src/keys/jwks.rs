@@ -1,0 +1,46 @@
+//! The JWKS document, built once per key-ring change: the public members of every published key
+//! (`next`, `active`, `retired`), never a private one, plus a strong `ETag` over the bytes.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Serialize;
+
+use super::SigningKey;
+use crate::secret::sha256;
+
+#[derive(Serialize)]
+struct Jwks<'a> {
+    keys: Vec<Jwk<'a>>,
+}
+
+#[derive(Serialize)]
+struct Jwk<'a> {
+    kty: &'static str,
+    #[serde(rename = "use")]
+    use_: &'static str,
+    alg: &'static str,
+    kid: &'a str,
+    n: &'a str,
+    e: &'a str,
+}
+
+/// Serialises the public JWKS of `keys` and its ETag.
+pub fn build(keys: &[SigningKey]) -> Result<(Vec<u8>, String), serde_json::Error> {
+    let jwks = Jwks {
+        keys: keys
+            .iter()
+            .filter(|key| key.state().is_published())
+            .map(|key| Jwk {
+                kty: "RSA",
+                use_: "sig",
+                alg: key.alg(),
+                kid: key.kid(),
+                n: &key.public().n,
+                e: &key.public().e,
+            })
+            .collect(),
+    };
+    let bytes = serde_json::to_vec(&jwks)?;
+    let etag = format!("\"{}\"", &URL_SAFE_NO_PAD.encode(sha256(&bytes))[..22]);
+    Ok((bytes, etag))
+}

@@ -1,0 +1,86 @@
+use std::sync::OnceLock;
+
+use jsonwebtoken::Validation;
+use serde_json::{json, Value};
+
+use super::*;
+
+fn material(state: KeyState) -> KeyMaterial {
+    static PKCS8: OnceLock<Vec<u8>> = OnceLock::new();
+    let der = PKCS8.get_or_init(|| rsa_key::generate_pkcs8(2048).unwrap().to_vec());
+    KeyMaterial::from_pkcs8(Zeroizing::new(der.clone()), state, 1_700_000_000).unwrap()
+}
+
+#[test]
+fn signs_rs256_with_kid_and_typ_and_verifies() {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let token = ring
+        .sign(
+            TokenType::AccessToken,
+            &json!({"sub": "x", "exp": 4_000_000_000u64}),
+        )
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.alg, Algorithm::RS256);
+    assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+    assert_eq!(header.kid.as_deref(), Some(ring.active().kid()));
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    let claims: Value = ring.verify(&token, &validation).unwrap();
+    assert_eq!(claims["sub"], "x");
+}
+
+#[test]
+fn tampered_tokens_do_not_verify() {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let token = ring
+        .sign(
+            TokenType::IdToken,
+            &json!({"sub": "x", "exp": 4_000_000_000u64}),
+        )
+        .unwrap();
+    let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
+    parts[1] = URL_SAFE_NO_PAD.encode(r#"{"sub":"admin","exp":4000000000}"#);
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    assert!(ring.verify::<Value>(&parts.join("."), &validation).is_err());
+}
+
+#[test]
+fn jwks_has_public_members_only() {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let jwks: Value = serde_json::from_slice(ring.jwks()).unwrap();
+    let key = &jwks["keys"][0];
+    assert_eq!(key["kid"], ring.active().kid());
+    assert_eq!(key["kty"], "RSA");
+    assert_eq!(key["alg"], "RS256");
+    assert_eq!(key["use"], "sig");
+    let members: Vec<&str> = key
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    for private in ["d", "p", "q", "dp", "dq", "qi"] {
+        assert!(!members.contains(&private), "{private} leaked");
+    }
+    assert!(ring.jwks_etag().starts_with('"'));
+}
+
+#[test]
+fn a_ring_needs_exactly_one_active_key() {
+    assert!(KeyRing::from_materials(&[material(KeyState::Next)]).is_err());
+    assert!(
+        KeyRing::from_materials(&[material(KeyState::Active), material(KeyState::Active)]).is_err()
+    );
+}
+
+#[test]
+fn a_kid_that_does_not_match_the_key_is_refused() {
+    let mut wrong = material(KeyState::Active);
+    wrong.kid = "not-the-thumbprint".into();
+    assert!(matches!(
+        SigningKey::from_material(&wrong),
+        Err(KeyError::Invalid(_))
+    ));
+}

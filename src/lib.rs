@@ -1,0 +1,24 @@
+//! ferrid: an OAuth 2.0 / OpenID Connect authorization server.
+//!
+//! The crate is layered: `http` (poem + poem-openapi, thin handlers) calls the domain (`oauth`,
+//! `oidc`, `keys`, `users`), which keeps every piece of mutable state behind the `store` trait
+//! (`store::memory` embedded, `store::redis` for several instances). `app::App` wires them
+//! together; `cli` is what the `ferrid` binary runs.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::todo)
+)]
+#![deny(clippy::await_holding_lock)]
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keys;
+pub mod oauth;
+pub mod secret;
+pub mod store;
+pub mod telemetry;
+pub mod users;

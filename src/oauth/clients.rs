@@ -1,0 +1,273 @@
+//! Registered clients: what each may do (grant types, scopes, audiences, redirect URIs) and how
+//! it authenticates. Secrets are kept only as SHA-256 digests — client secrets are generated,
+//! high-entropy values, so a fast hash is safe and keeps Argon2 off the token hot path — and
+//! compared in constant time. Bootstrap clients come from `[[clients]]` in the config.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ClientConfig, ConfigError};
+use crate::oauth::scope;
+use crate::secret::{digests_equal, sha256, Digest256};
+use crate::store::{self, Store, StoreError};
+
+/// How a client proves its identity at the token endpoint (RFC 7591 names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// HTTP Basic with the form-urlencoded id and secret (RFC 6749 §2.3.1).
+    ClientSecretBasic,
+    /// `client_id` and `client_secret` in the request body.
+    ClientSecretPost,
+    /// A public client: `client_id` only (PKCE protects its grants).
+    None,
+}
+
+impl AuthMethod {
+    /// The RFC 7591 name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientSecretBasic => "client_secret_basic",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::None => "none",
+        }
+    }
+
+    fn parse(name: &str) -> Option<Self> {
+        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
+            .into_iter()
+            .find(|method| method.as_str() == name)
+    }
+}
+
+/// Grant types ferrid implements at its token endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GrantType {
+    /// RFC 6749 §4.4.
+    ClientCredentials,
+}
+
+impl GrantType {
+    /// Every implemented grant type, as discovery lists them.
+    pub const ALL: [GrantType; 1] = [GrantType::ClientCredentials];
+
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ClientCredentials => "client_credentials",
+        }
+    }
+
+    /// Parses a `grant_type` value; `None` for anything ferrid does not implement.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|grant| grant.as_str() == name)
+    }
+}
+
+/// A registered client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Client {
+    pub client_id: String,
+    /// Shown to people on the login and consent pages.
+    pub name: String,
+    #[serde(with = "hex_digest")]
+    secret_sha256: Option<Digest256>,
+    pub auth_method: AuthMethod,
+    pub grant_types: Vec<GrantType>,
+    /// Scopes the client may request.
+    pub scopes: Vec<String>,
+    /// Scopes granted when a request names none.
+    pub default_scopes: Vec<String>,
+    /// Audiences (`resource` / `audience`) the client may request tokens for.
+    pub audiences: Vec<String>,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub skip_consent: bool,
+}
+
+impl Client {
+    /// Builds a client from its config entry; the error names the offending field.
+    pub fn from_config(config: &ClientConfig) -> Result<Self, (String, String)> {
+        let fail = |field: &str, message: String| Err((field.to_owned(), message));
+        if config.id.trim().is_empty() || config.id.chars().any(|c| c.is_control()) {
+            return fail(
+                "id",
+                "must be a non-empty string without control characters".into(),
+            );
+        }
+        let secret_sha256 = match (&config.secret, &config.secret_sha256) {
+            (Some(_), Some(_)) => {
+                return fail(
+                    "secret",
+                    "give `secret` or `secret_sha256`, not both".into(),
+                )
+            }
+            (Some(secret), None) if secret.is_empty() => {
+                return fail("secret", "must not be empty".into())
+            }
+            (Some(secret), None) => Some(sha256(secret.expose().as_bytes())),
+            (None, Some(hex_digest)) => match hex::decode(hex_digest.trim())
+                .ok()
+                .and_then(|b| b.try_into().ok())
+            {
+                Some(digest) => Some(digest),
+                None => {
+                    return fail(
+                        "secret_sha256",
+                        "must be 64 hex digits (a SHA-256 digest)".into(),
+                    )
+                }
+            },
+            (None, None) => None,
+        };
+        let auth_method =
+            match (&config.token_endpoint_auth_method, config.public) {
+                (Some(name), _) => match AuthMethod::parse(name) {
+                    Some(method) => method,
+                    None => return fail(
+                        "token_endpoint_auth_method",
+                        format!(
+                            "`{name}` is not one of client_secret_basic, client_secret_post, none"
+                        ),
+                    ),
+                },
+                (None, true) => AuthMethod::None,
+                (None, false) => AuthMethod::ClientSecretBasic,
+            };
+        if config.public != (auth_method == AuthMethod::None) {
+            return fail(
+                "token_endpoint_auth_method",
+                "`none` is for public clients, and public clients must use `none`".into(),
+            );
+        }
+        if config.public && secret_sha256.is_some() {
+            return fail("secret", "a public client has no secret".into());
+        }
+        if !config.public && secret_sha256.is_none() {
+            return fail(
+                "secret",
+                "a confidential client needs `secret` or `secret_sha256` (or set `public = true`)"
+                    .into(),
+            );
+        }
+        let mut grant_types = Vec::new();
+        for name in &config.grant_types {
+            match GrantType::parse(name) {
+                Some(grant) if !grant_types.contains(&grant) => grant_types.push(grant),
+                Some(_) => {}
+                None => {
+                    return fail(
+                        "grant_types",
+                        format!(
+                            "`{name}` is not a grant type this ferrid implements ({})",
+                            GrantType::ALL.map(GrantType::as_str).join(", ")
+                        ),
+                    )
+                }
+            }
+        }
+        if config.public && grant_types.contains(&GrantType::ClientCredentials) {
+            return fail(
+                "grant_types",
+                "public clients cannot use client_credentials".into(),
+            );
+        }
+        for name in &config.scopes {
+            if !scope::is_valid_token(name) {
+                return fail(
+                    "scopes",
+                    format!("`{name}` is not a valid scope token (RFC 6749 §3.3)"),
+                );
+            }
+        }
+        let default_scopes = config
+            .default_scopes
+            .clone()
+            .unwrap_or_else(|| config.scopes.clone());
+        if let Some(extra) = default_scopes.iter().find(|s| !config.scopes.contains(s)) {
+            return fail("default_scopes", format!("`{extra}` is not in `scopes`"));
+        }
+        Ok(Self {
+            client_id: config.id.clone(),
+            name: config.name.clone().unwrap_or_else(|| config.id.clone()),
+            secret_sha256,
+            auth_method,
+            grant_types,
+            scopes: config.scopes.clone(),
+            default_scopes,
+            audiences: config.audiences.clone(),
+            redirect_uris: config.redirect_uris.clone(),
+            post_logout_redirect_uris: config.post_logout_redirect_uris.clone(),
+            skip_consent: config.skip_consent,
+        })
+    }
+
+    /// Whether `secret` is this client's secret (constant time).
+    pub fn secret_matches(&self, secret: &str) -> bool {
+        self.secret_sha256
+            .as_ref()
+            .is_some_and(|expected| digests_equal(expected, &sha256(secret.as_bytes())))
+    }
+
+    /// Whether the client may use `grant`.
+    pub fn allows_grant(&self, grant: GrantType) -> bool {
+        self.grant_types.contains(&grant)
+    }
+}
+
+/// Checks every `[[clients]]` entry, naming the first bad one.
+pub fn validate_configs(configs: &[ClientConfig]) -> Result<(), ConfigError> {
+    for (index, config) in configs.iter().enumerate() {
+        Client::from_config(config).map_err(|(field, message)| {
+            ConfigError::new(format!("clients[{index}].{field}"), message)
+        })?;
+        if configs[..index].iter().any(|other| other.id == config.id) {
+            return Err(ConfigError::new(
+                format!("clients[{index}].id"),
+                format!("`{}` is listed twice", config.id),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn store_key(client_id: &str) -> String {
+    format!("client:{client_id}")
+}
+
+/// Writes (or replaces) a client.
+pub async fn upsert(store: &dyn Store, client: &Client) -> Result<(), StoreError> {
+    store::put_json(store, &store_key(&client.client_id), client, None).await
+}
+
+/// Looks a client up by id.
+pub async fn find(store: &dyn Store, client_id: &str) -> Result<Option<Client>, StoreError> {
+    store::get_json(store, &store_key(client_id)).await
+}
+
+mod hex_digest {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    use crate::secret::Digest256;
+
+    pub fn serialize<S: Serializer>(digest: &Option<Digest256>, s: S) -> Result<S::Ok, S::Error> {
+        match digest {
+            Some(digest) => s.serialize_some(&hex::encode(digest)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Digest256>, D::Error> {
+        let Some(text) = Option::<String>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let bytes = hex::decode(text).map_err(serde::de::Error::custom)?;
+        let digest = bytes
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("secret digest must be 32 bytes"))?;
+        Ok(Some(digest))
+    }
+}
+
+#[cfg(test)]
+mod tests;

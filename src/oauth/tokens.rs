@@ -1,0 +1,79 @@
+//! Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed RS256 by the key ring's active key.
+//! No `nbf` — resource servers whose clocks run behind would reject fresh tokens — and a random
+//! 128-bit `jti`, so a token can be revoked by id.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OAuthError;
+use crate::keys::{KeyRing, TokenType};
+use crate::secret::random_bytes;
+
+/// RFC 9068 §2.2 claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: Audience,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: String,
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
+}
+
+/// `aud`: a string for one audience, an array for several (RFC 7519 §4.1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl From<Vec<String>> for Audience {
+    fn from(mut audiences: Vec<String>) -> Self {
+        if audiences.len() == 1 {
+            Self::One(audiences.remove(0))
+        } else {
+            Self::Many(audiences)
+        }
+    }
+}
+
+/// What to put in an access token.
+pub struct AccessTokenRequest<'a> {
+    pub issuer: &'a str,
+    pub subject: &'a str,
+    pub client_id: &'a str,
+    pub audiences: Vec<String>,
+    pub scopes: &'a [String],
+    pub issued_at: u64,
+    pub ttl_secs: u64,
+}
+
+/// A signed access token and its claims.
+pub struct AccessToken {
+    pub token: String,
+    pub claims: AccessTokenClaims,
+}
+
+/// Signs an access token with the ring's active key.
+pub fn mint(ring: &KeyRing, request: AccessTokenRequest<'_>) -> Result<AccessToken, OAuthError> {
+    let jti = URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(OAuthError::server_error)?);
+    let claims = AccessTokenClaims {
+        iss: request.issuer.to_owned(),
+        sub: request.subject.to_owned(),
+        aud: request.audiences.into(),
+        exp: request.issued_at + request.ttl_secs,
+        iat: request.issued_at,
+        jti,
+        client_id: request.client_id.to_owned(),
+        scope: request.scopes.join(" "),
+    };
+    let token = ring
+        .sign(TokenType::AccessToken, &claims)
+        .map_err(OAuthError::server_error)?;
+    Ok(AccessToken { token, claims })
+}

@@ -1,0 +1,103 @@
+//! Secret values and the primitives around them: a `SecretString` whose `Debug` never prints it,
+//! random tokens (256 bits, base64url), SHA-256 digests for client secrets and stored tokens, and
+//! constant-time comparison. A fast hash is right here: these inputs are high-entropy and
+//! generated, and they sit on the token hot path (user passwords use Argon2id in `users`).
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// A string that must never reach a log: `Debug` and `Display` print `[redacted]`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretString(String);
+
+impl SecretString {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself; call only where it is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// `true` when the secret is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for SecretString {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for SecretString {
+    fn from(value: String) -> Self {
+        Self(value)
+    }
+}
+
+/// A SHA-256 digest.
+pub type Digest256 = [u8; 32];
+
+/// SHA-256 of `value`.
+pub fn sha256(value: &[u8]) -> Digest256 {
+    Sha256::digest(value).into()
+}
+
+/// Compares two digests in constant time.
+pub fn digests_equal(a: &Digest256, b: &Digest256) -> bool {
+    a.ct_eq(b).into()
+}
+
+/// `n` random bytes from the operating system's CSPRNG (aws-lc).
+pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut bytes = [0u8; N];
+    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
+    Ok(bytes)
+}
+
+/// A 256-bit random value, base64url without padding (43 characters): codes, secrets, tokens.
+pub fn random_token() -> Result<String, RandomError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
+}
+
+/// The system random source failed; nothing secret can be made.
+#[derive(Debug, thiserror::Error)]
+#[error("the system random number generator failed")]
+pub struct RandomError;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_never_prints_the_secret() {
+        let secret = SecretString::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+        assert_eq!(secret.expose(), "hunter2");
+    }
+
+    #[test]
+    fn random_tokens_are_256_bit_and_distinct() {
+        let a = random_token().unwrap();
+        let b = random_token().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn digest_comparison() {
+        let a = sha256(b"secret");
+        assert!(digests_equal(&a, &sha256(b"secret")));
+        assert!(!digests_equal(&a, &sha256(b"Secret")));
+    }
+}

@@ -1,0 +1,135 @@
+//! The embedded store: a map behind a mutex, for a single instance and for tests. Expiry follows
+//! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
+//! once and swept on later writes. Every operation holds the lock for its whole
+//! read-modify-write, which makes `take` and `put_new` atomic. Nothing survives a restart.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::{Store, StoreError};
+use crate::clock::SharedClock;
+
+/// Sweep expired entries once every this many writes.
+const SWEEP_EVERY: u64 = 1024;
+
+struct Entry {
+    value: Vec<u8>,
+    expires_at_ms: Option<u64>,
+}
+
+impl Entry {
+    fn is_live(&self, now_ms: u64) -> bool {
+        self.expires_at_ms.is_none_or(|at| now_ms < at)
+    }
+}
+
+/// In-process store.
+pub struct MemoryStore {
+    entries: Mutex<HashMap<String, Entry>>,
+    clock: SharedClock,
+    writes: AtomicU64,
+}
+
+impl MemoryStore {
+    /// An empty store whose TTLs follow `clock`.
+    pub fn new(clock: SharedClock) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            clock,
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Entry>>, StoreError> {
+        self.entries
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+
+    fn entry(&self, value: Vec<u8>, ttl: Option<Duration>) -> Entry {
+        let expires_at_ms = ttl.map(|ttl| self.clock.now_millis() + ttl.as_millis() as u64);
+        Entry {
+            value,
+            expires_at_ms,
+        }
+    }
+
+    fn sweep_now_and_then(&self, entries: &mut HashMap<String, Entry>) {
+        if self.writes.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            let now = self.clock.now_millis();
+            entries.retain(|_, entry| entry.is_live(now));
+        }
+    }
+}
+
+#[async_trait]
+impl Store for MemoryStore {
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        entries.insert(key.to_owned(), entry);
+        self.sweep_now_and_then(&mut entries);
+        Ok(())
+    }
+
+    async fn put_new(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        if entries
+            .get(key)
+            .is_some_and(|existing| existing.is_live(now))
+        {
+            return Ok(false);
+        }
+        entries.insert(key.to_owned(), entry);
+        self.sweep_now_and_then(&mut entries);
+        Ok(true)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now_millis();
+        let entries = self.lock()?;
+        Ok(entries
+            .get(key)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.value.clone()))
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        Ok(entries
+            .remove(key)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.value))
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        Ok(entries.remove(key).is_some_and(|entry| entry.is_live(now)))
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.lock().map(|_| ())
+    }
+
+    fn name(&self) -> &'static str {
+        "memory"
+    }
+}

@@ -1,0 +1,95 @@
+//! The storage contract: what ferrid's domain needs from a key–value store, and nothing more.
+//! Two backends implement it — `memory` (embedded default, single instance) and `redis`
+//! (production, shared by any number of instances) — and both pass the same conformance suite
+//! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
+//! atomic read-and-delete (single-use codes); `put_new` writes only when absent (locks, first
+//! writer wins). Values are opaque bytes; `get_json`/`put_json` add serde on top.
+
+pub mod memory;
+pub mod redis;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Why a store operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// The store cannot be reached right now; the operation may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// A stored value could not be decoded.
+    #[error("stored value is corrupt: {0}")]
+    Corrupt(String),
+    /// The store refused the operation.
+    #[error("store error: {0}")]
+    Backend(String),
+}
+
+/// A key–value store with TTLs and atomic single-use reads.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Writes `value` under `key`, replacing any previous value; `ttl` `None` keeps it forever.
+    async fn put(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>)
+        -> Result<(), StoreError>;
+
+    /// Writes only when `key` is absent; `true` when this call wrote it.
+    async fn put_new(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
+
+    /// The live value under `key`.
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Deletes `key`; `true` when something was deleted.
+    async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Succeeds when the store answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// `memory` or `redis`, for logs and readiness reports.
+    fn name(&self) -> &'static str;
+}
+
+/// Shared handle to the store an `App` uses.
+pub type SharedStore = Arc<dyn Store>;
+
+/// Reads and decodes a JSON value.
+pub async fn get_json<T: DeserializeOwned>(
+    store: &dyn Store,
+    key: &str,
+) -> Result<Option<T>, StoreError> {
+    match store.get(key).await? {
+        Some(bytes) => decode(key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Encodes and writes a JSON value.
+pub async fn put_json<T: Serialize>(
+    store: &dyn Store,
+    key: &str,
+    value: &T,
+    ttl: Option<Duration>,
+) -> Result<(), StoreError> {
+    store.put(key, encode(value)?, ttl).await
+}
+
+/// JSON-encodes a value for the store.
+pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|err| StoreError::Backend(err.to_string()))
+}
+
+/// Decodes a JSON value read from `key`.
+pub fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|err| StoreError::Corrupt(format!("{key}: {err}")))
+}

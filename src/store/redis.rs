@@ -1,0 +1,132 @@
+//! The production store: Redis through one multiplexed, self-reconnecting
+//! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
+//! reports why it is not ready) while Redis is still down. Every key is namespaced under the
+//! configured prefix. `take` is `GETDEL` and `put_new` is `SET NX`, both single atomic commands;
+//! TTLs are `PX` in milliseconds. Connection failures and timeouts map to
+//! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{ErrorKind, RedisError, ServerErrorKind};
+
+use super::{Store, StoreError};
+
+/// How long one command may take before the request gives up with 503.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Redis-backed store.
+pub struct RedisStore {
+    connection: ConnectionManager,
+    prefix: String,
+}
+
+impl RedisStore {
+    /// A store for `url`; connects on first use and reconnects by itself.
+    pub fn connect_lazily(url: &str, prefix: &str) -> Result<Self, StoreError> {
+        let client = redis::Client::open(url).map_err(map_error)?;
+        let config = ConnectionManagerConfig::new()
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_number_of_retries(2)
+            .set_max_delay(Duration::from_millis(500));
+        let connection =
+            ConnectionManager::new_lazy_with_config(client, config).map_err(map_error)?;
+        Ok(Self {
+            connection,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn set_command(&self, key: &str, value: Vec<u8>, ttl: Option<Duration>) -> redis::Cmd {
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(self.key(key)).arg(value);
+        if let Some(ttl) = ttl {
+            // PX 0 is an error in Redis; a zero TTL means "expires at once" → 1 ms.
+            cmd.arg("PX").arg(ttl.as_millis().max(1) as u64);
+        }
+        cmd
+    }
+
+    async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
+        let mut connection = self.connection.clone();
+        cmd.query_async(&mut connection).await.map_err(map_error)
+    }
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    async fn put(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<(), StoreError> {
+        self.run::<()>(&self.set_command(key, value, ttl)).await
+    }
+
+    async fn put_new(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let mut cmd = self.set_command(key, value, ttl);
+        cmd.arg("NX");
+        let reply: Option<String> = self.run(&cmd).await?;
+        Ok(reply.is_some())
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(redis::cmd("GETDEL").arg(self.key(key))).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<bool, StoreError> {
+        let deleted: u64 = self.run(redis::cmd("DEL").arg(self.key(key))).await?;
+        Ok(deleted > 0)
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.run::<String>(&redis::cmd("PING")).await.map(|_| ())
+    }
+
+    fn name(&self) -> &'static str {
+        "redis"
+    }
+}
+
+/// Connection trouble is `Unavailable` (retryable, 503); anything else is a backend error.
+fn map_error(err: RedisError) -> StoreError {
+    let unavailable = err.is_io_error()
+        || err.is_timeout()
+        || err.is_connection_dropped()
+        || err.is_connection_refusal()
+        || matches!(
+            err.kind(),
+            ErrorKind::AuthenticationFailed
+                | ErrorKind::ClusterConnectionNotFound
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::TryAgain
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ReadOnly
+                )
+        );
+    if unavailable {
+        StoreError::Unavailable(err.to_string())
+    } else {
+        StoreError::Backend(err.to_string())
+    }
+}

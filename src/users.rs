@@ -1,0 +1,205 @@
+//! People who log in. Passwords are Argon2id PHC strings (hashed on a blocking thread: Argon2 is
+//! deliberately slow), never stored or logged in plain text. Each user has a stable random `id`
+//! — the `sub` of their tokens — that survives renames and re-provisioning of the same username.
+//! Bootstrap users come from `[[users]]` in the config.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{ConfigError, UserConfig};
+use crate::secret::{random_bytes, SecretString};
+use crate::store::{self, Store, StoreError};
+
+/// A user record.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable subject identifier.
+    pub id: String,
+    pub username: String,
+    password_hash: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("password_hash", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a user could not be provisioned.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+/// Argon2id PHC string for `password` (blocking; ~tens of ms by design).
+pub fn hash_password(password: &str) -> Result<String, UserError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|err| UserError::Hash(err.to_string()))
+}
+
+impl User {
+    /// Whether `password` is this user's password (blocking, constant-time inside Argon2).
+    pub fn verify_password(&self, password: &str) -> bool {
+        PasswordHash::new(&self.password_hash).is_ok_and(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+    }
+}
+
+/// Checks every `[[users]]` entry, naming the first bad one.
+pub fn validate_configs(configs: &[UserConfig]) -> Result<(), ConfigError> {
+    for (index, config) in configs.iter().enumerate() {
+        let key = |field: &str| format!("users[{index}].{field}");
+        if config.username.trim().is_empty() || config.username.chars().any(char::is_control) {
+            return Err(ConfigError::new(
+                key("username"),
+                "must be a non-empty string without control characters",
+            ));
+        }
+        if configs[..index]
+            .iter()
+            .any(|other| other.username == config.username)
+        {
+            return Err(ConfigError::new(
+                key("username"),
+                format!("`{}` is listed twice", config.username),
+            ));
+        }
+        match (&config.password, &config.password_hash) {
+            (Some(_), Some(_)) => return Err(ConfigError::new(key("password"), "give `password` or `password_hash`, not both")),
+            (None, None) => return Err(ConfigError::new(key("password"), "`password` or `password_hash` is required")),
+            (Some(password), None) if password.is_empty() => return Err(ConfigError::new(key("password"), "must not be empty")),
+            (None, Some(hash)) if !hash.starts_with("$argon2id$") || PasswordHash::new(hash).is_err() => {
+                return Err(ConfigError::new(key("password_hash"), "must be an Argon2id PHC string ($argon2id$...); `ferrid hash-password` makes one"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn store_key(username: &str) -> String {
+    format!("user:{username}")
+}
+
+/// Looks a user up by username.
+pub async fn find(store: &dyn Store, username: &str) -> Result<Option<User>, StoreError> {
+    store::get_json(store, &store_key(username)).await
+}
+
+/// Creates or updates a user from its config entry, keeping an existing user's id.
+pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Result<User, UserError> {
+    let password_hash = match (&config.password, &config.password_hash) {
+        (_, Some(hash)) => hash.clone(),
+        (Some(password), None) => hash_in_background(password.clone()).await?,
+        (None, None) => return Err(UserError::Hash("no password given".into())),
+    };
+    let id = match find(store, &config.username).await? {
+        Some(existing) => existing.id,
+        None => URL_SAFE_NO_PAD
+            .encode(random_bytes::<16>().map_err(|err| UserError::Hash(err.to_string()))?),
+    };
+    let user = User {
+        id,
+        username: config.username.clone(),
+        password_hash,
+        name: config.name.clone(),
+        email: config.email.clone(),
+        roles: config.roles.clone(),
+    };
+    store::put_json(store, &store_key(&user.username), &user, None).await?;
+    Ok(user)
+}
+
+async fn hash_in_background(password: SecretString) -> Result<String, UserError> {
+    tokio::task::spawn_blocking(move || hash_password(password.expose()))
+        .await
+        .map_err(|err| UserError::Hash(err.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::SystemClock;
+    use crate::store::memory::MemoryStore;
+
+    fn alice() -> UserConfig {
+        UserConfig {
+            username: "alice".into(),
+            password: Some("wonderland".to_owned().into()),
+            ..UserConfig::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn passwords_are_argon2id_and_ids_are_stable() {
+        let store = MemoryStore::new(Arc::new(SystemClock));
+        let first = upsert_from_config(&store, &alice()).await.unwrap();
+        assert!(first.password_hash.starts_with("$argon2id$"));
+        assert!(first.verify_password("wonderland"));
+        assert!(!first.verify_password("Wonderland"));
+        assert!(!format!("{first:?}").contains("argon2"));
+        let again = upsert_from_config(
+            &store,
+            &UserConfig {
+                name: Some("Alice".into()),
+                ..alice()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(again.id, first.id);
+        assert_eq!(
+            find(&store, "alice")
+                .await
+                .unwrap()
+                .unwrap()
+                .name
+                .as_deref(),
+            Some("Alice")
+        );
+    }
+
+    #[test]
+    fn config_validation_names_the_entry() {
+        assert!(validate_configs(&[alice()]).is_ok());
+        let bad = UserConfig {
+            username: "bob".into(),
+            password: None,
+            password_hash: Some("$2b$10$bcrypt".into()),
+            ..alice()
+        };
+        assert_eq!(
+            validate_configs(&[alice(), bad]).unwrap_err().key,
+            "users[1].password_hash"
+        );
+        let hash = hash_password("x").unwrap();
+        let hashed = UserConfig {
+            password: None,
+            password_hash: Some(hash),
+            ..alice()
+        };
+        assert!(validate_configs(&[hashed]).is_ok());
+    }
+}
