@@ -120,20 +120,21 @@ impl Client {
             },
             (None, None) => None,
         };
-        let auth_method =
-            match (&config.token_endpoint_auth_method, config.public) {
-                (Some(name), _) => match AuthMethod::parse(name) {
-                    Some(method) => method,
-                    None => return fail(
+        let auth_method = match (&config.token_endpoint_auth_method, config.public) {
+            (Some(name), _) => match AuthMethod::parse(name) {
+                Some(method) => method,
+                None => {
+                    return fail(
                         "token_endpoint_auth_method",
                         format!(
                             "`{name}` is not one of client_secret_basic, client_secret_post, none"
                         ),
-                    ),
-                },
-                (None, true) => AuthMethod::None,
-                (None, false) => AuthMethod::ClientSecretBasic,
-            };
+                    )
+                }
+            },
+            (None, true) => AuthMethod::None,
+            (None, false) => AuthMethod::ClientSecretBasic,
+        };
         if config.public != (auth_method == AuthMethod::None) {
             return fail(
                 "token_endpoint_auth_method",
