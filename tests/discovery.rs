@@ -1,0 +1,137 @@
+//! Discovery documents and the JWKS, as clients and resource servers fetch them.
+
+mod common;
+
+use common::{http, service_client, Backend, Reply, TestServer};
+
+async fn get(server: &TestServer, path: &str) -> Reply {
+    Reply::from(http().get(server.at(path)).send().await.unwrap()).await
+}
+
+async fn both_documents_list_what_exists(backend: Backend) {
+    let server = TestServer::start(backend, vec![service_client("svc", &["a", "b"])]).await;
+    let oidc = get(&server, "/.well-known/openid-configuration").await;
+    let oauth = get(&server, "/.well-known/oauth-authorization-server").await;
+    assert_eq!(oidc.status, 200);
+    assert_eq!(oidc.json, oauth.json);
+    let doc = &oidc.json;
+    assert_eq!(doc["issuer"], server.url.as_str());
+    assert_eq!(doc["token_endpoint"], server.at("/token"));
+    assert_eq!(doc["jwks_uri"], server.at("/.well-known/jwks.json"));
+    assert_eq!(
+        doc["grant_types_supported"],
+        serde_json::json!(["client_credentials"])
+    );
+    assert_eq!(
+        doc["token_endpoint_auth_methods_supported"],
+        serde_json::json!(["client_secret_basic", "client_secret_post"])
+    );
+    assert_eq!(doc["scopes_supported"], serde_json::json!(["a", "b"]));
+    assert!(
+        doc.get("authorization_endpoint").is_none(),
+        "no endpoint advertised before it exists"
+    );
+    assert!(oidc.header("cache-control").unwrap().starts_with("public"));
+
+    // Every advertised URL answers (the token endpoint with a protocol error, not 404/405).
+    let token = Reply::from(
+        http()
+            .post(doc["token_endpoint"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(token.status, 400);
+    let jwks = Reply::from(
+        http()
+            .get(doc["jwks_uri"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(jwks.status, 200);
+    let docs = http()
+        .get(doc["service_documentation"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(docs.status(), 200);
+}
+
+async fn jwks_is_public_cacheable_and_revalidates(backend: Backend) {
+    let server = TestServer::start(backend, vec![]).await;
+    let reply = get(&server, "/.well-known/jwks.json").await;
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.header("cache-control"), Some("public, max-age=300"));
+    assert!(reply
+        .header("content-type")
+        .unwrap()
+        .starts_with("application/json"));
+    let keys = reply.json["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    let key = keys[0].as_object().unwrap();
+    let mut members: Vec<&str> = key.keys().map(String::as_str).collect();
+    members.sort();
+    assert_eq!(members, ["alg", "e", "kid", "kty", "n", "use"]);
+    assert_eq!(key["kid"], common::test_key().kid.as_str());
+
+    let etag = reply.header("etag").unwrap().to_owned();
+    let again = http()
+        .get(server.at("/.well-known/jwks.json"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag.as_str());
+    let stale = http()
+        .get(server.at("/.well-known/jwks.json"))
+        .header("if-none-match", "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+}
+
+async fn health_endpoints_answer(backend: Backend) {
+    let server = TestServer::start(backend, vec![]).await;
+    let live = get(&server, "/healthz").await;
+    assert_eq!(
+        (live.status, live.json["status"].as_str()),
+        (200, Some("ok"))
+    );
+    let ready = get(&server, "/readyz").await;
+    assert_eq!(ready.status, 200);
+    assert_eq!(
+        ready.json,
+        serde_json::json!({"status": "ready", "checks": {"store": "ok", "keys": "ok"}})
+    );
+    assert!(ready.header("x-request-id").is_some());
+}
+
+async fn request_ids_are_echoed(backend: Backend) {
+    let server = TestServer::start(backend, vec![]).await;
+    let response = http()
+        .get(server.at("/healthz"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "abc-123");
+    let response = http()
+        .get(server.at("/healthz"))
+        .header("x-request-id", "bad id\t!")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(response.headers()["x-request-id"], "bad id\t!");
+}
+
+for_each_backend!(
+    both_documents_list_what_exists,
+    jwks_is_public_cacheable_and_revalidates,
+    health_endpoints_answer,
+    request_ids_are_echoed,
+);
