@@ -80,12 +80,17 @@ macro_rules! oauth_response {
             ),
             /// The request body is larger than `http.max_body_bytes` (`invalid_request`).
             #[oai(status = 413)]
-            PayloadTooLarge(poem_openapi::payload::Json<crate::http::errors::ErrorBody>),
+            PayloadTooLarge(
+                poem_openapi::payload::Json<crate::http::errors::ErrorBody>,
+                #[oai(header = "Cache-Control")] String,
+                #[oai(header = "Pragma")] String,
+            ),
             /// An unexpected server fault (`server_error`); details are only in the server log.
             #[oai(status = 500)]
             ServerError(
                 poem_openapi::payload::Json<crate::http::errors::ErrorBody>,
                 #[oai(header = "Cache-Control")] String,
+                #[oai(header = "Pragma")] String,
             ),
             /// The store is unreachable or keys are not loaded yet (`temporarily_unavailable`); retry.
             #[oai(status = 503)]
@@ -93,6 +98,7 @@ macro_rules! oauth_response {
                 poem_openapi::payload::Json<crate::http::errors::ErrorBody>,
                 #[oai(header = "Retry-After")] String,
                 #[oai(header = "Cache-Control")] String,
+                #[oai(header = "Pragma")] String,
             ),
         }
 
@@ -107,8 +113,8 @@ macro_rules! oauth_response {
                         NO_STORE.into(),
                         NO_CACHE.into(),
                     ),
-                    500 => Self::ServerError(body, NO_STORE.into()),
-                    503 => Self::Unavailable(body, "1".into(), NO_STORE.into()),
+                    500 => Self::ServerError(body, NO_STORE.into(), NO_CACHE.into()),
+                    503 => Self::Unavailable(body, "1".into(), NO_STORE.into(), NO_CACHE.into()),
                     _ => Self::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
                 }
             }

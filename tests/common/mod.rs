@@ -302,14 +302,15 @@ impl TestServer {
         format!("{}{path}", self.url)
     }
 
-    /// Stops serving and waits for the server task.
-    pub async fn stop(mut self) {
+    /// Stops serving, waits for the server task, and hands back the keys directory.
+    pub async fn stop(mut self) -> TempDir {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
         }
+        std::mem::replace(&mut self.keys_dir, tempfile::tempdir().unwrap())
     }
 }
 

@@ -1,0 +1,200 @@
+//! Signing keys at rest: generated on first start, kept in `keys/` (0600) or sealed in Redis,
+//! reused on restart, shared by instances on one Redis, refused when tampered with or opened with
+//! another system secret.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::sync::Arc;
+
+use common::{Backend, Options, RedisTarget, TestServer, SYSTEM_SECRET};
+use ferrid::app::App;
+use ferrid::clock::SystemClock;
+use ferrid::config::Settings;
+use ferrid::keys::persist::RING_KEY;
+
+fn unseeded(backend: Backend) -> Options {
+    Options {
+        seed_key: false,
+        ..Options::new(backend)
+    }
+}
+
+#[tokio::test]
+async fn memory_mode_generates_a_key_into_the_keys_dir_and_reuses_it() {
+    let first = TestServer::start_with(unseeded(Backend::Memory), |_| {}).await;
+    let kid = first.app.key_ring().unwrap().active().kid().to_owned();
+    let dir = first.keys_dir.path().join("keys");
+    let mode =
+        |path: std::path::PathBuf| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(dir.clone()), 0o700);
+    assert_eq!(mode(dir.join(format!("{kid}.pem"))), 0o600);
+    assert_eq!(mode(dir.join("ring.json")), 0o600);
+    let pem = std::fs::read_to_string(dir.join(format!("{kid}.pem"))).unwrap();
+    assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
+
+    // Restart on the same directory: the same key signs.
+    let keys_dir = first.stop().await;
+    let options = Options {
+        keys_dir: Some(keys_dir),
+        ..unseeded(Backend::Memory)
+    };
+    let restarted = TestServer::start_with(options, |_| {}).await;
+    assert_eq!(restarted.app.key_ring().unwrap().active().kid(), kid);
+}
+
+#[tokio::test]
+async fn redis_mode_seals_keys_and_instances_share_them() {
+    let target = RedisTarget::new();
+    let (url, prefix) = (target.url.clone(), target.prefix.clone());
+    let options = Options {
+        redis: Some(target),
+        ..unseeded(Backend::Redis)
+    };
+    let first = TestServer::start_with(options, |_| {}).await;
+    let kid = first.app.key_ring().unwrap().active().kid().to_owned();
+
+    let client = redis::Client::open(url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let raw: String = redis::cmd("GET")
+        .arg(format!("{prefix}{RING_KEY}"))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(raw.contains(&kid));
+    assert!(
+        !raw.contains("PRIVATE KEY") && raw.contains("ciphertext"),
+        "private keys must be sealed: {raw}"
+    );
+
+    // Two more instances on the same Redis agree on the key.
+    for _ in 0..2 {
+        let app = App::new(
+            redis_settings(&url, &prefix, SYSTEM_SECRET),
+            Arc::new(SystemClock),
+        )
+        .unwrap();
+        app.bootstrap().await.unwrap();
+        assert_eq!(app.key_ring().unwrap().active().kid(), kid);
+    }
+}
+
+#[tokio::test]
+async fn instances_starting_together_create_one_ring() {
+    let target = RedisTarget::new();
+    let apps: Vec<_> = (0..3)
+        .map(|_| {
+            App::new(
+                redis_settings(&target.url, &target.prefix, SYSTEM_SECRET),
+                Arc::new(SystemClock),
+            )
+            .unwrap()
+        })
+        .collect();
+    let boots: Vec<_> = apps
+        .iter()
+        .cloned()
+        .map(|app| tokio::spawn(async move { app.bootstrap().await.unwrap() }))
+        .collect();
+    for boot in boots {
+        boot.await.unwrap();
+    }
+    let kids: Vec<String> = apps
+        .iter()
+        .map(|app| app.key_ring().unwrap().active().kid().to_owned())
+        .collect();
+    assert!(kids.iter().all(|kid| kid == &kids[0]), "{kids:?}");
+}
+
+#[tokio::test]
+async fn another_system_secret_or_tampering_is_refused() {
+    let target = RedisTarget::new();
+    let app = App::new(
+        redis_settings(&target.url, &target.prefix, SYSTEM_SECRET),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    app.bootstrap().await.unwrap();
+
+    let other = App::new(
+        redis_settings(
+            &target.url,
+            &target.prefix,
+            "a-different-secret-of-32-characters!",
+        ),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let err = other.bootstrap().await.unwrap_err().to_string();
+    assert!(err.contains("does not decrypt"), "{err}");
+
+    let client = redis::Client::open(target.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}{RING_KEY}", target.prefix);
+    let raw: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut ring: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    let ciphertext = ring["keys"][0]["ciphertext"].as_str().unwrap().to_owned();
+    let flipped = if ciphertext.starts_with('A') {
+        ciphertext.replacen('A', "B", 1)
+    } else {
+        format!("A{}", &ciphertext[1..])
+    };
+    ring["keys"][0]["ciphertext"] = flipped.into();
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(ring.to_string())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let fresh = App::new(
+        redis_settings(&target.url, &target.prefix, SYSTEM_SECRET),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let err = fresh.bootstrap().await.unwrap_err().to_string();
+    assert!(err.contains("does not decrypt"), "{err}");
+}
+
+#[tokio::test]
+async fn without_a_system_secret_redis_mode_keeps_a_generated_one_on_disk() {
+    let target = RedisTarget::new();
+    let keys = tempfile::tempdir().unwrap();
+    let settings = || {
+        let mut settings = redis_settings(&target.url, &target.prefix, SYSTEM_SECRET);
+        settings.secrets.system = None;
+        settings.keys.dir = keys.path().join("keys");
+        settings
+    };
+    let first = App::new(settings(), Arc::new(SystemClock)).unwrap();
+    first.bootstrap().await.unwrap();
+    let secret_file = keys.path().join("keys/system.secret");
+    assert_eq!(
+        std::fs::metadata(&secret_file)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o600
+    );
+    let second = App::new(settings(), Arc::new(SystemClock)).unwrap();
+    second.bootstrap().await.unwrap();
+    assert_eq!(
+        first.key_ring().unwrap().active().kid(),
+        second.key_ring().unwrap().active().kid()
+    );
+}
+
+fn redis_settings(url: &str, prefix: &str, secret: &str) -> Settings {
+    let mut settings = Settings {
+        store: url.into(),
+        ..Settings::default()
+    };
+    settings.redis.prefix = prefix.into();
+    settings.secrets.system = Some(secret.to_owned().into());
+    settings.validate().unwrap();
+    settings
+}
