@@ -35,6 +35,7 @@ pub struct Settings {
     pub secrets: SecretSettings,
     pub keys: KeySettings,
     pub tokens: TokenSettings,
+    pub sessions: SessionSettings,
     pub redis: RedisSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
@@ -67,6 +68,20 @@ pub struct TokenSettings {
     /// Lifetime of access tokens.
     #[serde(deserialize_with = "number")]
     pub access_token_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionSettings {
+    /// A browser session ends after this long without use.
+    #[serde(deserialize_with = "number")]
+    pub idle_ttl_secs: u64,
+    /// A browser session ends this long after login, however active.
+    #[serde(deserialize_with = "number")]
+    pub absolute_ttl_secs: u64,
+    /// How long a person's consent for a client is remembered.
+    #[serde(deserialize_with = "number")]
+    pub consent_ttl_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -133,6 +148,7 @@ impl Default for Settings {
             secrets: SecretSettings::default(),
             keys: KeySettings::default(),
             tokens: TokenSettings::default(),
+            sessions: SessionSettings::default(),
             redis: RedisSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
@@ -156,6 +172,12 @@ impl Default for TokenSettings {
         Self {
             access_token_ttl_secs: 600,
         }
+    }
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        Self { idle_ttl_secs: 2 * 3600, absolute_ttl_secs: 24 * 3600, consent_ttl_secs: 365 * 86_400 }
     }
 }
 
@@ -289,6 +311,16 @@ impl Settings {
                 "tokens.access_token_ttl_secs",
                 "must be between 1 and 86400 seconds",
             ));
+        }
+        let sessions = &self.sessions;
+        if sessions.idle_ttl_secs == 0 || sessions.idle_ttl_secs > sessions.absolute_ttl_secs {
+            return Err(ConfigError::new(
+                "sessions.idle_ttl_secs",
+                "must be at least 1 and at most sessions.absolute_ttl_secs",
+            ));
+        }
+        if sessions.consent_ttl_secs == 0 {
+            return Err(ConfigError::new("sessions.consent_ttl_secs", "must be at least 1"));
         }
         if self.keys.jwks_max_age_secs > 86_400 {
             return Err(ConfigError::new(

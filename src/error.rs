@@ -28,6 +28,12 @@ pub enum ErrorCode {
     InvalidTarget,
     /// The resource owner or ferrid denied the request.
     AccessDenied,
+    /// `/authorize`: ferrid does not support the requested `response_type`.
+    UnsupportedResponseType,
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the person must log in.
+    LoginRequired,
+    /// OIDC Core §3.1.2.6: `prompt=none`, but the person must consent.
+    ConsentRequired,
     /// RFC 6750 §3.1: the access token is expired, revoked, malformed or otherwise invalid.
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the scope the resource needs.
@@ -50,6 +56,9 @@ impl ErrorCode {
             Self::InvalidScope => "invalid_scope",
             Self::InvalidTarget => "invalid_target",
             Self::AccessDenied => "access_denied",
+            Self::UnsupportedResponseType => "unsupported_response_type",
+            Self::LoginRequired => "login_required",
+            Self::ConsentRequired => "consent_required",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
@@ -97,6 +106,16 @@ impl OAuthError {
     /// `invalid_request` with a description.
     pub fn invalid_request(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidRequest, description)
+    }
+
+    /// `invalid_grant` with a description.
+    pub fn invalid_grant(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidGrant, description)
+    }
+
+    /// `invalid_token` with a description.
+    pub fn invalid_token(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidToken, description)
     }
 
     /// `invalid_client` with a description.

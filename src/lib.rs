@@ -18,6 +18,8 @@ pub mod error;
 pub mod http;
 pub mod keys;
 pub mod oauth;
+pub mod oidc;
+pub mod session;
 pub mod secret;
 pub mod store;
 pub mod telemetry;

@@ -57,11 +57,30 @@ pub fn hash_password(password: &str) -> Result<String, UserError> {
 impl User {
     /// Whether `password` is this user's password (blocking, constant-time inside Argon2).
     pub fn verify_password(&self, password: &str) -> bool {
-        PasswordHash::new(&self.password_hash).is_ok_and(|hash| {
-            Argon2::default()
-                .verify_password(password.as_bytes(), &hash)
-                .is_ok()
-        })
+        verify_hash(&self.password_hash, password)
+    }
+}
+
+fn verify_hash(phc: &str, password: &str) -> bool {
+    PasswordHash::new(phc).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// Checks a password for a looked-up user (blocking: run on a blocking thread). An unknown user
+/// costs the same Argon2 work as a wrong password, so timing does not reveal which usernames
+/// exist.
+pub fn check_credentials(user: Option<&User>, password: &str) -> bool {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    match user {
+        Some(user) => user.verify_password(password),
+        None => {
+            let dummy = DUMMY.get_or_init(|| hash_password("ferrid timing equaliser").unwrap_or_default());
+            let _ = verify_hash(dummy, password);
+            false
+        }
     }
 }
 
@@ -97,13 +116,25 @@ pub fn validate_configs(configs: &[UserConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn store_key(username: &str) -> String {
-    format!("user:{username}")
+fn record_key(id: &str) -> String {
+    format!("user:{id}")
+}
+
+fn username_key(username: &str) -> String {
+    format!("username:{username}")
+}
+
+/// Looks a user up by stable id (the `sub` of their tokens).
+pub async fn find_by_id(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
+    store::get_json(store, &record_key(id)).await
 }
 
 /// Looks a user up by username.
 pub async fn find(store: &dyn Store, username: &str) -> Result<Option<User>, StoreError> {
-    store::get_json(store, &store_key(username)).await
+    match store.get(&username_key(username)).await? {
+        Some(id) => find_by_id(store, &String::from_utf8_lossy(&id)).await,
+        None => Ok(None),
+    }
 }
 
 /// Creates or updates a user from its config entry, keeping an existing user's id.
@@ -126,7 +157,8 @@ pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Resul
         email: config.email.clone(),
         roles: config.roles.clone(),
     };
-    store::put_json(store, &store_key(&user.username), &user, None).await?;
+    store::put_json(store, &record_key(&user.id), &user, None).await?;
+    store.put(&username_key(&user.username), user.id.clone().into_bytes(), None).await?;
     Ok(user)
 }
 

@@ -107,6 +107,28 @@ async fn take_is_single_use_under_concurrency(subject: Subject) {
     }
 }
 
+async fn swap_returns_the_previous_value_to_exactly_one_caller(subject: Subject) {
+    subject.store.put("code", b"fresh".to_vec(), Some(Duration::from_secs(60))).await.unwrap();
+    let swappers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = subject.store.clone();
+            tokio::spawn(async move { store.swap("code", vec![i], Some(Duration::from_secs(60))).await.unwrap() })
+        })
+        .collect();
+    let mut fresh = 0;
+    for swapper in swappers {
+        if swapper.await.unwrap().as_deref() == Some(b"fresh".as_slice()) {
+            fresh += 1;
+        }
+    }
+    assert_eq!(fresh, 1, "exactly one swap sees the original value");
+    assert_eq!(subject.store.swap("absent", b"x".to_vec(), None).await.unwrap(), None);
+    subject.store.put("short", b"old".to_vec(), Some(Duration::from_millis(150))).await.unwrap();
+    subject.pass(Duration::from_millis(400)).await;
+    assert_eq!(subject.store.swap("short", b"new".to_vec(), None).await.unwrap(), None, "expired values are not returned");
+    assert_eq!(subject.store.get("short").await.unwrap(), Some(b"new".to_vec()));
+}
+
 async fn put_new_has_exactly_one_winner(subject: Subject) {
     let writers: Vec<_> = (0..16u8)
         .map(|i| {
@@ -181,6 +203,7 @@ suite!(
     entries_expire_after_their_ttl,
     take_is_single_use_under_concurrency,
     put_new_has_exactly_one_winner,
+    swap_returns_the_previous_value_to_exactly_one_caller,
     concurrent_writers_to_distinct_keys_all_land,
     json_round_trips_and_corruption_is_reported,
 );

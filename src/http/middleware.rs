@@ -105,3 +105,30 @@ fn too_large(max_bytes: usize) -> Response {
         OAuthError::invalid_request(format!("the request body is larger than {max_bytes} bytes"));
     render(StatusCode::PAYLOAD_TOO_LARGE, &err)
 }
+
+/// Security headers for every HTML response (login, consent, error pages, Swagger UI): no
+/// framing (clickjacking), no referrer (codes and state must not leak), no caching, and a strict
+/// CSP on ferrid's own pages (Swagger UI needs its inline script, so it gets only
+/// `frame-ancestors`). No `form-action`: browsers apply it to the redirect back to the client.
+pub async fn html_security_headers<E: Endpoint>(endpoint: Arc<E>, request: Request) -> Result<Response> {
+    let docs = request.uri().path().starts_with(super::paths::DOCS);
+    let mut response = endpoint.call(request).await?.into_response();
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    if is_html {
+        let csp = if docs {
+            "frame-ancestors 'none'"
+        } else {
+            "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'"
+        };
+        let headers = response.headers_mut();
+        headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+        headers.insert("content-security-policy", HeaderValue::from_static(csp));
+        headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(response)
+}

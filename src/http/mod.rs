@@ -3,19 +3,23 @@
 //! the checked-in spec cannot differ — and `route`, which adds Swagger UI, the spec endpoints
 //! and the middleware. Handlers are thin: extract, call one domain function, map the result.
 
+pub mod authorize_api;
+pub mod bearer;
 pub mod client_auth;
+pub mod cookies;
 pub mod errors;
 pub mod health;
 pub mod json_bytes;
 pub mod middleware;
 pub mod oauth_api;
+pub mod pages;
 pub mod server;
 pub mod well_known;
 
 use std::sync::Arc;
 
 use poem::middleware::SetHeader;
-use poem::{Endpoint, EndpointExt, Route};
+use poem::{get, Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
 use crate::app::App;
@@ -23,7 +27,9 @@ use crate::config::Settings;
 
 /// Endpoint paths, relative to the issuer.
 pub mod paths {
+    pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
+    pub const USERINFO: &str = "/userinfo";
     pub const JWKS: &str = "/.well-known/jwks.json";
     pub const DOCS: &str = "/docs";
     pub const OPENAPI_JSON: &str = "/openapi.json";
@@ -35,6 +41,9 @@ pub enum ApiTags {
     /// OAuth 2.0 endpoints for client applications.
     #[oai(rename = "OAuth")]
     OAuth,
+    /// OpenID Connect: logging people in and the claims about them.
+    #[oai(rename = "OpenID Connect")]
+    OpenIdConnect,
     /// Discovery metadata and the public signing keys, for clients and resource servers.
     Discovery,
     /// Health checks for load balancers and orchestrators.
@@ -72,18 +81,17 @@ pub fn openapi_json(settings: &Settings) -> String {
 pub fn route(app: Arc<App>) -> impl Endpoint {
     let api = api_service(app.settings());
     let spec = api.spec_endpoint();
-    let docs = api.swagger_ui().with(
-        SetHeader::new()
-            .overriding("X-Frame-Options", "DENY")
-            .overriding("Referrer-Policy", "no-referrer"),
-    );
+    let docs = api.swagger_ui();
     let max_body = app.settings().http.max_body_bytes;
     Route::new()
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
+        .at("/login", get(pages::login_page).post(pages::login_submit))
+        .at("/consent", get(pages::consent_page).post(pages::consent_submit))
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
         .around(middleware::observe)
+        .around(middleware::html_security_headers)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
         .data(app)
 }

@@ -23,7 +23,7 @@ use crate::secret::SecretString;
 #[derive(Debug, Deserialize, Object)]
 #[oai(rename = "TokenRequest", example)]
 pub struct TokenForm {
-    /// The grant type: `client_credentials`.
+    /// The grant type: `authorization_code` or `client_credentials`.
     pub grant_type: String,
     /// Space-separated scopes; absent or empty means the client's default scopes.
     pub scope: Option<String>,
@@ -35,6 +35,12 @@ pub struct TokenForm {
     pub client_id: Option<String>,
     /// The client secret, for `client_secret_post`.
     pub client_secret: Option<String>,
+    /// `authorization_code`: the code from the authorization response.
+    pub code: Option<String>,
+    /// `authorization_code`: the `redirect_uri` of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE code verifier.
+    pub code_verifier: Option<String>,
 }
 
 impl poem_openapi::types::Example for TokenForm {
@@ -46,6 +52,9 @@ impl poem_openapi::types::Example for TokenForm {
             audience: None,
             client_id: None,
             client_secret: None,
+            code: None,
+            redirect_uri: None,
+            code_verifier: None,
         }
     }
 }
@@ -62,6 +71,9 @@ pub struct TokenBody {
     pub expires_in: u64,
     /// The granted scopes, space-separated.
     pub scope: String,
+    /// An OpenID Connect ID token, when the `openid` scope was granted.
+    #[oai(skip_serializing_if_is_none)]
+    pub id_token: Option<String>,
 }
 
 oauth_response! {
@@ -82,6 +94,7 @@ impl From<Result<TokenSet, OAuthError>> for TokenResponse {
                     token_type: set.token_type.to_owned(),
                     expires_in: set.expires_in,
                     scope: set.scope,
+                    id_token: set.id_token,
                 }),
                 NO_STORE.into(),
                 NO_CACHE.into(),
@@ -120,6 +133,9 @@ impl OAuthApi {
             scope: form.scope,
             resource: form.resource,
             audience: form.audience,
+            code: form.code,
+            redirect_uri: form.redirect_uri,
+            code_verifier: form.code_verifier,
         };
         token::exchange(&app, credentials, request).await.into()
     }

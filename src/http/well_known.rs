@@ -19,24 +19,43 @@ use super::{paths, ApiTags};
 use crate::app::App;
 use crate::config::Settings;
 use crate::oauth::clients::GrantType;
+use crate::oidc::claims;
 
 /// Authorization server metadata (RFC 8414 §2).
 #[derive(Debug, Clone, Object, Serialize)]
 pub struct ProviderMetadata {
     /// The issuer identifier; equals `iss` in every token.
     pub issuer: String,
+    /// Where people are sent to log in and authorize a client.
+    pub authorization_endpoint: String,
     /// Where clients obtain tokens.
     pub token_endpoint: String,
+    /// Where clients read claims about the person with an access token.
+    pub userinfo_endpoint: String,
     /// The public signing keys.
     pub jwks_uri: String,
     /// Grant types the token endpoint accepts.
     pub grant_types_supported: Vec<String>,
     /// Client authentication methods the token endpoint accepts.
     pub token_endpoint_auth_methods_supported: Vec<String>,
-    /// `response_type` values of the authorization endpoint (none yet).
+    /// `response_type` values of the authorization endpoint.
     pub response_types_supported: Vec<String>,
+    /// `response_mode` values of the authorization endpoint.
+    pub response_modes_supported: Vec<String>,
     /// Scopes some registered client may request.
     pub scopes_supported: Vec<String>,
+    /// Claims ferrid can release about a person.
+    pub claims_supported: Vec<String>,
+    /// PKCE methods (RFC 7636); `plain` is refused.
+    pub code_challenge_methods_supported: Vec<String>,
+    /// Subject identifier types: stable per-user ids.
+    pub subject_types_supported: Vec<String>,
+    /// ID token signature algorithms.
+    pub id_token_signing_alg_values_supported: Vec<String>,
+    /// `prompt` values the authorization endpoint understands.
+    pub prompt_values_supported: Vec<String>,
+    /// RFC 9207: authorization responses carry `iss`.
+    pub authorization_response_iss_parameter_supported: bool,
     /// Human documentation: the Swagger UI.
     pub service_documentation: String,
 }
@@ -126,7 +145,9 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
     }
     ProviderMetadata {
         issuer: issuer.to_owned(),
+        authorization_endpoint: format!("{issuer}{}", paths::AUTHORIZE),
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
+        userinfo_endpoint: format!("{issuer}{}", paths::USERINFO),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
         grant_types_supported: GrantType::ALL
             .iter()
@@ -135,9 +156,17 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         token_endpoint_auth_methods_supported: vec![
             "client_secret_basic".into(),
             "client_secret_post".into(),
+            "none".into(),
         ],
-        response_types_supported: Vec::new(),
+        response_types_supported: vec!["code".into()],
+        response_modes_supported: vec!["query".into()],
         scopes_supported: scopes,
+        claims_supported: claims::SUPPORTED_CLAIMS.iter().map(|c| c.to_string()).collect(),
+        code_challenge_methods_supported: vec!["S256".into()],
+        subject_types_supported: vec!["public".into()],
+        id_token_signing_alg_values_supported: vec!["RS256".into()],
+        prompt_values_supported: vec!["none".into(), "login".into(), "consent".into()],
+        authorization_response_iss_parameter_supported: true,
         service_documentation: format!("{issuer}{}", paths::DOCS),
     }
 }

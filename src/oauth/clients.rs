@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ClientConfig, ConfigError};
-use crate::oauth::scope;
+use crate::oauth::{redirect_uri, scope};
 use crate::secret::{digests_equal, sha256, Digest256};
 use crate::store::{self, Store, StoreError};
 
@@ -43,17 +43,20 @@ impl AuthMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GrantType {
+    /// RFC 6749 §4.1, with PKCE (RFC 7636).
+    AuthorizationCode,
     /// RFC 6749 §4.4.
     ClientCredentials,
 }
 
 impl GrantType {
     /// Every implemented grant type, as discovery lists them.
-    pub const ALL: [GrantType; 1] = [GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::ClientCredentials];
 
     /// The `grant_type` value.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
         }
     }
@@ -172,6 +175,14 @@ impl Client {
                 "grant_types",
                 "public clients cannot use client_credentials".into(),
             );
+        }
+        for uri in config.redirect_uris.iter().chain(&config.post_logout_redirect_uris) {
+            if let Err(message) = redirect_uri::validate_registered(uri) {
+                return fail("redirect_uris", message);
+            }
+        }
+        if grant_types.contains(&GrantType::AuthorizationCode) && config.redirect_uris.is_empty() {
+            return fail("redirect_uris", "the authorization_code grant needs at least one redirect URI".into());
         }
         for name in &config.scopes {
             if !scope::is_valid_token(name) {

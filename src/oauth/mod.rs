@@ -1,10 +1,16 @@
 //! OAuth 2.0 domain logic, free of HTTP: clients and how they authenticate, scopes and
-//! audiences, access-token minting, and the grants the token endpoint dispatches to.
+//! audiences, PKCE, redirect URIs, authorization requests and codes, access-token minting and
+//! revocation, and the grants the token endpoint dispatches to.
 
 pub mod audience;
+pub mod authorize;
 pub mod client_auth;
 pub mod clients;
+pub mod codes;
 pub mod grants;
+pub mod pkce;
+pub mod redirect_uri;
+pub mod revocation;
 pub mod scope;
 pub mod token;
 pub mod tokens;

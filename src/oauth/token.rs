@@ -17,6 +17,12 @@ pub struct TokenRequest {
     pub resource: Option<String>,
     /// Requested audience (the non-standard but common spelling of a resource).
     pub audience: Option<String>,
+    /// `authorization_code`: the code.
+    pub code: Option<String>,
+    /// `authorization_code`: the redirect URI of the authorization request.
+    pub redirect_uri: Option<String>,
+    /// `authorization_code`: the PKCE verifier.
+    pub code_verifier: Option<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -29,6 +35,8 @@ pub struct TokenSet {
     pub expires_in: u64,
     /// The granted scope, space-separated.
     pub scope: String,
+    /// OIDC ID token, for `openid` grants.
+    pub id_token: Option<String>,
 }
 
 /// Handles one token request.
@@ -76,6 +84,9 @@ async fn dispatch(
         ));
     }
     match grant {
+        GrantType::AuthorizationCode => {
+            grants::authorization_code::grant(app, &client, request).await
+        }
         GrantType::ClientCredentials => grants::client_credentials::grant(app, &client, request),
     }
 }

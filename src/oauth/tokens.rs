@@ -22,6 +22,9 @@ pub struct AccessTokenClaims {
     pub client_id: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// The user's roles, present when the `roles` scope was granted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub roles: Option<Vec<String>>,
 }
 
 /// `aud`: a string for one audience, an array for several (RFC 7519 §4.1.3).
@@ -44,11 +47,14 @@ impl From<Vec<String>> for Audience {
 
 /// What to put in an access token.
 pub struct AccessTokenRequest<'a> {
+    /// From `new_jti`; known before signing so a code redemption can record it.
+    pub jti: String,
     pub issuer: &'a str,
     pub subject: &'a str,
     pub client_id: &'a str,
     pub audiences: Vec<String>,
     pub scopes: &'a [String],
+    pub roles: Option<Vec<String>>,
     pub issued_at: u64,
     pub ttl_secs: u64,
 }
@@ -59,9 +65,14 @@ pub struct AccessToken {
     pub claims: AccessTokenClaims,
 }
 
+/// A fresh random token id (128 bits).
+pub fn new_jti() -> Result<String, OAuthError> {
+    Ok(URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(OAuthError::server_error)?))
+}
+
 /// Signs an access token with the ring's active key.
 pub fn mint(ring: &KeyRing, request: AccessTokenRequest<'_>) -> Result<AccessToken, OAuthError> {
-    let jti = URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(OAuthError::server_error)?);
+    let jti = request.jti;
     let claims = AccessTokenClaims {
         iss: request.issuer.to_owned(),
         sub: request.subject.to_owned(),
@@ -71,9 +82,38 @@ pub fn mint(ring: &KeyRing, request: AccessTokenRequest<'_>) -> Result<AccessTok
         jti,
         client_id: request.client_id.to_owned(),
         scope: request.scopes.join(" "),
+        roles: request.roles,
     };
     let token = ring
         .sign(TokenType::AccessToken, &claims)
         .map_err(OAuthError::server_error)?;
     Ok(AccessToken { token, claims })
+}
+
+/// Verifies an access token issued by ferrid: `typ: at+jwt` (so an ID token is never accepted
+/// in its place, RFC 9068 §4), RS256 signature by a key of the ring, `iss`, and `exp`. The
+/// audience is the caller's to check. Expiry is judged against `now` (ferrid's clock).
+pub fn verify(
+    ring: &KeyRing,
+    token: &str,
+    issuer: &str,
+    now: u64,
+) -> Result<AccessTokenClaims, OAuthError> {
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|_| OAuthError::invalid_token("the access token is not a JWT"))?;
+    if header.typ.as_deref() != Some("at+jwt") {
+        return Err(OAuthError::invalid_token("the token is not an access token (typ at+jwt)"));
+    }
+    let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
+    validation.set_issuer(&[issuer]);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "iss", "sub"]);
+    let claims: AccessTokenClaims = ring
+        .verify(token, &validation)
+        .map_err(|_| OAuthError::invalid_token("the access token is invalid"))?;
+    if claims.exp <= now {
+        return Err(OAuthError::invalid_token("the access token has expired"));
+    }
+    Ok(claims)
 }

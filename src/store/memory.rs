@@ -101,6 +101,20 @@ impl Store for MemoryStore {
         Ok(true)
     }
 
+    async fn swap(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let now = self.clock.now_millis();
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        let previous = entries.insert(key.to_owned(), entry);
+        self.sweep_now_and_then(&mut entries);
+        Ok(previous.filter(|entry| entry.is_live(now)).map(|entry| entry.value))
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now_millis();
         let entries = self.lock()?;

@@ -2,7 +2,8 @@
 //! Two backends implement it — `memory` (embedded default, single instance) and `redis`
 //! (production, shared by any number of instances) — and both pass the same conformance suite
 //! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
-//! atomic read-and-delete (single-use codes); `put_new` writes only when absent (locks, first
+//! atomic read-and-delete, `swap` an atomic
+//! replace-and-read (single-use codes that remember their redemption); `put_new` writes only when absent (locks, first
 //! writer wins). Values are opaque bytes; `get_json`/`put_json` add serde on top.
 
 pub mod memory;
@@ -46,6 +47,15 @@ pub trait Store: Send + Sync + 'static {
 
     /// The live value under `key`.
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Replaces the value under `key` and returns the previous live value, in one atomic step:
+    /// of many concurrent callers, exactly one sees the original value.
+    async fn swap(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;

@@ -1,7 +1,7 @@
 //! The production store: Redis through one multiplexed, self-reconnecting
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
-//! configured prefix. `take` is `GETDEL` and `put_new` is `SET NX`, both single atomic commands;
+//! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, both single atomic commands;
 //! TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
 
@@ -82,6 +82,17 @@ impl Store for RedisStore {
         cmd.arg("NX");
         let reply: Option<String> = self.run(&cmd).await?;
         Ok(reply.is_some())
+    }
+
+    async fn swap(
+        &self,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        let mut cmd = self.set_command(key, value, ttl);
+        cmd.arg("GET");
+        self.run(&cmd).await
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -24,11 +24,13 @@ pub fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result<Token
     let token = tokens::mint(
         &ring,
         AccessTokenRequest {
+            jti: tokens::new_jti()?,
             issuer: settings.issuer(),
             subject: &client.client_id,
             client_id: &client.client_id,
             audiences,
             scopes: &scopes,
+            roles: None,
             issued_at: app.clock().now_secs(),
             ttl_secs,
         },
@@ -46,5 +48,6 @@ pub fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result<Token
         token_type: "Bearer",
         expires_in: ttl_secs,
         scope: scopes.join(" "),
+        id_token: None,
     })
 }

@@ -1,3 +1,4 @@
 //! One module per grant type the token endpoint dispatches to.
 
+pub mod authorization_code;
 pub mod client_credentials;

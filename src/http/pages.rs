@@ -1,0 +1,233 @@
+//! The HTML side of the authorization flow: the login and consent pages (plain forms that work
+//! without JavaScript) and the error page, rendered from `templates/` with askama (escaping on),
+//! and the mapping of a flow `Outcome` to a response — a page, or a 303 to the next page or back
+//! to the client, with the cookies the flow asked for. These routes are for browsers, not API
+//! clients, so they stay out of the OpenAPI document.
+
+use std::sync::Arc;
+
+use askama::Template;
+use poem::http::{header, StatusCode};
+use poem::web::{Data, Form, Query};
+use poem::{handler, IntoResponse, Request, Response};
+use serde::Deserialize;
+
+use super::cookies::CookieNames;
+use crate::app::App;
+use crate::oauth::authorize::AuthorizeError;
+use crate::session::flow::{self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    client_name: &'a str,
+    interaction: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    failed: bool,
+}
+
+#[derive(Template)]
+#[template(path = "consent.html")]
+struct ConsentPage<'a> {
+    client_name: &'a str,
+    interaction: &'a str,
+    csrf: &'a str,
+    username: &'a str,
+    scopes: &'a [(String, String)],
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    message: &'a str,
+}
+
+fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+    match body {
+        Ok(body) => Response::builder()
+            .status(status)
+            .content_type("text/html; charset=utf-8")
+            .body(body),
+        Err(err) => {
+            tracing::error!(error = %err, "template rendering failed");
+            Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("internal error")
+        }
+    }
+}
+
+/// The HTML error page (never a redirect).
+pub fn error_page(status: u16, message: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    html(status, ErrorPage { message }.render())
+}
+
+/// Renders the page of a step; redirects are followed with 303.
+fn render(step: &Step) -> Response {
+    match step {
+        Step::Login { page, login_hint, failed } => html(
+            StatusCode::OK,
+            LoginPage {
+                client_name: &page.client_name,
+                interaction: &page.interaction,
+                csrf: &page.csrf,
+                username: login_hint.as_deref().unwrap_or_default(),
+                failed: *failed,
+            }
+            .render(),
+        ),
+        Step::Consent { page, username, scopes } => html(
+            StatusCode::OK,
+            ConsentPage {
+                client_name: &page.client_name,
+                interaction: &page.interaction,
+                csrf: &page.csrf,
+                username,
+                scopes,
+            }
+            .render(),
+        ),
+        Step::Redirect(location) => see_other(location),
+    }
+}
+
+fn see_other(location: &str) -> Response {
+    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, location).finish()
+}
+
+/// Where a step lives when it is not rendered in place.
+pub fn location(step: &Step) -> String {
+    let page = |path: &str, context: &PageContext| format!("{path}?interaction={}", context.interaction);
+    match step {
+        Step::Login { page: context, .. } => page("/login", context),
+        Step::Consent { page: context, .. } => page("/consent", context),
+        Step::Redirect(location) => location.clone(),
+    }
+}
+
+/// Answers a flow result: pages in place when `render_in_place`, otherwise 303 to where the
+/// step lives; with the flow's cookies.
+fn respond(app: &App, result: Result<Outcome, AuthorizeError>, render_in_place: bool) -> Response {
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(AuthorizeError::Page { status, message }) => return error_page(status, &message),
+        Err(AuthorizeError::Redirect(redirect)) => return see_other(&redirect.location(app.settings().issuer())),
+    };
+    let failed_login = matches!(outcome.step, Step::Login { failed: true, .. });
+    let mut response = if render_in_place || failed_login { render(&outcome.step) } else { see_other(&location(&outcome.step)) };
+    let names = CookieNames::for_issuer(app.settings().issuer());
+    if let Some(session) = &outcome.set_session {
+        append_cookie(&mut response, names.set_session(session, app.settings().sessions.absolute_ttl_secs));
+    }
+    if let Some(bind) = &outcome.set_bind {
+        append_cookie(&mut response, names.set_bind(bind));
+    }
+    response
+}
+
+fn append_cookie(response: &mut Response, cookie: String) {
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+}
+
+fn browser<'a>(app: &App, request: &'a Request) -> (CookieNames, Option<&'a str>, Option<&'a str>) {
+    let names = CookieNames::for_issuer(app.settings().issuer());
+    let session = names.session(request);
+    let bind = names.bind(request);
+    (names, session, bind)
+}
+
+#[derive(Deserialize)]
+struct InteractionQuery {
+    interaction: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LoginFields {
+    interaction: Option<String>,
+    csrf_token: Option<String>,
+    username: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ConsentFields {
+    interaction: Option<String>,
+    csrf_token: Option<String>,
+    decision: Option<String>,
+}
+
+const NO_INTERACTION: &str = "This page must be reached from an application's sign-in request.";
+
+async fn show(app: &App, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>, page: Page) -> Response {
+    let Some(id) = query.ok().and_then(|q| q.0.interaction) else {
+        return error_page(400, NO_INTERACTION);
+    };
+    let (_, session, bind) = browser(app, request);
+    let result = flow::show(app, &id, page, Browser { session, bind }).await;
+    let in_place = matches!(&result, Ok(outcome) if matches!((&outcome.step, page), (Step::Login { .. }, Page::Login) | (Step::Consent { .. }, Page::Consent)));
+    respond(app, result, in_place)
+}
+
+/// GET /login: the login form of an interaction.
+#[handler]
+pub async fn login_page(app: Data<&Arc<App>>, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>) -> Response {
+    show(&app, request, query, Page::Login).await
+}
+
+/// POST /login: checks the credentials and continues the flow.
+#[handler]
+pub async fn login_submit(app: Data<&Arc<App>>, request: &Request, form: Result<Form<LoginFields>, poem::Error>) -> Response {
+    let Ok(Form(fields)) = form else {
+        return error_page(400, "The sign-in form was malformed.");
+    };
+    let Some(interaction) = fields.interaction else {
+        return error_page(400, NO_INTERACTION);
+    };
+    let (_, session, bind) = browser(&app, request);
+    let form = LoginForm {
+        interaction: &interaction,
+        csrf_token: fields.csrf_token.as_deref(),
+        username: fields.username.as_deref().unwrap_or_default().trim(),
+        password: fields.password.unwrap_or_default(),
+    };
+    respond(&app, flow::login(&app, form, Browser { session, bind }).await, false)
+}
+
+/// GET /consent: the consent form of an interaction.
+#[handler]
+pub async fn consent_page(app: Data<&Arc<App>>, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>) -> Response {
+    show(&app, request, query, Page::Consent).await
+}
+
+/// POST /consent: records the decision and continues the flow.
+#[handler]
+pub async fn consent_submit(app: Data<&Arc<App>>, request: &Request, form: Result<Form<ConsentFields>, poem::Error>) -> Response {
+    let Ok(Form(fields)) = form else {
+        return error_page(400, "The consent form was malformed.");
+    };
+    let Some(interaction) = fields.interaction else {
+        return error_page(400, NO_INTERACTION);
+    };
+    let allow = match fields.decision.as_deref() {
+        Some("allow") => true,
+        Some("deny") => false,
+        _ => return error_page(400, "Choose Allow or Deny."),
+    };
+    let (_, session, bind) = browser(&app, request);
+    let form = ConsentForm { interaction: &interaction, csrf_token: fields.csrf_token.as_deref(), allow };
+    respond(&app, flow::consent(&app, form, Browser { session, bind }).await, false)
+}
+
+/// Answers an `/authorize` request: 303 onward (never a page in place), or the error page.
+pub async fn authorize(app: &App, request: &Request, params: crate::oauth::authorize::AuthorizeParams) -> Response {
+    let (_, session, bind) = browser(app, request);
+    respond(app, flow::authorize(app, params, Browser { session, bind }).await, false)
+}
+
+impl IntoResponse for ErrorPage<'_> {
+    fn into_response(self) -> Response {
+        html(StatusCode::BAD_REQUEST, self.render())
+    }
+}

@@ -1,0 +1,250 @@
+//! Authorization requests (RFC 6749 §4.1.1, OIDC Core §3.1.2.1): turns raw `/authorize`
+//! parameters into a validated `AuthorizationRequest`. Until the client and its redirect URI are
+//! known to be genuine, errors are shown to the person (`AuthorizeError::Page`) and never
+//! redirected — an open redirector otherwise. After that, errors go back to the client
+//! (`AuthorizeError::Redirect`) with `state` and `iss` (RFC 9207).
+
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::{ErrorCode, OAuthError};
+use crate::oauth::clients::{self, AuthMethod, Client, GrantType};
+use crate::oauth::{pkce, redirect_uri, scope};
+
+/// Longest accepted `state`, `nonce` or `login_hint`.
+const MAX_PARAMETER_LEN: usize = 2048;
+
+/// The raw parameters of an authorization request (query or form).
+#[derive(Debug, Clone, Default)]
+pub struct AuthorizeParams {
+    pub response_type: Option<String>,
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub login_hint: Option<String>,
+    pub response_mode: Option<String>,
+}
+
+/// The `prompt` values of a request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<u64>,
+    pub login_hint: Option<String>,
+}
+
+impl AuthorizationRequest {
+    /// Whether this is an OpenID Connect request (`openid` scope).
+    pub fn is_openid(&self) -> bool {
+        self.scopes.iter().any(|s| s == "openid")
+    }
+
+    /// An error redirected to this request's client.
+    pub fn error(&self, error: OAuthError) -> AuthorizeError {
+        AuthorizeError::Redirect(RedirectError {
+            redirect_uri: self.redirect_uri.clone(),
+            state: self.state.clone(),
+            error,
+        })
+    }
+}
+
+/// Why an authorization request failed, and where the answer goes.
+#[derive(Debug)]
+pub enum AuthorizeError {
+    /// The client or redirect URI cannot be trusted: an error page, never a redirect.
+    Page { status: u16, message: String },
+    /// Redirected back to the client.
+    Redirect(RedirectError),
+}
+
+/// An error for the client's redirect URI.
+#[derive(Debug)]
+pub struct RedirectError {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub error: OAuthError,
+}
+
+impl RedirectError {
+    /// The `Location` carrying the error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+    pub fn location(&self, issuer: &str) -> String {
+        let mut params = vec![("error", self.error.code().as_str())];
+        if let Some(description) = self.error.description() {
+            params.push(("error_description", description));
+        }
+        if let Some(state) = &self.state {
+            params.push(("state", state));
+        }
+        params.push(("iss", issuer));
+        redirect_uri::with_params(&self.redirect_uri, &params)
+    }
+}
+
+impl From<crate::store::StoreError> for AuthorizeError {
+    fn from(err: crate::store::StoreError) -> Self {
+        let err = OAuthError::from(err);
+        Self::Page { status: err.status(), message: err.description().unwrap_or_default().to_owned() }
+    }
+}
+
+fn page(message: impl Into<String>) -> AuthorizeError {
+    AuthorizeError::Page { status: 400, message: message.into() }
+}
+
+/// Validates `params`, returning the client and the request.
+pub async fn validate(
+    app: &App,
+    params: AuthorizeParams,
+) -> Result<(Client, AuthorizationRequest), AuthorizeError> {
+    let client_id = params.client_id.filter(|id| !id.is_empty()).ok_or_else(|| {
+        page("The application did not say who it is (client_id is missing).")
+    })?;
+    let client = clients::find(app.store(), &client_id)
+        .await?
+        .ok_or_else(|| page(format!("No application is registered as `{client_id}`.")))?;
+    let requested_scope = params.scope.as_deref().unwrap_or_default();
+    let openid = requested_scope.split(' ').any(|s| s == "openid");
+    let redirect = redirect_uri::resolve(&client.redirect_uris, params.redirect_uri.as_deref(), !openid)
+        .map_err(|reason| page(format!("The application sent an invalid redirect address: {reason}.")))?
+        .to_owned();
+
+    let state = params.state.filter(|s| !s.is_empty());
+    let fail = |code: ErrorCode, description: String| {
+        AuthorizeError::Redirect(RedirectError {
+            redirect_uri: redirect.clone(),
+            state: state.clone(),
+            error: OAuthError::new(code, description),
+        })
+    };
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None | Some("") => return Err(fail(ErrorCode::InvalidRequest, "response_type is required".into())),
+        Some(other) => {
+            return Err(fail(
+                ErrorCode::UnsupportedResponseType,
+                format!("response_type `{other}` is not supported; use code"),
+            ))
+        }
+    }
+    if !client.allows_grant(GrantType::AuthorizationCode) {
+        return Err(fail(
+            ErrorCode::UnauthorizedClient,
+            format!("client `{client_id}` may not use the authorization_code grant"),
+        ));
+    }
+    match params.response_mode.as_deref() {
+        None | Some("") | Some("query") => {}
+        Some(other) => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                format!("response_mode `{other}` is not supported; use query"),
+            ))
+        }
+    }
+    let scopes = scope::grant(&client, params.scope.as_deref())
+        .map_err(|err| fail(err.code(), err.description().unwrap_or_default().to_owned()))?;
+    let code_challenge = params.code_challenge.filter(|c| !c.is_empty());
+    match &code_challenge {
+        Some(challenge) => pkce::check_challenge(challenge, params.code_challenge_method.as_deref())
+            .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?,
+        None if client.auth_method == AuthMethod::None => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "public clients must use PKCE: send code_challenge with code_challenge_method=S256".into(),
+            ))
+        }
+        None if params.code_challenge_method.is_some() => {
+            return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge".into()))
+        }
+        None => {}
+    }
+    let prompt = parse_prompt(params.prompt.as_deref()).map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?;
+    let max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
+        Some(text) => Some(text.parse::<u64>().map_err(|_| {
+            fail(ErrorCode::InvalidRequest, "max_age must be a number of seconds".into())
+        })?),
+        None => None,
+    };
+    let nonce = params.nonce.filter(|n| !n.is_empty());
+    let login_hint = params.login_hint.filter(|h| !h.is_empty());
+    for (name, value) in [("state", &state), ("nonce", &nonce), ("login_hint", &login_hint)] {
+        if value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LEN) {
+            return Err(fail(ErrorCode::InvalidRequest, format!("{name} is longer than {MAX_PARAMETER_LEN} characters")));
+        }
+    }
+    let request = AuthorizationRequest {
+        client_id,
+        redirect_uri: redirect.clone(),
+        scopes,
+        state: state.clone(),
+        nonce,
+        code_challenge,
+        prompt,
+        max_age,
+        login_hint,
+    };
+    Ok((client, request))
+}
+
+fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, String> {
+    let mut parsed = Prompt::default();
+    for value in prompt.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+        match value {
+            "none" => parsed.none = true,
+            "login" | "select_account" => parsed.login = true,
+            "consent" => parsed.consent = true,
+            other => return Err(format!("prompt value `{other}` is not supported")),
+        }
+    }
+    if parsed.none && (parsed.login || parsed.consent) {
+        return Err("prompt=none cannot be combined with other prompt values".into());
+    }
+    Ok(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prompt_values() {
+        assert_eq!(parse_prompt(Some("login consent")).unwrap(), Prompt { none: false, login: true, consent: true });
+        assert!(parse_prompt(Some("none")).unwrap().none);
+        assert!(parse_prompt(Some("none login")).is_err());
+        assert!(parse_prompt(Some("bogus")).is_err());
+    }
+
+    #[test]
+    fn redirect_errors_carry_state_and_iss() {
+        let err = RedirectError {
+            redirect_uri: "https://app.example.com/cb".into(),
+            state: Some("xyz".into()),
+            error: OAuthError::new(ErrorCode::AccessDenied, "the person declined"),
+        };
+        assert_eq!(
+            err.location("https://auth.example.com"),
+            "https://app.example.com/cb?error=access_denied&error_description=the+person+declined&state=xyz&iss=https%3A%2F%2Fauth.example.com"
+        );
+    }
+}

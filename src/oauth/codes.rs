@@ -1,0 +1,94 @@
+//! Authorization codes (RFC 6749 §4.1.2): 256-bit random, stored by SHA-256 under a 60-second
+//! TTL with everything the token request must match (client, redirect URI, PKCE challenge) and
+//! everything the tokens need (user, scopes, nonce, `auth_time`, session). Redemption is one
+//! atomic `swap` that replaces the code with a marker naming the access token it issues: of
+//! concurrent redemptions exactly one succeeds, and a later replay finds the marker and revokes
+//! that token (§4.1.2: a code used twice is evidence of theft).
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::error::OAuthError;
+use crate::oauth::revocation;
+use crate::secret::{random_token, sha256};
+use crate::store::{self, Store};
+
+/// Lifetime of a code (the DESIGN's upper bound).
+pub const CODE_TTL: Duration = Duration::from_secs(60);
+
+/// What a code stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthorizationCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub code_challenge: Option<String>,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub user_id: String,
+    pub auth_time: u64,
+    pub amr: Vec<String>,
+    /// The public id of the browser session the code was issued in.
+    pub sid: String,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum CodeEntry {
+    Issued(AuthorizationCode),
+    Redeemed { jti: String, exp: u64 },
+}
+
+fn key(code: &str) -> String {
+    format!("code:{}", URL_SAFE_NO_PAD.encode(sha256(code.as_bytes())))
+}
+
+/// Stores `grant` and returns the code to hand to the client.
+pub async fn issue(store: &dyn Store, grant: &AuthorizationCode) -> Result<String, OAuthError> {
+    let code = random_token().map_err(OAuthError::server_error)?;
+    let entry = store::encode(&CodeEntry::Issued(grant.clone()))?;
+    store.put(&key(&code), entry, Some(CODE_TTL)).await?;
+    Ok(code)
+}
+
+/// The access token a redemption will issue, recorded so a replay can revoke it.
+pub struct Issuing<'a> {
+    pub jti: &'a str,
+    pub exp: u64,
+    pub now: u64,
+}
+
+/// Redeems `code` once; a replay revokes what the first redemption issued.
+pub async fn redeem(
+    store: &dyn Store,
+    code: &str,
+    issuing: Issuing<'_>,
+) -> Result<AuthorizationCode, OAuthError> {
+    let key = key(code);
+    let marker = store::encode(&CodeEntry::Redeemed { jti: issuing.jti.to_owned(), exp: issuing.exp })?;
+    let ttl = Duration::from_secs(issuing.exp.saturating_sub(issuing.now).max(1));
+    match store.swap(&key, marker, Some(ttl)).await? {
+        Some(previous) => match store::decode::<CodeEntry>(&key, &previous)? {
+            CodeEntry::Issued(grant) => Ok(grant),
+            CodeEntry::Redeemed { jti, exp } => {
+                revocation::revoke_access_token(store, &jti, exp, issuing.now).await?;
+                tracing::warn!(
+                    target: "ferrid::audit",
+                    event = "code_replayed",
+                    jti = %jti,
+                    "authorization code used twice; the access token it issued is revoked"
+                );
+                Err(OAuthError::invalid_grant(
+                    "the authorization code was already used; the tokens it issued are revoked",
+                ))
+            }
+        },
+        None => {
+            // Unknown or expired: drop the marker this call wrote.
+            store.delete(&key).await?;
+            Err(OAuthError::invalid_grant("the authorization code is unknown or expired"))
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! The userinfo endpoint's logic (OIDC Core §5.3): a valid, unrevoked access token with the
+//! `openid` scope returns the claims its scopes release. Errors are RFC 6750: `invalid_token`
+//! (401) for a missing, malformed, expired or revoked token, `insufficient_scope` (403) without
+//! `openid`.
+
+use crate::app::App;
+use crate::error::{ErrorCode, OAuthError};
+use crate::oauth::{revocation, tokens};
+use crate::oidc::claims::{self, UserClaims};
+use crate::users;
+
+/// The claims for the bearer `token`.
+pub async fn userinfo(app: &App, token: Option<&str>) -> Result<UserClaims, OAuthError> {
+    let token = token.ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
+    let ring = app.key_ring()?;
+    let access = tokens::verify(&ring, token, app.settings().issuer(), app.clock().now_secs())?;
+    if revocation::is_revoked(app.store(), &access.jti).await? {
+        return Err(OAuthError::invalid_token("the access token was revoked"));
+    }
+    let scopes: Vec<String> = access.scope.split(' ').map(str::to_owned).collect();
+    if !scopes.iter().any(|s| s == "openid") {
+        return Err(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "userinfo needs a token with the openid scope",
+        ));
+    }
+    let user = users::find_by_id(app.store(), &access.sub)
+        .await?
+        .ok_or_else(|| OAuthError::invalid_token("the token's user no longer exists"))?;
+    Ok(claims::for_scopes(&user, &scopes))
+}

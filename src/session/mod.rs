@@ -1,0 +1,90 @@
+//! Browser sessions (single sign-on). A session is a random 256-bit id in a cookie; the store
+//! keeps, under the id's SHA-256, who logged in, when (`auth_time`), how (`amr`), the session's
+//! public id (`sid`, for ID tokens) and the clients it signed into. The record's TTL is the idle
+//! timeout, renewed on use but never past the absolute timeout.
+
+pub mod consent;
+pub mod flow;
+pub mod pending;
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::app::App;
+use crate::error::OAuthError;
+use crate::secret::{random_token, sha256};
+use crate::store::{self, StoreError};
+use crate::users::User;
+
+/// A logged-in browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Session {
+    /// Public session id, safe to put in tokens.
+    pub sid: String,
+    pub user_id: String,
+    pub username: String,
+    pub auth_time: u64,
+    pub amr: Vec<String>,
+    pub clients: Vec<String>,
+    /// Absolute end, seconds since the epoch.
+    pub expires_at: u64,
+}
+
+fn key(cookie: &str) -> String {
+    format!("session:{}", URL_SAFE_NO_PAD.encode(sha256(cookie.as_bytes())))
+}
+
+fn ttl(app: &App, session: &Session) -> Duration {
+    let now = app.clock().now_secs();
+    let idle = app.settings().sessions.idle_ttl_secs;
+    Duration::from_secs(idle.min(session.expires_at.saturating_sub(now)).max(1))
+}
+
+/// Starts a session for `user` who just authenticated with `amr`; returns the cookie value.
+pub async fn create(app: &App, user: &User, amr: &[&str]) -> Result<(String, Session), OAuthError> {
+    let cookie = random_token().map_err(OAuthError::server_error)?;
+    let now = app.clock().now_secs();
+    let session = Session {
+        sid: random_token().map_err(OAuthError::server_error)?,
+        user_id: user.id.clone(),
+        username: user.username.clone(),
+        auth_time: now,
+        amr: amr.iter().map(|m| m.to_string()).collect(),
+        clients: Vec::new(),
+        expires_at: now + app.settings().sessions.absolute_ttl_secs,
+    };
+    save(app, &cookie, &session).await?;
+    tracing::info!(target: "ferrid::audit", event = "login", sub = %user.id, outcome = "success", "user logged in");
+    Ok((cookie, session))
+}
+
+/// The live session behind `cookie`, its idle timeout renewed.
+pub async fn load(app: &App, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
+    let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
+        return Ok(None);
+    };
+    let Some(session) = store::get_json::<Session>(app.store(), &key(cookie)).await? else {
+        return Ok(None);
+    };
+    if session.expires_at <= app.clock().now_secs() {
+        return Ok(None);
+    }
+    save(app, cookie, &session).await?;
+    Ok(Some(session))
+}
+
+/// Records that `client_id` signed in through this session.
+pub async fn add_client(app: &App, cookie: &str, session: &mut Session, client_id: &str) -> Result<(), StoreError> {
+    if !session.clients.iter().any(|c| c == client_id) {
+        session.clients.push(client_id.to_owned());
+        save(app, cookie, session).await?;
+    }
+    Ok(())
+}
+
+async fn save(app: &App, cookie: &str, session: &Session) -> Result<(), StoreError> {
+    store::put_json(app.store(), &key(cookie), session, Some(ttl(app, session))).await
+}
