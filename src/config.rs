@@ -177,7 +177,11 @@ impl Default for TokenSettings {
 
 impl Default for SessionSettings {
     fn default() -> Self {
-        Self { idle_ttl_secs: 2 * 3600, absolute_ttl_secs: 24 * 3600, consent_ttl_secs: 365 * 86_400 }
+        Self {
+            idle_ttl_secs: 2 * 3600,
+            absolute_ttl_secs: 24 * 3600,
+            consent_ttl_secs: 365 * 86_400,
+        }
     }
 }
 
@@ -320,7 +324,10 @@ impl Settings {
             ));
         }
         if sessions.consent_ttl_secs == 0 {
-            return Err(ConfigError::new("sessions.consent_ttl_secs", "must be at least 1"));
+            return Err(ConfigError::new(
+                "sessions.consent_ttl_secs",
+                "must be at least 1",
+            ));
         }
         if self.keys.jwks_max_age_secs > 86_400 {
             return Err(ConfigError::new(

@@ -77,7 +77,8 @@ pub fn check_credentials(user: Option<&User>, password: &str) -> bool {
     match user {
         Some(user) => user.verify_password(password),
         None => {
-            let dummy = DUMMY.get_or_init(|| hash_password("ferrid timing equaliser").unwrap_or_default());
+            let dummy =
+                DUMMY.get_or_init(|| hash_password("ferrid timing equaliser").unwrap_or_default());
             let _ = verify_hash(dummy, password);
             false
         }
@@ -158,7 +159,13 @@ pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Resul
         roles: config.roles.clone(),
     };
     store::put_json(store, &record_key(&user.id), &user, None).await?;
-    store.put(&username_key(&user.username), user.id.clone().into_bytes(), None).await?;
+    store
+        .put(
+            &username_key(&user.username),
+            user.id.clone().into_bytes(),
+            None,
+        )
+        .await?;
     Ok(user)
 }
 

@@ -18,19 +18,41 @@ async fn both_documents_list_what_exists(backend: Backend) {
     assert_eq!(doc["issuer"], server.url.as_str());
     assert_eq!(doc["token_endpoint"], server.at("/token"));
     assert_eq!(doc["jwks_uri"], server.at("/.well-known/jwks.json"));
+    assert_eq!(doc["authorization_endpoint"], server.at("/authorize"));
+    assert_eq!(doc["userinfo_endpoint"], server.at("/userinfo"));
+    let list = |values: &[&str]| serde_json::json!(values);
     assert_eq!(
         doc["grant_types_supported"],
-        serde_json::json!(["client_credentials"])
+        list(&["authorization_code", "client_credentials"])
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        list(&["client_secret_basic", "client_secret_post", "none"])
     );
-    assert_eq!(doc["scopes_supported"], serde_json::json!(["a", "b"]));
-    assert!(
-        doc.get("authorization_endpoint").is_none(),
-        "no endpoint advertised before it exists"
+    assert_eq!(doc["response_types_supported"], list(&["code"]));
+    assert_eq!(doc["code_challenge_methods_supported"], list(&["S256"]));
+    assert_eq!(doc["subject_types_supported"], list(&["public"]));
+    assert_eq!(
+        doc["id_token_signing_alg_values_supported"],
+        list(&["RS256"])
     );
+    assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(doc["scopes_supported"], list(&["a", "b"]));
+    for claim in [
+        "sub",
+        "name",
+        "preferred_username",
+        "email",
+        "email_verified",
+    ] {
+        assert!(
+            doc["claims_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&claim.into()),
+            "{claim}"
+        );
+    }
     assert!(oidc.header("cache-control").unwrap().starts_with("public"));
 
     // Every advertised URL answers (the token endpoint with a protocol error, not 404/405).
@@ -43,6 +65,18 @@ async fn both_documents_list_what_exists(backend: Backend) {
     )
     .await;
     assert_eq!(token.status, 400);
+    let authorize = http()
+        .get(doc["authorization_endpoint"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(authorize.status(), 400, "no client_id: the error page");
+    let userinfo = http()
+        .get(doc["userinfo_endpoint"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(userinfo.status(), 401);
     let jwks = Reply::from(
         http()
             .get(doc["jwks_uri"].as_str().unwrap())

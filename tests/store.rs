@@ -108,11 +108,20 @@ async fn take_is_single_use_under_concurrency(subject: Subject) {
 }
 
 async fn swap_returns_the_previous_value_to_exactly_one_caller(subject: Subject) {
-    subject.store.put("code", b"fresh".to_vec(), Some(Duration::from_secs(60))).await.unwrap();
+    subject
+        .store
+        .put("code", b"fresh".to_vec(), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
     let swappers: Vec<_> = (0..16u8)
         .map(|i| {
             let store = subject.store.clone();
-            tokio::spawn(async move { store.swap("code", vec![i], Some(Duration::from_secs(60))).await.unwrap() })
+            tokio::spawn(async move {
+                store
+                    .swap("code", vec![i], Some(Duration::from_secs(60)))
+                    .await
+                    .unwrap()
+            })
         })
         .collect();
     let mut fresh = 0;
@@ -122,11 +131,33 @@ async fn swap_returns_the_previous_value_to_exactly_one_caller(subject: Subject)
         }
     }
     assert_eq!(fresh, 1, "exactly one swap sees the original value");
-    assert_eq!(subject.store.swap("absent", b"x".to_vec(), None).await.unwrap(), None);
-    subject.store.put("short", b"old".to_vec(), Some(Duration::from_millis(150))).await.unwrap();
+    assert_eq!(
+        subject
+            .store
+            .swap("absent", b"x".to_vec(), None)
+            .await
+            .unwrap(),
+        None
+    );
+    subject
+        .store
+        .put("short", b"old".to_vec(), Some(Duration::from_millis(150)))
+        .await
+        .unwrap();
     subject.pass(Duration::from_millis(400)).await;
-    assert_eq!(subject.store.swap("short", b"new".to_vec(), None).await.unwrap(), None, "expired values are not returned");
-    assert_eq!(subject.store.get("short").await.unwrap(), Some(b"new".to_vec()));
+    assert_eq!(
+        subject
+            .store
+            .swap("short", b"new".to_vec(), None)
+            .await
+            .unwrap(),
+        None,
+        "expired values are not returned"
+    );
+    assert_eq!(
+        subject.store.get("short").await.unwrap(),
+        Some(b"new".to_vec())
+    );
 }
 
 async fn put_new_has_exactly_one_winner(subject: Subject) {

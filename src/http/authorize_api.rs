@@ -77,7 +77,10 @@ enum AuthorizeDoc {
     /// Onward: to the login or consent page, or back to the client's redirect URI with `code`,
     /// `state` and `iss` — or with `error`, `error_description`, `state` and `iss` (RFC 9207).
     #[oai(status = 303)]
-    SeeOther(#[oai(header = "Location")] String, #[oai(header = "Set-Cookie")] Option<String>),
+    SeeOther(
+        #[oai(header = "Location")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
     /// The client is unknown or the redirect URI is not registered: an HTML page, never a redirect.
     #[oai(status = 400)]
     BadRequest(Html<String>),
@@ -102,7 +105,10 @@ impl ApiResponse for AuthorizeResponse {
 
     fn from_parse_request_error(err: poem::Error) -> Self {
         let message = format!("The authorization request is malformed: {err}.");
-        Self(pages::error_page(400, &crate::error::sanitize_description(&message)))
+        Self(pages::error_page(
+            400,
+            &crate::error::sanitize_description(&message),
+        ))
     }
 }
 
@@ -266,7 +272,12 @@ impl AuthorizeApi {
     /// The same as `GET /authorize`, with the parameters in an
     /// `application/x-www-form-urlencoded` body.
     #[oai(path = "/authorize", method = "post", operation_id = "authorize_post")]
-    async fn authorize_post(&self, app: Data<&Arc<App>>, request: &Request, form: Form<AuthorizeForm>) -> AuthorizeResponse {
+    async fn authorize_post(
+        &self,
+        app: Data<&Arc<App>>,
+        request: &Request,
+        form: Form<AuthorizeForm>,
+    ) -> AuthorizeResponse {
         AuthorizeResponse(pages::authorize(&app, request, form.0.into()).await)
     }
 
@@ -275,7 +286,11 @@ impl AuthorizeApi {
     /// The claims about the logged-in person that the access token's scopes release (`profile`:
     /// name, preferred_username; `email`: email, email_verified; `roles`: roles).
     #[oai(path = "/userinfo", method = "get", operation_id = "userinfo")]
-    async fn userinfo(&self, app: Data<&Arc<App>>, bearer: BearerAuthorization) -> UserinfoResponse {
+    async fn userinfo(
+        &self,
+        app: Data<&Arc<App>>,
+        bearer: BearerAuthorization,
+    ) -> UserinfoResponse {
         match bearer.0 {
             Ok(token) => userinfo::userinfo(&app, token.as_deref()).await.into(),
             Err(reason) => OAuthError::invalid_token(reason).into(),
@@ -287,10 +302,18 @@ impl AuthorizeApi {
     /// The same as `GET /userinfo`; the token may also be sent as `access_token` in a form body
     /// (RFC 6750 §2.2), but not in both places.
     #[oai(path = "/userinfo", method = "post", operation_id = "userinfo_post")]
-    async fn userinfo_post(&self, app: Data<&Arc<App>>, bearer: BearerAuthorization, form: Form<UserinfoForm>) -> UserinfoResponse {
+    async fn userinfo_post(
+        &self,
+        app: Data<&Arc<App>>,
+        bearer: BearerAuthorization,
+        form: Form<UserinfoForm>,
+    ) -> UserinfoResponse {
         let token = match (bearer.0, form.0.access_token.filter(|t| !t.is_empty())) {
             (Ok(Some(_)), Some(_)) => {
-                return OAuthError::invalid_request("send the access token in the header or the body, not both").into()
+                return OAuthError::invalid_request(
+                    "send the access token in the header or the body, not both",
+                )
+                .into()
             }
             (Ok(header), body) => header.or(body),
             (Err(reason), _) => return OAuthError::invalid_token(reason).into(),

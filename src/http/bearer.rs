@@ -57,7 +57,9 @@ impl<'a> ApiExtractor<'a> for BearerAuthorization {
 
 fn parse(header: &str) -> Result<Option<String>, &'static str> {
     match header.trim().split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
             Ok(Some(token.trim().to_owned()))
         }
         _ => Err("the Authorization header must be `Bearer <access token>`"),

@@ -20,9 +20,17 @@ impl CookieNames {
     pub fn for_issuer(issuer: &str) -> Self {
         let secure = issuer.starts_with("https://");
         if secure {
-            Self { secure, session: "__Host-ferrid-session", bind: "__Host-ferrid-bind" }
+            Self {
+                secure,
+                session: "__Host-ferrid-session",
+                bind: "__Host-ferrid-bind",
+            }
         } else {
-            Self { secure, session: "ferrid-session", bind: "ferrid-bind" }
+            Self {
+                secure,
+                session: "ferrid-session",
+                bind: "ferrid-bind",
+            }
         }
     }
 
@@ -83,7 +91,10 @@ mod tests {
             assert!(cookie.contains(attribute), "{cookie} lacks {attribute}");
         }
         let plain = CookieNames::for_issuer("http://127.0.0.1:8080").set_bind("x");
-        assert!(plain.starts_with("ferrid-bind=x") && !plain.contains("Secure"), "{plain}");
+        assert!(
+            plain.starts_with("ferrid-bind=x") && !plain.contains("Secure"),
+            "{plain}"
+        );
     }
 
     #[test]

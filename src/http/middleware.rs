@@ -110,7 +110,10 @@ fn too_large(max_bytes: usize) -> Response {
 /// framing (clickjacking), no referrer (codes and state must not leak), no caching, and a strict
 /// CSP on ferrid's own pages (Swagger UI needs its inline script, so it gets only
 /// `frame-ancestors`). No `form-action`: browsers apply it to the redirect back to the client.
-pub async fn html_security_headers<E: Endpoint>(endpoint: Arc<E>, request: Request) -> Result<Response> {
+pub async fn html_security_headers<E: Endpoint>(
+    endpoint: Arc<E>,
+    request: Request,
+) -> Result<Response> {
     let docs = request.uri().path().starts_with(super::paths::DOCS);
     let mut response = endpoint.call(request).await?.into_response();
     let is_html = response

@@ -53,6 +53,7 @@ pub enum ApiTags {
 /// The combined API, as documented.
 pub type Api = (
     oauth_api::OAuthApi,
+    authorize_api::AuthorizeApi,
     well_known::WellKnownApi,
     health::HealthApi,
 );
@@ -61,6 +62,7 @@ pub type Api = (
 pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
     let api = (
         oauth_api::OAuthApi,
+        authorize_api::AuthorizeApi,
         well_known::WellKnownApi::new(settings),
         health::HealthApi,
     );
@@ -87,7 +89,10 @@ pub fn route(app: Arc<App>) -> impl Endpoint {
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
         .at("/login", get(pages::login_page).post(pages::login_submit))
-        .at("/consent", get(pages::consent_page).post(pages::consent_submit))
+        .at(
+            "/consent",
+            get(pages::consent_page).post(pages::consent_submit),
+        )
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
         .around(middleware::observe)

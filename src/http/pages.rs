@@ -15,7 +15,9 @@ use serde::Deserialize;
 use super::cookies::CookieNames;
 use crate::app::App;
 use crate::oauth::authorize::AuthorizeError;
-use crate::session::flow::{self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step};
+use crate::session::flow::{
+    self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step,
+};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -51,7 +53,9 @@ fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
             .body(body),
         Err(err) => {
             tracing::error!(error = %err, "template rendering failed");
-            Response::builder().status(StatusCode::INTERNAL_SERVER_ERROR).body("internal error")
+            Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .body("internal error")
         }
     }
 }
@@ -65,7 +69,11 @@ pub fn error_page(status: u16, message: &str) -> Response {
 /// Renders the page of a step; redirects are followed with 303.
 fn render(step: &Step) -> Response {
     match step {
-        Step::Login { page, login_hint, failed } => html(
+        Step::Login {
+            page,
+            login_hint,
+            failed,
+        } => html(
             StatusCode::OK,
             LoginPage {
                 client_name: &page.client_name,
@@ -76,7 +84,11 @@ fn render(step: &Step) -> Response {
             }
             .render(),
         ),
-        Step::Consent { page, username, scopes } => html(
+        Step::Consent {
+            page,
+            username,
+            scopes,
+        } => html(
             StatusCode::OK,
             ConsentPage {
                 client_name: &page.client_name,
@@ -92,12 +104,16 @@ fn render(step: &Step) -> Response {
 }
 
 fn see_other(location: &str) -> Response {
-    Response::builder().status(StatusCode::SEE_OTHER).header(header::LOCATION, location).finish()
+    Response::builder()
+        .status(StatusCode::SEE_OTHER)
+        .header(header::LOCATION, location)
+        .finish()
 }
 
 /// Where a step lives when it is not rendered in place.
 pub fn location(step: &Step) -> String {
-    let page = |path: &str, context: &PageContext| format!("{path}?interaction={}", context.interaction);
+    let page =
+        |path: &str, context: &PageContext| format!("{path}?interaction={}", context.interaction);
     match step {
         Step::Login { page: context, .. } => page("/login", context),
         Step::Consent { page: context, .. } => page("/consent", context),
@@ -111,13 +127,22 @@ fn respond(app: &App, result: Result<Outcome, AuthorizeError>, render_in_place: 
     let outcome = match result {
         Ok(outcome) => outcome,
         Err(AuthorizeError::Page { status, message }) => return error_page(status, &message),
-        Err(AuthorizeError::Redirect(redirect)) => return see_other(&redirect.location(app.settings().issuer())),
+        Err(AuthorizeError::Redirect(redirect)) => {
+            return see_other(&redirect.location(app.settings().issuer()))
+        }
     };
     let failed_login = matches!(outcome.step, Step::Login { failed: true, .. });
-    let mut response = if render_in_place || failed_login { render(&outcome.step) } else { see_other(&location(&outcome.step)) };
+    let mut response = if render_in_place || failed_login {
+        render(&outcome.step)
+    } else {
+        see_other(&location(&outcome.step))
+    };
     let names = CookieNames::for_issuer(app.settings().issuer());
     if let Some(session) = &outcome.set_session {
-        append_cookie(&mut response, names.set_session(session, app.settings().sessions.absolute_ttl_secs));
+        append_cookie(
+            &mut response,
+            names.set_session(session, app.settings().sessions.absolute_ttl_secs),
+        );
     }
     if let Some(bind) = &outcome.set_bind {
         append_cookie(&mut response, names.set_bind(bind));
@@ -160,7 +185,12 @@ struct ConsentFields {
 
 const NO_INTERACTION: &str = "This page must be reached from an application's sign-in request.";
 
-async fn show(app: &App, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>, page: Page) -> Response {
+async fn show(
+    app: &App,
+    request: &Request,
+    query: Result<Query<InteractionQuery>, poem::Error>,
+    page: Page,
+) -> Response {
     let Some(id) = query.ok().and_then(|q| q.0.interaction) else {
         return error_page(400, NO_INTERACTION);
     };
@@ -172,13 +202,21 @@ async fn show(app: &App, request: &Request, query: Result<Query<InteractionQuery
 
 /// GET /login: the login form of an interaction.
 #[handler]
-pub async fn login_page(app: Data<&Arc<App>>, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>) -> Response {
+pub async fn login_page(
+    app: Data<&Arc<App>>,
+    request: &Request,
+    query: Result<Query<InteractionQuery>, poem::Error>,
+) -> Response {
     show(&app, request, query, Page::Login).await
 }
 
 /// POST /login: checks the credentials and continues the flow.
 #[handler]
-pub async fn login_submit(app: Data<&Arc<App>>, request: &Request, form: Result<Form<LoginFields>, poem::Error>) -> Response {
+pub async fn login_submit(
+    app: Data<&Arc<App>>,
+    request: &Request,
+    form: Result<Form<LoginFields>, poem::Error>,
+) -> Response {
     let Ok(Form(fields)) = form else {
         return error_page(400, "The sign-in form was malformed.");
     };
@@ -192,18 +230,30 @@ pub async fn login_submit(app: Data<&Arc<App>>, request: &Request, form: Result<
         username: fields.username.as_deref().unwrap_or_default().trim(),
         password: fields.password.unwrap_or_default(),
     };
-    respond(&app, flow::login(&app, form, Browser { session, bind }).await, false)
+    respond(
+        &app,
+        flow::login(&app, form, Browser { session, bind }).await,
+        false,
+    )
 }
 
 /// GET /consent: the consent form of an interaction.
 #[handler]
-pub async fn consent_page(app: Data<&Arc<App>>, request: &Request, query: Result<Query<InteractionQuery>, poem::Error>) -> Response {
+pub async fn consent_page(
+    app: Data<&Arc<App>>,
+    request: &Request,
+    query: Result<Query<InteractionQuery>, poem::Error>,
+) -> Response {
     show(&app, request, query, Page::Consent).await
 }
 
 /// POST /consent: records the decision and continues the flow.
 #[handler]
-pub async fn consent_submit(app: Data<&Arc<App>>, request: &Request, form: Result<Form<ConsentFields>, poem::Error>) -> Response {
+pub async fn consent_submit(
+    app: Data<&Arc<App>>,
+    request: &Request,
+    form: Result<Form<ConsentFields>, poem::Error>,
+) -> Response {
     let Ok(Form(fields)) = form else {
         return error_page(400, "The consent form was malformed.");
     };
@@ -216,14 +266,30 @@ pub async fn consent_submit(app: Data<&Arc<App>>, request: &Request, form: Resul
         _ => return error_page(400, "Choose Allow or Deny."),
     };
     let (_, session, bind) = browser(&app, request);
-    let form = ConsentForm { interaction: &interaction, csrf_token: fields.csrf_token.as_deref(), allow };
-    respond(&app, flow::consent(&app, form, Browser { session, bind }).await, false)
+    let form = ConsentForm {
+        interaction: &interaction,
+        csrf_token: fields.csrf_token.as_deref(),
+        allow,
+    };
+    respond(
+        &app,
+        flow::consent(&app, form, Browser { session, bind }).await,
+        false,
+    )
 }
 
 /// Answers an `/authorize` request: 303 onward (never a page in place), or the error page.
-pub async fn authorize(app: &App, request: &Request, params: crate::oauth::authorize::AuthorizeParams) -> Response {
+pub async fn authorize(
+    app: &App,
+    request: &Request,
+    params: crate::oauth::authorize::AuthorizeParams,
+) -> Response {
     let (_, session, bind) = browser(app, request);
-    respond(app, flow::authorize(app, params, Browser { session, bind }).await, false)
+    respond(
+        app,
+        flow::authorize(app, params, Browser { session, bind }).await,
+        false,
+    )
 }
 
 impl IntoResponse for ErrorPage<'_> {

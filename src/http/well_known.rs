@@ -161,7 +161,10 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         response_types_supported: vec!["code".into()],
         response_modes_supported: vec!["query".into()],
         scopes_supported: scopes,
-        claims_supported: claims::SUPPORTED_CLAIMS.iter().map(|c| c.to_string()).collect(),
+        claims_supported: claims::SUPPORTED_CLAIMS
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
         code_challenge_methods_supported: vec!["S256".into()],
         subject_types_supported: vec!["public".into()],
         id_token_signing_alg_values_supported: vec!["RS256".into()],

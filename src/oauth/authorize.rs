@@ -104,12 +104,18 @@ impl RedirectError {
 impl From<crate::store::StoreError> for AuthorizeError {
     fn from(err: crate::store::StoreError) -> Self {
         let err = OAuthError::from(err);
-        Self::Page { status: err.status(), message: err.description().unwrap_or_default().to_owned() }
+        Self::Page {
+            status: err.status(),
+            message: err.description().unwrap_or_default().to_owned(),
+        }
     }
 }
 
 fn page(message: impl Into<String>) -> AuthorizeError {
-    AuthorizeError::Page { status: 400, message: message.into() }
+    AuthorizeError::Page {
+        status: 400,
+        message: message.into(),
+    }
 }
 
 /// Validates `params`, returning the client and the request.
@@ -117,17 +123,26 @@ pub async fn validate(
     app: &App,
     params: AuthorizeParams,
 ) -> Result<(Client, AuthorizationRequest), AuthorizeError> {
-    let client_id = params.client_id.filter(|id| !id.is_empty()).ok_or_else(|| {
-        page("The application did not say who it is (client_id is missing).")
-    })?;
+    let client_id = params
+        .client_id
+        .filter(|id| !id.is_empty())
+        .ok_or_else(|| page("The application did not say who it is (client_id is missing)."))?;
     let client = clients::find(app.store(), &client_id)
         .await?
         .ok_or_else(|| page(format!("No application is registered as `{client_id}`.")))?;
     let requested_scope = params.scope.as_deref().unwrap_or_default();
     let openid = requested_scope.split(' ').any(|s| s == "openid");
-    let redirect = redirect_uri::resolve(&client.redirect_uris, params.redirect_uri.as_deref(), !openid)
-        .map_err(|reason| page(format!("The application sent an invalid redirect address: {reason}.")))?
-        .to_owned();
+    let redirect = redirect_uri::resolve(
+        &client.redirect_uris,
+        params.redirect_uri.as_deref(),
+        !openid,
+    )
+    .map_err(|reason| {
+        page(format!(
+            "The application sent an invalid redirect address: {reason}."
+        ))
+    })?
+    .to_owned();
 
     let state = params.state.filter(|s| !s.is_empty());
     let fail = |code: ErrorCode, description: String| {
@@ -139,7 +154,12 @@ pub async fn validate(
     };
     match params.response_type.as_deref() {
         Some("code") => {}
-        None | Some("") => return Err(fail(ErrorCode::InvalidRequest, "response_type is required".into())),
+        None | Some("") => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "response_type is required".into(),
+            ))
+        }
         Some(other) => {
             return Err(fail(
                 ErrorCode::UnsupportedResponseType,
@@ -166,31 +186,48 @@ pub async fn validate(
         .map_err(|err| fail(err.code(), err.description().unwrap_or_default().to_owned()))?;
     let code_challenge = params.code_challenge.filter(|c| !c.is_empty());
     match &code_challenge {
-        Some(challenge) => pkce::check_challenge(challenge, params.code_challenge_method.as_deref())
-            .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?,
+        Some(challenge) => {
+            pkce::check_challenge(challenge, params.code_challenge_method.as_deref())
+                .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?
+        }
         None if client.auth_method == AuthMethod::None => {
             return Err(fail(
                 ErrorCode::InvalidRequest,
-                "public clients must use PKCE: send code_challenge with code_challenge_method=S256".into(),
+                "public clients must use PKCE: send code_challenge with code_challenge_method=S256"
+                    .into(),
             ))
         }
         None if params.code_challenge_method.is_some() => {
-            return Err(fail(ErrorCode::InvalidRequest, "code_challenge_method without code_challenge".into()))
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method without code_challenge".into(),
+            ))
         }
         None => {}
     }
-    let prompt = parse_prompt(params.prompt.as_deref()).map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?;
+    let prompt = parse_prompt(params.prompt.as_deref())
+        .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?;
     let max_age = match params.max_age.as_deref().filter(|m| !m.is_empty()) {
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            fail(ErrorCode::InvalidRequest, "max_age must be a number of seconds".into())
+            fail(
+                ErrorCode::InvalidRequest,
+                "max_age must be a number of seconds".into(),
+            )
         })?),
         None => None,
     };
     let nonce = params.nonce.filter(|n| !n.is_empty());
     let login_hint = params.login_hint.filter(|h| !h.is_empty());
-    for (name, value) in [("state", &state), ("nonce", &nonce), ("login_hint", &login_hint)] {
+    for (name, value) in [
+        ("state", &state),
+        ("nonce", &nonce),
+        ("login_hint", &login_hint),
+    ] {
         if value.as_ref().is_some_and(|v| v.len() > MAX_PARAMETER_LEN) {
-            return Err(fail(ErrorCode::InvalidRequest, format!("{name} is longer than {MAX_PARAMETER_LEN} characters")));
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                format!("{name} is longer than {MAX_PARAMETER_LEN} characters"),
+            ));
         }
     }
     let request = AuthorizationRequest {
@@ -209,7 +246,11 @@ pub async fn validate(
 
 fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, String> {
     let mut parsed = Prompt::default();
-    for value in prompt.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+    for value in prompt
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
         match value {
             "none" => parsed.none = true,
             "login" | "select_account" => parsed.login = true,
@@ -229,7 +270,14 @@ mod tests {
 
     #[test]
     fn prompt_values() {
-        assert_eq!(parse_prompt(Some("login consent")).unwrap(), Prompt { none: false, login: true, consent: true });
+        assert_eq!(
+            parse_prompt(Some("login consent")).unwrap(),
+            Prompt {
+                none: false,
+                login: true,
+                consent: true
+            }
+        );
         assert!(parse_prompt(Some("none")).unwrap().none);
         assert!(parse_prompt(Some("none login")).is_err());
         assert!(parse_prompt(Some("bogus")).is_err());

@@ -176,13 +176,20 @@ impl Client {
                 "public clients cannot use client_credentials".into(),
             );
         }
-        for uri in config.redirect_uris.iter().chain(&config.post_logout_redirect_uris) {
+        for uri in config
+            .redirect_uris
+            .iter()
+            .chain(&config.post_logout_redirect_uris)
+        {
             if let Err(message) = redirect_uri::validate_registered(uri) {
                 return fail("redirect_uris", message);
             }
         }
         if grant_types.contains(&GrantType::AuthorizationCode) && config.redirect_uris.is_empty() {
-            return fail("redirect_uris", "the authorization_code grant needs at least one redirect URI".into());
+            return fail(
+                "redirect_uris",
+                "the authorization_code grant needs at least one redirect URI".into(),
+            );
         }
         for name in &config.scopes {
             if !scope::is_valid_token(name) {

@@ -67,7 +67,10 @@ pub async fn redeem(
     issuing: Issuing<'_>,
 ) -> Result<AuthorizationCode, OAuthError> {
     let key = key(code);
-    let marker = store::encode(&CodeEntry::Redeemed { jti: issuing.jti.to_owned(), exp: issuing.exp })?;
+    let marker = store::encode(&CodeEntry::Redeemed {
+        jti: issuing.jti.to_owned(),
+        exp: issuing.exp,
+    })?;
     let ttl = Duration::from_secs(issuing.exp.saturating_sub(issuing.now).max(1));
     match store.swap(&key, marker, Some(ttl)).await? {
         Some(previous) => match store::decode::<CodeEntry>(&key, &previous)? {
@@ -88,7 +91,9 @@ pub async fn redeem(
         None => {
             // Unknown or expired: drop the marker this call wrote.
             store.delete(&key).await?;
-            Err(OAuthError::invalid_grant("the authorization code is unknown or expired"))
+            Err(OAuthError::invalid_grant(
+                "the authorization code is unknown or expired",
+            ))
         }
     }
 }

@@ -12,21 +12,32 @@ pub fn check_challenge(challenge: &str, method: Option<&str>) -> Result<(), Stri
     match method {
         None | Some("S256") => {}
         Some("plain") => return Err("code_challenge_method plain is not allowed; use S256".into()),
-        Some(other) => return Err(format!("code_challenge_method `{other}` is not supported; use S256")),
+        Some(other) => {
+            return Err(format!(
+                "code_challenge_method `{other}` is not supported; use S256"
+            ))
+        }
     }
     let valid = challenge.len() == 43
-        && URL_SAFE_NO_PAD.decode(challenge).is_ok_and(|digest| digest.len() == 32);
+        && URL_SAFE_NO_PAD
+            .decode(challenge)
+            .is_ok_and(|digest| digest.len() == 32);
     if valid {
         Ok(())
     } else {
-        Err("code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)".into())
+        Err(
+            "code_challenge must be the base64url SHA-256 of the code_verifier (43 characters)"
+                .into(),
+        )
     }
 }
 
 /// Whether `verifier` matches the S256 `challenge`.
 pub fn verify(verifier: &str, challenge: &str) -> bool {
     let well_formed = (43..=128).contains(&verifier.len())
-        && verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     if !well_formed {
         return false;
     }
@@ -51,14 +62,19 @@ mod tests {
 
     #[test]
     fn wrong_or_malformed_verifiers_fail() {
-        assert!(!verify("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx", CHALLENGE));
+        assert!(!verify(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
+            CHALLENGE
+        ));
         assert!(!verify("short", CHALLENGE));
         assert!(!verify(&format!("{VERIFIER}!"), CHALLENGE));
     }
 
     #[test]
     fn plain_and_malformed_challenges_are_rejected() {
-        assert!(check_challenge(CHALLENGE, Some("plain")).unwrap_err().contains("plain"));
+        assert!(check_challenge(CHALLENGE, Some("plain"))
+            .unwrap_err()
+            .contains("plain"));
         assert!(check_challenge("abc", Some("S256")).is_err());
         assert!(check_challenge(CHALLENGE, Some("S512")).is_err());
     }

@@ -59,7 +59,12 @@ mod tests {
     fn exact_string_match_only() {
         let registered = vec!["https://app.example.com/cb".to_owned()];
         assert!(resolve(&registered, Some("https://app.example.com/cb"), true).is_ok());
-        for bad in ["https://app.example.com/cb/", "https://app.example.com/cb?x=1", "https://APP.example.com/cb", "https://app.example.com/c"] {
+        for bad in [
+            "https://app.example.com/cb/",
+            "https://app.example.com/cb?x=1",
+            "https://APP.example.com/cb",
+            "https://app.example.com/c",
+        ] {
             assert!(resolve(&registered, Some(bad), true).is_err(), "{bad}");
         }
         assert!(resolve(&registered, None, true).is_ok());
@@ -68,8 +73,14 @@ mod tests {
 
     #[test]
     fn params_are_appended_to_the_query() {
-        let uri = with_params("https://app.example.com/cb?tenant=a", &[("code", "x y"), ("state", "s&t")]);
-        assert_eq!(uri, "https://app.example.com/cb?tenant=a&code=x+y&state=s%26t");
+        let uri = with_params(
+            "https://app.example.com/cb?tenant=a",
+            &[("code", "x y"), ("state", "s&t")],
+        );
+        assert_eq!(
+            uri,
+            "https://app.example.com/cb?tenant=a&code=x+y&state=s%26t"
+        );
     }
 
     #[test]

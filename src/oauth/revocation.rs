@@ -21,7 +21,13 @@ pub async fn revoke_access_token(
     if exp <= now {
         return Ok(());
     }
-    store.put(&key(jti), b"1".to_vec(), Some(Duration::from_secs(exp - now))).await
+    store
+        .put(
+            &key(jti),
+            b"1".to_vec(),
+            Some(Duration::from_secs(exp - now)),
+        )
+        .await
 }
 
 /// Whether the access token `jti` was revoked.

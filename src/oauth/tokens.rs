@@ -102,7 +102,9 @@ pub fn verify(
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| OAuthError::invalid_token("the access token is not a JWT"))?;
     if header.typ.as_deref() != Some("at+jwt") {
-        return Err(OAuthError::invalid_token("the token is not an access token (typ at+jwt)"));
+        return Err(OAuthError::invalid_token(
+            "the token is not an access token (typ at+jwt)",
+        ));
     }
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
     validation.set_issuer(&[issuer]);

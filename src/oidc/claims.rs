@@ -19,8 +19,14 @@ pub fn describe(scope: &str) -> String {
 }
 
 /// Claims the OIDC scopes release.
-pub const SUPPORTED_CLAIMS: &[&str] =
-    &["sub", "name", "preferred_username", "email", "email_verified", "roles"];
+pub const SUPPORTED_CLAIMS: &[&str] = &[
+    "sub",
+    "name",
+    "preferred_username",
+    "email",
+    "email_verified",
+    "roles",
+];
 
 /// Claims about a user (OIDC Core §5.1); absent members were not released.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +47,10 @@ pub struct UserClaims {
 /// The user claims released by `scopes`, always with `sub`.
 pub fn for_scopes(user: &User, scopes: &[String]) -> UserClaims {
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
-    let mut claims = UserClaims { sub: user.id.clone(), ..UserClaims::default() };
+    let mut claims = UserClaims {
+        sub: user.id.clone(),
+        ..UserClaims::default()
+    };
     if has("profile") {
         claims.preferred_username = Some(user.username.clone());
         claims.name = user.name.clone();

@@ -34,7 +34,8 @@ pub fn at_hash(access_token: &str) -> String {
 
 /// Signs an ID token with the ring's active key.
 pub fn mint(ring: &KeyRing, claims: &IdTokenClaims) -> Result<String, OAuthError> {
-    ring.sign(TokenType::IdToken, claims).map_err(OAuthError::server_error)
+    ring.sign(TokenType::IdToken, claims)
+        .map_err(OAuthError::server_error)
 }
 
 #[cfg(test)]
@@ -44,6 +45,9 @@ mod tests {
     #[test]
     fn at_hash_is_the_left_half_of_sha256() {
         // OIDC Core Appendix A.3 example.
-        assert_eq!(at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

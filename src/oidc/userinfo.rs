@@ -11,9 +11,15 @@ use crate::users;
 
 /// The claims for the bearer `token`.
 pub async fn userinfo(app: &App, token: Option<&str>) -> Result<UserClaims, OAuthError> {
-    let token = token.ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
+    let token =
+        token.ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
     let ring = app.key_ring()?;
-    let access = tokens::verify(&ring, token, app.settings().issuer(), app.clock().now_secs())?;
+    let access = tokens::verify(
+        &ring,
+        token,
+        app.settings().issuer(),
+        app.clock().now_secs(),
+    )?;
     if revocation::is_revoked(app.store(), &access.jti).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));
     }

@@ -11,15 +11,29 @@ fn key(user_id: &str, client_id: &str) -> String {
 }
 
 /// Whether `user_id` approved every scope in `scopes` for `client_id`.
-pub async fn covers(app: &App, user_id: &str, client_id: &str, scopes: &[String]) -> Result<bool, StoreError> {
-    let granted: Vec<String> = store::get_json(app.store(), &key(user_id, client_id)).await?.unwrap_or_default();
+pub async fn covers(
+    app: &App,
+    user_id: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<bool, StoreError> {
+    let granted: Vec<String> = store::get_json(app.store(), &key(user_id, client_id))
+        .await?
+        .unwrap_or_default();
     Ok(scopes.iter().all(|scope| granted.contains(scope)))
 }
 
 /// Adds `scopes` to what `user_id` approved for `client_id`.
-pub async fn remember(app: &App, user_id: &str, client_id: &str, scopes: &[String]) -> Result<(), StoreError> {
+pub async fn remember(
+    app: &App,
+    user_id: &str,
+    client_id: &str,
+    scopes: &[String],
+) -> Result<(), StoreError> {
     let key = key(user_id, client_id);
-    let mut granted: Vec<String> = store::get_json(app.store(), &key).await?.unwrap_or_default();
+    let mut granted: Vec<String> = store::get_json(app.store(), &key)
+        .await?
+        .unwrap_or_default();
     for scope in scopes {
         if !granted.contains(scope) {
             granted.push(scope.clone());

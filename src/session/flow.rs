@@ -37,9 +37,17 @@ pub struct PageContext {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     /// Show the login form.
-    Login { page: PageContext, login_hint: Option<String>, failed: bool },
+    Login {
+        page: PageContext,
+        login_hint: Option<String>,
+        failed: bool,
+    },
     /// Show the consent form: each scope with its description.
-    Consent { page: PageContext, username: String, scopes: Vec<(String, String)> },
+    Consent {
+        page: PageContext,
+        username: String,
+        scopes: Vec<(String, String)>,
+    },
     /// Go to this URL (the client's redirect URI, with a code or an error).
     Redirect(String),
 }
@@ -56,7 +64,11 @@ pub struct Outcome {
 
 impl From<Step> for Outcome {
     fn from(step: Step) -> Self {
-        Self { step, set_session: None, set_bind: None }
+        Self {
+            step,
+            set_session: None,
+            set_bind: None,
+        }
     }
 }
 
@@ -68,18 +80,28 @@ pub enum Page {
 }
 
 fn page_error(message: &str) -> AuthorizeError {
-    AuthorizeError::Page { status: 400, message: message.to_owned() }
+    AuthorizeError::Page {
+        status: 400,
+        message: message.to_owned(),
+    }
 }
 
 fn server_page(err: OAuthError) -> AuthorizeError {
-    AuthorizeError::Page { status: err.status(), message: err.description().unwrap_or_default().to_owned() }
+    AuthorizeError::Page {
+        status: err.status(),
+        message: err.description().unwrap_or_default().to_owned(),
+    }
 }
 
 const EXPIRED: &str = "This sign-in request has expired or was already completed. Go back to the application and start again.";
 const FORGED: &str = "This form could not be verified (its security token is missing or belongs to another browser). Go back to the application and start again.";
 
 /// Handles an authorization request.
-pub async fn authorize(app: &App, params: AuthorizeParams, browser: Browser<'_>) -> Result<Outcome, AuthorizeError> {
+pub async fn authorize(
+    app: &App,
+    params: AuthorizeParams,
+    browser: Browser<'_>,
+) -> Result<Outcome, AuthorizeError> {
     let (client, request) = authorize::validate(app, params).await?;
     let session = session::load(app, browser.session).await?;
     let session = browser.session.zip(session);
@@ -87,16 +109,34 @@ pub async fn authorize(app: &App, params: AuthorizeParams, browser: Browser<'_>)
 }
 
 /// Shows the page of interaction `id` again (e.g. after a reload).
-pub async fn show(app: &App, id: &str, page: Page, browser: Browser<'_>) -> Result<Outcome, AuthorizeError> {
-    let pending = Pending::find(app, id).await?.ok_or_else(|| page_error(EXPIRED))?;
+pub async fn show(
+    app: &App,
+    id: &str,
+    page: Page,
+    browser: Browser<'_>,
+) -> Result<Outcome, AuthorizeError> {
+    let pending = Pending::find(app, id)
+        .await?
+        .ok_or_else(|| page_error(EXPIRED))?;
     if !pending.same_browser(browser.bind) {
         return Err(page_error(FORGED));
     }
     let client = find_client(app, &pending.request.client_id).await?;
-    let context = PageContext { interaction: id.to_owned(), csrf: pending.csrf.clone(), client_name: client.name.clone() };
+    let context = PageContext {
+        interaction: id.to_owned(),
+        csrf: pending.csrf.clone(),
+        client_name: client.name.clone(),
+    };
     match (page, session::load(app, browser.session).await?) {
-        (Page::Consent, Some(session)) => Ok(consent_step(context, &session, &pending.request).into()),
-        _ => Ok(Step::Login { page: context, login_hint: pending.request.login_hint.clone(), failed: false }.into()),
+        (Page::Consent, Some(session)) => {
+            Ok(consent_step(context, &session, &pending.request).into())
+        }
+        _ => Ok(Step::Login {
+            page: context,
+            login_hint: pending.request.login_hint.clone(),
+            failed: false,
+        }
+        .into()),
     }
 }
 
@@ -109,24 +149,51 @@ pub struct LoginForm<'a> {
 }
 
 /// Handles a posted login form.
-pub async fn login(app: &App, form: LoginForm<'_>, browser: Browser<'_>) -> Result<Outcome, AuthorizeError> {
-    let (client, mut pending) = checked_pending(app, form.interaction, form.csrf_token, browser).await?;
+pub async fn login(
+    app: &App,
+    form: LoginForm<'_>,
+    browser: Browser<'_>,
+) -> Result<Outcome, AuthorizeError> {
+    let (client, mut pending) =
+        checked_pending(app, form.interaction, form.csrf_token, browser).await?;
     let user = users::find(app.store(), form.username).await?;
     let candidate = user.clone();
     let password = form.password;
-    let valid = tokio::task::spawn_blocking(move || users::check_credentials(candidate.as_ref(), &password))
-        .await
-        .map_err(|err| server_page(OAuthError::server_error(err)))?;
+    let valid = tokio::task::spawn_blocking(move || {
+        users::check_credentials(candidate.as_ref(), &password)
+    })
+    .await
+    .map_err(|err| server_page(OAuthError::server_error(err)))?;
     let Some(user) = user.filter(|_| valid) else {
         tracing::info!(target: "ferrid::audit", event = "login", outcome = "failure", client_id = %client.client_id, "wrong username or password");
-        let context = PageContext { interaction: form.interaction.to_owned(), csrf: pending.csrf, client_name: client.name };
-        return Ok(Step::Login { page: context, login_hint: Some(form.username.to_owned()), failed: true }.into());
+        let context = PageContext {
+            interaction: form.interaction.to_owned(),
+            csrf: pending.csrf,
+            client_name: client.name,
+        };
+        return Ok(Step::Login {
+            page: context,
+            login_hint: Some(form.username.to_owned()),
+            failed: true,
+        }
+        .into());
     };
-    let (cookie, session) = session::create(app, &user, &["pwd"]).await.map_err(server_page)?;
+    let (cookie, session) = session::create(app, &user, &["pwd"])
+        .await
+        .map_err(server_page)?;
     pending.logged_in = true;
     pending.save(app, form.interaction).await?;
     let request = pending.request.clone();
-    let mut outcome = decide(app, &client, request, Some((form.interaction, pending)), Some((&cookie, session)), browser.bind, false).await?;
+    let mut outcome = decide(
+        app,
+        &client,
+        request,
+        Some((form.interaction, pending)),
+        Some((&cookie, session)),
+        browser.bind,
+        false,
+    )
+    .await?;
     outcome.set_session = Some(cookie);
     Ok(outcome)
 }
@@ -139,21 +206,47 @@ pub struct ConsentForm<'a> {
 }
 
 /// Handles a posted consent form.
-pub async fn consent(app: &App, form: ConsentForm<'_>, browser: Browser<'_>) -> Result<Outcome, AuthorizeError> {
-    let (client, pending) = checked_pending(app, form.interaction, form.csrf_token, browser).await?;
+pub async fn consent(
+    app: &App,
+    form: ConsentForm<'_>,
+    browser: Browser<'_>,
+) -> Result<Outcome, AuthorizeError> {
+    let (client, pending) =
+        checked_pending(app, form.interaction, form.csrf_token, browser).await?;
     let Some(session) = session::load(app, browser.session).await? else {
-        let context = PageContext { interaction: form.interaction.to_owned(), csrf: pending.csrf.clone(), client_name: client.name };
-        return Ok(Step::Login { page: context, login_hint: pending.request.login_hint.clone(), failed: false }.into());
+        let context = PageContext {
+            interaction: form.interaction.to_owned(),
+            csrf: pending.csrf.clone(),
+            client_name: client.name,
+        };
+        return Ok(Step::Login {
+            page: context,
+            login_hint: pending.request.login_hint.clone(),
+            failed: false,
+        }
+        .into());
     };
     let request = pending.request.clone();
     if !form.allow {
         Pending::finish(app, form.interaction).await?;
-        let error = OAuthError::new(ErrorCode::AccessDenied, "the person declined to authorize the application");
+        let error = OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the person declined to authorize the application",
+        );
         return Ok(redirect_error(app, &request, error).into());
     }
     consent::remember(app, &session.user_id, &client.client_id, &request.scopes).await?;
     let cookie = browser.session.unwrap_or_default();
-    decide(app, &client, request, Some((form.interaction, pending)), Some((cookie, session)), browser.bind, true).await
+    decide(
+        app,
+        &client,
+        request,
+        Some((form.interaction, pending)),
+        Some((cookie, session)),
+        browser.bind,
+        true,
+    )
+    .await
 }
 
 async fn checked_pending(
@@ -162,7 +255,9 @@ async fn checked_pending(
     csrf_token: Option<&str>,
     browser: Browser<'_>,
 ) -> Result<(Client, Pending), AuthorizeError> {
-    let pending = Pending::find(app, id).await?.ok_or_else(|| page_error(EXPIRED))?;
+    let pending = Pending::find(app, id)
+        .await?
+        .ok_or_else(|| page_error(EXPIRED))?;
     if !pending.csrf_matches(csrf_token) || !pending.same_browser(browser.bind) {
         tracing::warn!(target: "ferrid::audit", event = "csrf_rejected", "form rejected: CSRF token or browser binding mismatch");
         return Err(page_error(FORGED));
@@ -172,9 +267,9 @@ async fn checked_pending(
 }
 
 async fn find_client(app: &App, client_id: &str) -> Result<Client, AuthorizeError> {
-    clients::find(app.store(), client_id)
-        .await?
-        .ok_or_else(|| page_error("The application of this sign-in request is no longer registered."))
+    clients::find(app.store(), client_id).await?.ok_or_else(|| {
+        page_error("The application of this sign-in request is no longer registered.")
+    })
 }
 
 /// Chooses the next step: login, consent, or a code for the client.
@@ -192,32 +287,65 @@ async fn decide(
     let needs_login = match &session {
         None => true,
         Some((_, session)) => {
-            let too_old = request.max_age.is_some_and(|max_age| now.saturating_sub(session.auth_time) > max_age);
+            let too_old = request
+                .max_age
+                .is_some_and(|max_age| now.saturating_sub(session.auth_time) > max_age);
             !logged_in_now && (request.prompt.login || too_old)
         }
     };
     if needs_login {
         if request.prompt.none {
-            return Ok(redirect_error(app, &request, OAuthError::new(ErrorCode::LoginRequired, "the person must log in")).into());
+            return Ok(redirect_error(
+                app,
+                &request,
+                OAuthError::new(ErrorCode::LoginRequired, "the person must log in"),
+            )
+            .into());
         }
         let login_hint = request.login_hint.clone();
         let (context, set_bind) = interaction(app, client, request, pending, bind).await?;
-        return Ok(Outcome { step: Step::Login { page: context, login_hint, failed: false }, set_session: None, set_bind });
+        return Ok(Outcome {
+            step: Step::Login {
+                page: context,
+                login_hint,
+                failed: false,
+            },
+            set_session: None,
+            set_bind,
+        });
     }
-    let Some((cookie, mut session)) = session.map(|(cookie, session)| (cookie.to_owned(), session)) else {
+    let Some((cookie, mut session)) = session.map(|(cookie, session)| (cookie.to_owned(), session))
+    else {
         return Err(page_error(EXPIRED));
     };
     let needs_consent = !client.skip_consent
         && !consent_given
-        && (request.prompt.consent || !consent::covers(app, &session.user_id, &client.client_id, &request.scopes).await?);
+        && (request.prompt.consent
+            || !consent::covers(app, &session.user_id, &client.client_id, &request.scopes).await?);
     if needs_consent {
         if request.prompt.none {
-            return Ok(redirect_error(app, &request, OAuthError::new(ErrorCode::ConsentRequired, "the person must approve the requested scopes")).into());
+            return Ok(redirect_error(
+                app,
+                &request,
+                OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the person must approve the requested scopes",
+                ),
+            )
+            .into());
         }
         let scopes = request.scopes.clone();
         let (context, set_bind) = interaction(app, client, request, pending, bind).await?;
-        let step = Step::Consent { page: context, username: session.username.clone(), scopes: describe(&scopes) };
-        return Ok(Outcome { step, set_session: None, set_bind });
+        let step = Step::Consent {
+            page: context,
+            username: session.username.clone(),
+            scopes: describe(&scopes),
+        };
+        return Ok(Outcome {
+            step,
+            set_session: None,
+            set_bind,
+        });
     }
     let grant = AuthorizationCode {
         client_id: client.client_id.clone(),
@@ -230,7 +358,9 @@ async fn decide(
         amr: session.amr.clone(),
         sid: session.sid.clone(),
     };
-    let code = codes::issue(app.store(), &grant).await.map_err(server_page)?;
+    let code = codes::issue(app.store(), &grant)
+        .await
+        .map_err(server_page)?;
     session::add_client(app, &cookie, &mut session, &client.client_id).await?;
     if let Some((id, _)) = pending {
         Pending::finish(app, id).await?;
@@ -252,7 +382,11 @@ async fn interaction(
     bind: Option<&str>,
 ) -> Result<(PageContext, Option<String>), AuthorizeError> {
     if let Some((id, pending)) = pending {
-        let context = PageContext { interaction: id.to_owned(), csrf: pending.csrf, client_name: client.name.clone() };
+        let context = PageContext {
+            interaction: id.to_owned(),
+            csrf: pending.csrf,
+            client_name: client.name.clone(),
+        };
         return Ok((context, None));
     }
     let (bind, set_bind) = match bind {
@@ -262,21 +396,39 @@ async fn interaction(
             (fresh.clone(), Some(fresh))
         }
     };
-    let (id, pending) = Pending::start(app, request, &bind).await.map_err(server_page)?;
-    Ok((PageContext { interaction: id, csrf: pending.csrf, client_name: client.name.clone() }, set_bind))
+    let (id, pending) = Pending::start(app, request, &bind)
+        .await
+        .map_err(server_page)?;
+    Ok((
+        PageContext {
+            interaction: id,
+            csrf: pending.csrf,
+            client_name: client.name.clone(),
+        },
+        set_bind,
+    ))
 }
 
 fn consent_step(page: PageContext, session: &Session, request: &AuthorizationRequest) -> Step {
-    Step::Consent { page, username: session.username.clone(), scopes: describe(&request.scopes) }
+    Step::Consent {
+        page,
+        username: session.username.clone(),
+        scopes: describe(&request.scopes),
+    }
 }
 
 fn describe(scopes: &[String]) -> Vec<(String, String)> {
-    scopes.iter().map(|scope| (scope.clone(), claims::describe(scope))).collect()
+    scopes
+        .iter()
+        .map(|scope| (scope.clone(), claims::describe(scope)))
+        .collect()
 }
 
 fn redirect_error(app: &App, request: &AuthorizationRequest, error: OAuthError) -> Step {
     match request.error(error) {
-        AuthorizeError::Redirect(redirect) => Step::Redirect(redirect.location(app.settings().issuer())),
+        AuthorizeError::Redirect(redirect) => {
+            Step::Redirect(redirect.location(app.settings().issuer()))
+        }
         AuthorizeError::Page { .. } => Step::Redirect(request.redirect_uri.clone()),
     }
 }

@@ -34,7 +34,10 @@ pub struct Session {
 }
 
 fn key(cookie: &str) -> String {
-    format!("session:{}", URL_SAFE_NO_PAD.encode(sha256(cookie.as_bytes())))
+    format!(
+        "session:{}",
+        URL_SAFE_NO_PAD.encode(sha256(cookie.as_bytes()))
+    )
 }
 
 fn ttl(app: &App, session: &Session) -> Duration {
@@ -77,7 +80,12 @@ pub async fn load(app: &App, cookie: Option<&str>) -> Result<Option<Session>, St
 }
 
 /// Records that `client_id` signed in through this session.
-pub async fn add_client(app: &App, cookie: &str, session: &mut Session, client_id: &str) -> Result<(), StoreError> {
+pub async fn add_client(
+    app: &App,
+    cookie: &str,
+    session: &mut Session,
+    client_id: &str,
+) -> Result<(), StoreError> {
     if !session.clients.iter().any(|c| c == client_id) {
         session.clients.push(client_id.to_owned());
         save(app, cookie, session).await?;

@@ -33,7 +33,10 @@ pub struct Pending {
 }
 
 fn key(id: &str) -> String {
-    format!("interaction:{}", URL_SAFE_NO_PAD.encode(sha256(id.as_bytes())))
+    format!(
+        "interaction:{}",
+        URL_SAFE_NO_PAD.encode(sha256(id.as_bytes()))
+    )
 }
 
 fn browser_hash(bind_cookie: &str) -> String {
@@ -42,7 +45,11 @@ fn browser_hash(bind_cookie: &str) -> String {
 
 impl Pending {
     /// Starts an interaction for `request` in the browser holding `bind_cookie`.
-    pub async fn start(app: &App, request: AuthorizationRequest, bind_cookie: &str) -> Result<(String, Self), OAuthError> {
+    pub async fn start(
+        app: &App,
+        request: AuthorizationRequest,
+        bind_cookie: &str,
+    ) -> Result<(String, Self), OAuthError> {
         let id = random_token().map_err(OAuthError::server_error)?;
         let pending = Self {
             request,
@@ -71,7 +78,12 @@ impl Pending {
 
     /// Whether the browser holding `bind_cookie` started this interaction.
     pub fn same_browser(&self, bind_cookie: Option<&str>) -> bool {
-        bind_cookie.is_some_and(|cookie| browser_hash(cookie).as_bytes().ct_eq(self.browser.as_bytes()).into())
+        bind_cookie.is_some_and(|cookie| {
+            browser_hash(cookie)
+                .as_bytes()
+                .ct_eq(self.browser.as_bytes())
+                .into()
+        })
     }
 
     /// Whether `token` is this interaction's CSRF token (constant time).

@@ -112,7 +112,9 @@ impl Store for MemoryStore {
         let mut entries = self.lock()?;
         let previous = entries.insert(key.to_owned(), entry);
         self.sweep_now_and_then(&mut entries);
-        Ok(previous.filter(|entry| entry.is_live(now)).map(|entry| entry.value))
+        Ok(previous
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.value))
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {

@@ -14,7 +14,11 @@ use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::users;
 
 /// Exchanges an authorization code for tokens.
-pub async fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result<TokenSet, OAuthError> {
+pub async fn grant(
+    app: &App,
+    client: &Client,
+    request: &TokenRequest,
+) -> Result<TokenSet, OAuthError> {
     let code = request
         .code
         .as_deref()
@@ -25,10 +29,21 @@ pub async fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result
     let now = app.clock().now_secs();
     let ttl_secs = settings.tokens.access_token_ttl_secs;
     let jti = tokens::new_jti()?;
-    let grant = codes::redeem(app.store(), code, Issuing { jti: &jti, exp: now + ttl_secs, now }).await?;
+    let grant = codes::redeem(
+        app.store(),
+        code,
+        Issuing {
+            jti: &jti,
+            exp: now + ttl_secs,
+            now,
+        },
+    )
+    .await?;
 
     if grant.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client"));
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        ));
     }
     match request.redirect_uri.as_deref() {
         Some(uri) if uri == grant.redirect_uri => {}
@@ -43,8 +58,16 @@ pub async fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result
     let verifier = request.code_verifier.as_deref().filter(|v| !v.is_empty());
     match (&grant.code_challenge, verifier) {
         (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("code_verifier does not match the code_challenge")),
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required: the authorization request used PKCE")),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier does not match the code_challenge",
+            ))
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier is required: the authorization request used PKCE",
+            ))
+        }
         (None, Some(_)) => {
             return Err(OAuthError::invalid_grant(
                 "code_verifier was sent but the authorization request had no code_challenge",
@@ -55,9 +78,16 @@ pub async fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result
 
     let user = users::find_by_id(app.store(), &grant.user_id)
         .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the user of this authorization no longer exists"))?;
+        .ok_or_else(|| {
+            OAuthError::invalid_grant("the user of this authorization no longer exists")
+        })?;
     let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
-    let audiences = audience::resolve(client, request.resource.as_deref(), request.audience.as_deref(), settings.issuer())?;
+    let audiences = audience::resolve(
+        client,
+        request.resource.as_deref(),
+        request.audience.as_deref(),
+        settings.issuer(),
+    )?;
     let access = tokens::mint(
         &ring,
         AccessTokenRequest {
