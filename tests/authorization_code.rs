@@ -5,8 +5,8 @@
 mod common;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 
+use common::browser::{callback, consent, log_in, Browser, CALLBACK};
 use common::{http, service_client, Backend, Reply, TestServer};
 use ferrid::config::{ClientConfig, UserConfig};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -14,7 +14,7 @@ use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
 };
-use oauth2::reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use oauth2::reqwest::header::SET_COOKIE;
 use oauth2::{
     AuthType, AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointNotSet,
     EndpointSet, ExtraTokenFields, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
@@ -23,8 +23,6 @@ use oauth2::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-
-const CALLBACK: &str = "https://app.example.com/callback";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct IdTokenField {
@@ -113,134 +111,6 @@ fn oauth_client(server: &TestServer, id: &str, secret: Option<&str>) -> OidcClie
             .set_auth_type(AuthType::BasicAuth),
         None => client.set_auth_type(AuthType::RequestBody),
     }
-}
-
-/// A browser: keeps cookies, follows nothing by itself.
-struct Browser {
-    cookies: Mutex<HashMap<String, String>>,
-}
-
-struct Page {
-    status: u16,
-    location: Option<String>,
-    headers: oauth2::reqwest::header::HeaderMap,
-    body: String,
-}
-
-impl Page {
-    fn hidden(&self, name: &str) -> Option<String> {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker)? + marker.len();
-        let end = self.body[start..].find('"')?;
-        Some(self.body[start..start + end].to_owned())
-    }
-}
-
-impl Browser {
-    fn new() -> Self {
-        Self {
-            cookies: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn cookie_header(&self) -> String {
-        let cookies = self.cookies.lock().unwrap();
-        cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    }
-
-    async fn send(&self, request: oauth2::reqwest::RequestBuilder) -> Page {
-        let response = request
-            .header(COOKIE, self.cookie_header())
-            .send()
-            .await
-            .unwrap();
-        let headers = response.headers().clone();
-        for cookie in headers.get_all(SET_COOKIE) {
-            let pair = cookie.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            self.cookies
-                .lock()
-                .unwrap()
-                .insert(name.into(), value.into());
-        }
-        Page {
-            status: response.status().as_u16(),
-            location: headers
-                .get(LOCATION)
-                .map(|l| l.to_str().unwrap().to_owned()),
-            headers,
-            body: response.text().await.unwrap(),
-        }
-    }
-
-    async fn get(&self, url: &str) -> Page {
-        self.send(http().get(url)).await
-    }
-
-    async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        self.send(http().post(url).form(form)).await
-    }
-}
-
-/// Logs in on the login page reached from `page` (a 303 to it).
-async fn log_in(server: &TestServer, browser: &Browser, page: Page, password: &str) -> Page {
-    assert_eq!(page.status, 303, "{}", page.body);
-    let location = page.location.unwrap();
-    assert!(location.starts_with("/login?interaction="), "{location}");
-    let form = browser.get(&server.at(&location)).await;
-    assert_eq!(form.status, 200);
-    let interaction = form.hidden("interaction").unwrap();
-    let csrf = form.hidden("csrf_token").unwrap();
-    browser
-        .post(
-            &server.at("/login"),
-            &[
-                ("interaction", &interaction),
-                ("csrf_token", &csrf),
-                ("username", "alice"),
-                ("password", password),
-            ],
-        )
-        .await
-}
-
-/// Answers the consent page reached from `page` (a 303 to it).
-async fn consent(server: &TestServer, browser: &Browser, page: Page, decision: &str) -> Page {
-    assert_eq!(page.status, 303, "{}", page.body);
-    let location = page.location.unwrap();
-    assert!(location.starts_with("/consent?interaction="), "{location}");
-    let form = browser.get(&server.at(&location)).await;
-    assert_eq!(form.status, 200);
-    assert!(form.body.contains("name=\"decision\" value=\"allow\""));
-    assert!(form.body.contains("name=\"decision\" value=\"deny\""));
-    let interaction = form.hidden("interaction").unwrap();
-    let csrf = form.hidden("csrf_token").unwrap();
-    browser
-        .post(
-            &server.at("/consent"),
-            &[
-                ("interaction", &interaction),
-                ("csrf_token", &csrf),
-                ("decision", decision),
-            ],
-        )
-        .await
-}
-
-/// The query of the redirect back to the client.
-fn callback(page: &Page) -> HashMap<String, String> {
-    assert_eq!(page.status, 303, "{}", page.body);
-    let location = page.location.clone().unwrap();
-    assert!(location.starts_with(CALLBACK), "{location}");
-    url::Url::parse(&location)
-        .unwrap()
-        .query_pairs()
-        .into_owned()
-        .collect()
 }
 
 struct Start {
