@@ -2,22 +2,24 @@
 //! `App::new` wires the configured store; `bootstrap` brings the store up to date (clients and
 //! users from the config, the key ring loaded or created) and is retried with backoff by
 //! `bootstrap_until_ready` while Redis is unreachable, so ferrid starts, reports not-ready on
-//! `/readyz` with the reason, and becomes ready by itself.
+//! `/readyz` with the reason, and becomes ready by itself. `maintain_keys` then keeps the key
+//! ring current and on its rotation schedule for as long as ferrid runs.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use arc_swap::{ArcSwap, ArcSwapOption};
+use arc_swap::ArcSwap;
 
 use crate::clock::{Clock, SharedClock};
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::error::OAuthError;
-use crate::keys::persist::{self, KeyPersistence};
+use crate::keys::live::LiveKeys;
+use crate::keys::persist::KeyPersistence;
+use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
 use crate::keys::{KeyError, KeyRing};
 use crate::oauth::clients::{self, Client};
-use crate::secret::{random_token, SecretString};
+use crate::secret::SecretString;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{SharedStore, Store, StoreError};
@@ -43,8 +45,7 @@ pub struct App {
     settings: Settings,
     store: SharedStore,
     clock: SharedClock,
-    key_persistence: KeyPersistence,
-    keys: ArcSwapOption<KeyRing>,
+    keys: LiveKeys,
     not_ready_reason: ArcSwap<String>,
 }
 
@@ -73,12 +74,17 @@ impl App {
                 sealer: Sealer::from_secret(system_secret(&settings)?.expose())?,
             },
         };
+        let keys = LiveKeys::new(
+            key_persistence,
+            Schedule::from_settings(&settings),
+            settings.keys.rsa_bits,
+            Duration::from_secs(settings.keys.refresh_interval_secs),
+        );
         Ok(Arc::new(Self {
             settings,
             store,
             clock,
-            key_persistence,
-            keys: ArcSwapOption::empty(),
+            keys,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
         }))
     }
@@ -100,19 +106,24 @@ impl App {
 
     /// The current key ring, or 503 while it is not loaded yet.
     pub fn key_ring(&self) -> Result<Arc<KeyRing>, OAuthError> {
-        self.keys.load_full().ok_or_else(|| {
+        self.keys.current().ok_or_else(|| {
             OAuthError::temporarily_unavailable("signing keys are not loaded yet; retry shortly")
         })
     }
 
     /// The current key ring, if loaded.
     pub fn key_ring_if_loaded(&self) -> Option<Arc<KeyRing>> {
-        self.keys.load_full()
+        self.keys.current()
+    }
+
+    /// The live key ring: refresh, rotation, import.
+    pub fn keys(&self) -> &LiveKeys {
+        &self.keys
     }
 
     /// Where the key ring is persisted.
     pub fn key_location(&self) -> String {
-        self.key_persistence.describe()
+        self.keys.persistence().describe()
     }
 
     /// Upserts config clients and users and loads (or creates) the key ring.
@@ -127,16 +138,18 @@ impl App {
         for config in &self.settings.users {
             users::upsert_from_config(self.store(), config).await?;
         }
-        let (ring, generated) =
-            persist::load_or_create(&self.key_persistence, self.clock()).await?;
+        let (ring, generated) = self.keys.load_or_create(self.clock()).await?;
         let kid = ring.active().kid().to_owned();
-        self.keys.store(Some(Arc::new(ring)));
         tracing::info!(
             kid = %kid,
             location = %self.key_location(),
             generated,
             "signing keys: {}",
-            if generated { "generated a new RSA-2048 key" } else { "loaded" }
+            if generated {
+                format!("generated a new RSA-{} key", self.settings.keys.rsa_bits)
+            } else {
+                "loaded".to_owned()
+            }
         );
         self.not_ready_reason.store(Arc::new(String::new()));
         Ok(())
@@ -159,10 +172,16 @@ impl App {
         }
     }
 
+    /// Keeps the key ring current (changes made by other instances or `ferrid keys`) and on its
+    /// rotation schedule; runs until the task is dropped. Call after `bootstrap`.
+    pub async fn maintain_keys(self: Arc<Self>) {
+        self.keys.maintain(self.clock.as_ref()).await;
+    }
+
     /// Readiness: the store answers and the key ring is loaded.
     pub async fn readiness(&self) -> Readiness {
         let store = self.store.ping().await.map_err(|err| err.to_string());
-        let keys = match self.keys.load().as_ref() {
+        let keys = match self.keys.current() {
             Some(_) => Ok(()),
             None => Err(self.not_ready_reason.load().as_ref().clone()),
         };
@@ -184,47 +203,8 @@ impl Readiness {
     }
 }
 
-/// The configured system secret; without one (a development set-up), a random secret kept in
-/// `keys.dir/system.secret` (mode 0600) so restarts can still open the sealed keys.
+/// The system secret that seals private keys in the store; Redis mode refuses to start without
+/// one (every instance must share it, so ferrid never invents one).
 fn system_secret(settings: &Settings) -> Result<SecretString, StartError> {
-    if let Some(secret) = &settings.secrets.system {
-        return Ok(secret.clone());
-    }
-    let path = settings.keys.dir.join("system.secret");
-    tracing::warn!(
-        path = %path.display(),
-        "secrets.system is not set: using a generated secret kept on local disk; set \
-         FERRID_SECRETS__SYSTEM (the same on every instance) before running more than one"
-    );
-    read_or_create_secret(&path)
-}
-
-fn read_or_create_secret(path: &Path) -> Result<SecretString, StartError> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-
-    let io = |err: std::io::Error| StartError::Io(format!("{}: {err}", path.display()));
-    match std::fs::read_to_string(path) {
-        Ok(secret) if secret.trim().len() >= 32 => return Ok(SecretString::new(secret.trim())),
-        Ok(_) => {
-            return Err(StartError::Io(format!(
-                "{}: secret shorter than 32 characters",
-                path.display()
-            )))
-        }
-        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(io(err)),
-        Err(_) => {}
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let secret = random_token().map_err(|err| StartError::Io(err.to_string()))?;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(io)?;
-    file.write_all(secret.as_bytes()).map_err(io)?;
-    Ok(SecretString::new(secret))
+    Ok(settings.require_system_secret()?.clone())
 }

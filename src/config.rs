@@ -7,7 +7,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::str::FromStr;
 
 use figment::providers::{Format, Serialized, Toml};
@@ -16,6 +16,10 @@ use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::secret::SecretString;
+
+mod keys;
+
+pub use keys::KeySettings;
 
 /// The environment variable prefix.
 pub const ENV_PREFIX: &str = "FERRID_";
@@ -50,16 +54,6 @@ pub struct Settings {
 pub struct SecretSettings {
     /// Encrypts private keys at rest in Redis; at least 32 characters.
     pub system: Option<SecretString>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct KeySettings {
-    /// Where the file-backed key ring lives (memory store).
-    pub dir: PathBuf,
-    /// `Cache-Control: max-age` of the JWKS response.
-    #[serde(deserialize_with = "number")]
-    pub jwks_max_age_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -154,15 +148,6 @@ impl Default for Settings {
             log: LogSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
-        }
-    }
-}
-
-impl Default for KeySettings {
-    fn default() -> Self {
-        Self {
-            dir: PathBuf::from("keys"),
-            jwks_max_age_secs: 300,
         }
     }
 }
@@ -310,6 +295,9 @@ impl Settings {
                 ));
             }
         }
+        if matches!(self.store_kind()?, StoreKind::Redis(_)) {
+            self.require_system_secret()?;
+        }
         if !(1..=86_400).contains(&self.tokens.access_token_ttl_secs) {
             return Err(ConfigError::new(
                 "tokens.access_token_ttl_secs",
@@ -329,12 +317,7 @@ impl Settings {
                 "must be at least 1",
             ));
         }
-        if self.keys.jwks_max_age_secs > 86_400 {
-            return Err(ConfigError::new(
-                "keys.jwks_max_age_secs",
-                "must be at most 86400 seconds",
-            ));
-        }
+        self.keys.validate(self.longest_signed_token_secs())?;
         if self.http.max_body_bytes < 1024 {
             return Err(ConfigError::new(
                 "http.max_body_bytes",
@@ -356,6 +339,35 @@ impl Settings {
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())
+    }
+
+    /// In Redis mode the private keys are sealed under the system secret, and every instance
+    /// must use the same one: without it ferrid refuses to start rather than invent one.
+    pub fn require_system_secret(&self) -> Result<&SecretString, ConfigError> {
+        match &self.secrets.system {
+            Some(secret) => Ok(secret),
+            None => Err(ConfigError::new(
+                "secrets.system",
+                "is required when `store` is Redis: it seals the private signing keys stored \
+                 there; set FERRID_SECRETS__SYSTEM to the same 32+ random characters on every \
+                 instance",
+            )),
+        }
+    }
+
+    /// The longest lifetime of any JWT ferrid signs (access and ID tokens share
+    /// `tokens.access_token_ttl_secs`); a retired key stays published at least this long. A new
+    /// kind of signed token must be counted here.
+    pub fn longest_signed_token_secs(&self) -> u64 {
+        self.tokens.access_token_ttl_secs
+    }
+
+    /// How long a retired key stays in the JWKS: `keys.retirement_grace_secs`, or by default
+    /// the longest signed-token lifetime plus `keys.clock_skew_secs`.
+    pub fn retirement_grace_secs(&self) -> u64 {
+        self.keys
+            .retirement_grace_secs
+            .unwrap_or(self.longest_signed_token_secs() + self.keys.clock_skew_secs)
     }
 
     /// The issuer without a trailing slash, as it appears in `iss`.
@@ -407,6 +419,16 @@ where
             .parse()
             .map_err(|err| serde::de::Error::custom(format!("`{text}` is not a number: {err}"))),
     }
+}
+
+/// Like `number`, for a setting that may be absent.
+fn optional_number<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: FromStr + Deserialize<'de>,
+    T::Err: fmt::Display,
+{
+    number(deserializer).map(Some)
 }
 
 /// `FERRID_SECTION__KEY=value` as nested string values.

@@ -1,6 +1,7 @@
-//! Signing keys at rest: generated on first start, kept in `keys/` (0600) or sealed in Redis,
-//! reused on restart, shared by instances on one Redis, refused when tampered with or opened with
-//! another system secret.
+//! Signing keys at rest: generated on first start, kept in `keys/` (0600, also for keys a
+//! rotation adds) or sealed in Redis, reused on restart, shared by instances on one Redis,
+//! refused when tampered with, stored unencrypted or opened with another system secret; and
+//! Redis mode refuses to start without the system secret.
 
 mod common;
 
@@ -9,9 +10,10 @@ use std::sync::Arc;
 
 use common::{Backend, Options, RedisTarget, TestServer, SYSTEM_SECRET};
 use ferrid::app::App;
-use ferrid::clock::SystemClock;
+use ferrid::clock::{Clock, ManualClock, SystemClock};
 use ferrid::config::Settings;
 use ferrid::keys::persist::RING_KEY;
+use ferrid::keys::rotation::Step;
 
 fn unseeded(backend: Backend) -> Options {
     Options {
@@ -41,6 +43,63 @@ async fn memory_mode_generates_a_key_into_the_keys_dir_and_reuses_it() {
     };
     let restarted = TestServer::start_with(options, |_| {}).await;
     assert_eq!(restarted.app.key_ring().unwrap().active().kid(), kid);
+}
+
+#[tokio::test]
+async fn keys_a_rotation_adds_are_0600_and_removed_keys_leave_the_directory() {
+    let clock = ManualClock::at_millis(SystemClock.now_millis());
+    let options = Options {
+        clock: Some(Arc::new(clock.clone())),
+        ..unseeded(Backend::Memory)
+    };
+    let server = TestServer::start_with(options, |_| {}).await;
+    let dir = server.keys_dir.path().join("keys");
+    let first = server.app.key_ring().unwrap().active().kid().to_owned();
+    let keys = server.app.keys();
+    let day = std::time::Duration::from_secs(86_400);
+    clock.advance(29 * day);
+    assert!(matches!(
+        keys.rotate_if_due(&clock).await.unwrap(),
+        Step::Rotated { .. }
+    ));
+    let next = server
+        .app
+        .key_ring()
+        .unwrap()
+        .next()
+        .unwrap()
+        .kid()
+        .to_owned();
+    let mode = |name: String| {
+        std::fs::metadata(dir.join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode(format!("{next}.pem")), 0o600);
+    assert_eq!(mode("ring.json".into()), 0o600);
+    assert_eq!(mode(String::new()), 0o700);
+
+    clock.advance(day);
+    keys.rotate_if_due(&clock).await.unwrap();
+    clock.advance(day);
+    keys.rotate_if_due(&clock).await.unwrap();
+    assert!(
+        !dir.join(format!("{first}.pem")).exists(),
+        "a removed key's file is deleted"
+    );
+    let ring: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("ring.json")).unwrap()).unwrap();
+    assert_eq!(ring["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(ring["keys"][0]["kid"], next.as_str());
+    assert_eq!(ring["keys"][0]["state"], "active");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name != "ring.json" && name != &format!("{next}.pem"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 #[tokio::test]
@@ -160,32 +219,77 @@ async fn another_system_secret_or_tampering_is_refused() {
 }
 
 #[tokio::test]
-async fn without_a_system_secret_redis_mode_keeps_a_generated_one_on_disk() {
+async fn unencrypted_key_material_in_redis_is_refused() {
     let target = RedisTarget::new();
-    let keys = tempfile::tempdir().unwrap();
-    let settings = || {
-        let mut settings = redis_settings(&target.url, &target.prefix, SYSTEM_SECRET);
-        settings.secrets.system = None;
-        settings.keys.dir = keys.path().join("keys");
-        settings
-    };
-    let first = App::new(settings(), Arc::new(SystemClock)).unwrap();
-    first.bootstrap().await.unwrap();
-    let secret_file = keys.path().join("keys/system.secret");
-    assert_eq!(
-        std::fs::metadata(&secret_file)
-            .unwrap()
-            .permissions()
-            .mode()
-            & 0o777,
-        0o600
-    );
-    let second = App::new(settings(), Arc::new(SystemClock)).unwrap();
-    second.bootstrap().await.unwrap();
-    assert_eq!(
-        first.key_ring().unwrap().active().kid(),
-        second.key_ring().unwrap().active().kid()
-    );
+    let app = App::new(
+        redis_settings(&target.url, &target.prefix, SYSTEM_SECRET),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    app.bootstrap().await.unwrap();
+    let client = redis::Client::open(target.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}{RING_KEY}", target.prefix);
+    let raw: String = redis::cmd("GET")
+        .arg(&key)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut ring: serde_json::Value = serde_json::from_str(&raw).unwrap();
+    // Someone "restores" the key as a plain PEM instead of sealed material.
+    let entry = ring["keys"][0].as_object_mut().unwrap();
+    entry.remove("nonce");
+    entry.remove("ciphertext");
+    let pem = ferrid::keys::rsa_key::pkcs8_to_pem(&common::test_key().pkcs8).unwrap();
+    entry.insert("pem".into(), pem.as_str().into());
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(ring.to_string())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let fresh = App::new(
+        redis_settings(&target.url, &target.prefix, SYSTEM_SECRET),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let err = fresh.bootstrap().await.unwrap_err().to_string();
+    assert!(err.contains("is not sealed"), "{err}");
+
+    // Not a key ring at all (a bare PEM under the key): refused, saying so.
+    let _: () = redis::cmd("SET")
+        .arg(&key)
+        .arg(pem.as_str())
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let err = fresh.bootstrap().await.unwrap_err().to_string();
+    assert!(err.contains("not a sealed key ring"), "{err}");
+}
+
+#[tokio::test]
+async fn redis_mode_refuses_to_start_without_the_system_secret() {
+    let target = RedisTarget::new();
+    let mut settings = redis_settings(&target.url, &target.prefix, SYSTEM_SECRET);
+    settings.secrets.system = None;
+    let err = settings.validate().unwrap_err();
+    assert_eq!(err.key, "secrets.system");
+    assert!(err.message.contains("FERRID_SECRETS__SYSTEM"), "{err}");
+    let err = App::new(settings.clone(), Arc::new(SystemClock))
+        .err()
+        .expect("no app without the system secret")
+        .to_string();
+    assert!(err.contains("secrets.system"), "{err}");
+    assert!(!err.contains('\n'), "one line: {err}");
+    // Nothing was written: ferrid does not invent a secret and seal keys under it.
+    let client = redis::Client::open(target.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let exists: bool = redis::cmd("EXISTS")
+        .arg(format!("{}{RING_KEY}", target.prefix))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert!(!exists);
 }
 
 fn redis_settings(url: &str, prefix: &str, secret: &str) -> Settings {

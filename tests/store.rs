@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::RedisTarget;
 use ferrid::clock::ManualClock;
 use ferrid::store::memory::MemoryStore;
-use ferrid::store::{get_json, put_json, Store, StoreError};
+use ferrid::store::{get_json, put_json, Notices, Store, StoreError};
 
 /// A store under test and a way to let time pass for it.
 struct Subject {
@@ -216,6 +216,90 @@ async fn json_round_trips_and_corruption_is_reported(subject: Subject) {
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
 }
 
+async fn replace_if_has_exactly_one_winner_among_readers_of_one_value(subject: Subject) {
+    let store = &subject.store;
+    assert!(!store
+        .replace_if("ring", b"v1", b"x".to_vec(), None)
+        .await
+        .unwrap());
+    assert_eq!(
+        store.get("ring").await.unwrap(),
+        None,
+        "absent stays absent"
+    );
+    store.put("ring", b"v1".to_vec(), None).await.unwrap();
+    let writers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let won = store
+                    .replace_if("ring", b"v1", vec![i], None)
+                    .await
+                    .unwrap();
+                (i, won)
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    for writer in writers {
+        let (i, won) = writer.await.unwrap();
+        if won {
+            winners.push(i);
+        }
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(store.get("ring").await.unwrap(), Some(vec![winners[0]]));
+    // With a TTL, the replacement expires like any entry.
+    assert!(store
+        .replace_if(
+            "ring",
+            &[winners[0]],
+            b"short".to_vec(),
+            Some(Duration::from_millis(150))
+        )
+        .await
+        .unwrap());
+    subject.pass(Duration::from_millis(400)).await;
+    assert_eq!(store.get("ring").await.unwrap(), None);
+}
+
+async fn delete_if_deletes_only_the_expected_value(subject: Subject) {
+    let store = &subject.store;
+    store
+        .put("lock", b"mine".to_vec(), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    assert!(!store.delete_if("lock", b"theirs").await.unwrap());
+    assert_eq!(store.get("lock").await.unwrap(), Some(b"mine".to_vec()));
+    assert!(store.delete_if("lock", b"mine").await.unwrap());
+    assert_eq!(store.get("lock").await.unwrap(), None);
+    assert!(!store.delete_if("lock", b"mine").await.unwrap());
+}
+
+/// The next notice, within a bounded real-time wait (Redis delivers them asynchronously).
+async fn wait(notices: &mut Notices) {
+    tokio::time::timeout(Duration::from_secs(10), notices.recv())
+        .await
+        .expect("a notice arrives")
+        .expect("the subscription is open");
+}
+
+async fn published_notices_reach_every_subscriber(subject: Subject) {
+    let store = &subject.store;
+    let mut first = store.subscribe("changes");
+    let mut second = store.subscribe("changes");
+    let mut other = store.subscribe("elsewhere");
+    // Every subscription starts with a notice once it is established.
+    wait(&mut first).await;
+    wait(&mut second).await;
+    wait(&mut other).await;
+    store.publish("changes").await.unwrap();
+    wait(&mut first).await;
+    wait(&mut second).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!other.try_recv(), "another channel's notice");
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -237,6 +321,9 @@ suite!(
     swap_returns_the_previous_value_to_exactly_one_caller,
     concurrent_writers_to_distinct_keys_all_land,
     json_round_trips_and_corruption_is_reported,
+    replace_if_has_exactly_one_winner_among_readers_of_one_value,
+    delete_if_deletes_only_the_expected_value,
+    published_notices_reach_every_subscriber,
 );
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! The `ferrid` command line: `serve` (the default), `openapi`, `hash-password`. Each subcommand
-//! is one file; `main.rs` only calls `run`.
+//! The `ferrid` command line: `serve` (the default), `openapi`, `hash-password`, `keys`. Each
+//! subcommand is one file; `main.rs` only calls `run`.
 
 pub mod hash_password;
+pub mod keys;
 pub mod openapi;
 pub mod serve;
 
@@ -31,6 +32,9 @@ pub enum Command {
     Openapi,
     /// Read a password from stdin and print its Argon2id hash, for `password_hash`.
     HashPassword,
+    /// List, rotate or import signing keys in the store the config names.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -40,6 +44,7 @@ pub fn run() -> ExitCode {
         Command::Serve => serve::run(cli.config),
         Command::Openapi => openapi::run(cli.config),
         Command::HashPassword => hash_password::run(),
+        Command::Keys(command) => keys::run(cli.config, command),
     }
 }
 

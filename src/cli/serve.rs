@@ -1,6 +1,7 @@
 //! `ferrid serve`: loads and validates the settings, binds the listener, and serves until
 //! SIGTERM or Ctrl-C. Start-up never waits for Redis: the listener answers at once (`/readyz`
-//! says why it is not ready) while `App::bootstrap_until_ready` retries in the background.
+//! says why it is not ready) while `App::bootstrap_until_ready` retries in the background; once
+//! ready, `App::maintain_keys` keeps the signing keys current and rotates them on schedule.
 //! Without a config file, a demo client is generated so the quick tour works out of the box.
 
 use std::path::PathBuf;
@@ -71,7 +72,11 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
              it changes on every start — configure [[clients]] for real use"
         );
     }
-    tokio::spawn(app.clone().bootstrap_until_ready());
+    let background = app.clone();
+    tokio::spawn(async move {
+        background.clone().bootstrap_until_ready().await;
+        background.maintain_keys().await;
+    });
     bound
         .serve(app, shutdown_signal())
         .await

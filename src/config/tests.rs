@@ -87,7 +87,10 @@ scopes = ["invoices:read"]
     .unwrap();
     let settings = Settings::load_from(
         Some(&path),
-        env(&[("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "60")]),
+        env(&[
+            ("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "60"),
+            ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+        ]),
     )
     .unwrap();
     assert_eq!(settings.issuer(), "https://auth.example.com");
@@ -126,4 +129,83 @@ grant_types = ["client_credentials"]
     .unwrap();
     let err = Settings::load_from(Some(&path), env(&[])).unwrap_err();
     assert!(err.key.starts_with("clients[1]"), "{err}");
+}
+
+#[test]
+fn redis_mode_requires_the_system_secret() {
+    let err = load(&[("FERRID_STORE", "redis://127.0.0.1:6379/0")]).unwrap_err();
+    assert_eq!(err.key, "secrets.system");
+    assert!(err.message.contains("FERRID_SECRETS__SYSTEM"), "{err}");
+    assert!(!err.to_string().contains('\n'));
+    load(&[
+        ("FERRID_STORE", "redis://127.0.0.1:6379/0"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn key_rotation_defaults() {
+    let settings = load(&[]).unwrap();
+    let keys = &settings.keys;
+    assert_eq!(keys.rotation_period_secs, 30 * 86_400);
+    assert_eq!(keys.publication_lead_secs, 86_400);
+    assert_eq!(keys.rsa_bits, 2048);
+    assert_eq!(keys.retirement_grace_secs, None);
+    // Default grace: the longest signed-token lifetime plus the clock skew.
+    assert_eq!(settings.retirement_grace_secs(), 600 + 60);
+    let settings = load(&[
+        ("FERRID_KEYS__RETIREMENT_GRACE_SECS", "7200"),
+        ("FERRID_KEYS__RSA_BITS", "4096"),
+    ])
+    .unwrap();
+    assert_eq!(settings.retirement_grace_secs(), 7200);
+    assert_eq!(settings.keys.rsa_bits, 4096);
+}
+
+#[test]
+fn the_publication_lead_must_exceed_the_jwks_max_age() {
+    let err = load(&[
+        ("FERRID_KEYS__JWKS_MAX_AGE_SECS", "3600"),
+        ("FERRID_KEYS__PUBLICATION_LEAD_SECS", "3600"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "keys.publication_lead_secs");
+    assert!(err.message.contains("jwks_max_age_secs"), "{err}");
+    load(&[
+        ("FERRID_KEYS__JWKS_MAX_AGE_SECS", "3600"),
+        ("FERRID_KEYS__PUBLICATION_LEAD_SECS", "3601"),
+    ])
+    .unwrap();
+}
+
+#[test]
+fn unsafe_rotation_settings_name_the_key() {
+    let cases = [
+        (
+            "FERRID_KEYS__ROTATION_PERIOD_SECS",
+            "86400",
+            "keys.rotation_period_secs",
+        ),
+        (
+            "FERRID_KEYS__RETIREMENT_GRACE_SECS",
+            "659",
+            "keys.retirement_grace_secs",
+        ),
+        ("FERRID_KEYS__RSA_BITS", "1024", "keys.rsa_bits"),
+        (
+            "FERRID_KEYS__CLOCK_SKEW_SECS",
+            "7200",
+            "keys.clock_skew_secs",
+        ),
+        (
+            "FERRID_KEYS__REFRESH_INTERVAL_SECS",
+            "0",
+            "keys.refresh_interval_secs",
+        ),
+    ];
+    for (name, value, key) in cases {
+        let err = load(&[(name, value)]).unwrap_err();
+        assert_eq!(err.key, key, "{name}={value}: {err}");
+    }
 }

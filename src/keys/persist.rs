@@ -1,24 +1,26 @@
-//! Where the key ring lives between restarts. With the memory store: the `keys/` directory, one
-//! PKCS#8 PEM per key (mode 0600, directory 0700) plus `ring.json` with each key's state,
-//! written atomically by rename. With Redis: one store entry, every private key sealed under
-//! the system secret (`sealed`). The first instance to create a ring wins (`put_new`); the
-//! others load what it wrote.
+//! Where the key ring lives between restarts, and the few operations every home offers: load
+//! it (as a `Snapshot` carrying its revision and the exact bytes read), check its revision
+//! cheaply, create it once, replace it only if nobody else changed it since it was read, lock it
+//! while a change is made, and announce a change.
+//!
+//! With the memory store the home is the `keys/` directory (`dir`); with Redis it is one
+//! sealed store entry (`stored`). The first instance to create a ring wins; the others load what
+//! it wrote.
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use super::rsa_key::{self, DEFAULT_BITS};
-use super::sealed::{SealedBlob, Sealer};
-use super::{KeyError, KeyMaterial, KeyRing, KeyState};
+use super::material::{KeyMaterial, KeyState};
+use super::sealed::Sealer;
+use super::{dir, rsa_key, stored, KeyError, KeyRing};
 use crate::clock::Clock;
-use crate::store::{self, SharedStore};
+use crate::secret::random_token;
+use crate::store::{Notices, SharedStore};
 
-/// Store key of the sealed ring.
-pub const RING_KEY: &str = "keys:ring";
-const RING_FILE: &str = "ring.json";
+pub use stored::RING_KEY;
+
+/// How long a lock on the ring is held at most; a holder that dies frees it after this.
+pub const LOCK_TTL: Duration = Duration::from_secs(60);
 
 /// The persistent home of the key ring.
 pub enum KeyPersistence {
@@ -28,31 +30,29 @@ pub enum KeyPersistence {
     Store { store: SharedStore, sealer: Sealer },
 }
 
-#[derive(Serialize, Deserialize)]
-struct DirRing {
-    keys: Vec<DirEntry>,
+/// A persisted ring as read: its revision, its keys, and the bytes they were read from (what
+/// a later `replace` checks is still there).
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// Grows by one with every change.
+    pub revision: u64,
+    /// Every key, private material included.
+    pub keys: Vec<KeyMaterial>,
+    /// The persisted bytes this snapshot was read from.
+    pub raw: Vec<u8>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct DirEntry {
-    kid: String,
-    state: KeyState,
-    created_at: u64,
+impl Snapshot {
+    /// Parses the keys into a ring.
+    pub fn ring(&self) -> Result<KeyRing, KeyError> {
+        KeyRing::from_revision(&self.keys, self.revision)
+    }
 }
 
-#[derive(Serialize, Deserialize)]
-struct StoredRing {
-    version: u32,
-    keys: Vec<StoredKey>,
-}
-
-#[derive(Serialize, Deserialize)]
-struct StoredKey {
-    kid: String,
-    state: KeyState,
-    created_at: u64,
-    #[serde(flatten)]
-    sealed: SealedBlob,
+/// A held lock on the ring; give it back with `KeyPersistence::unlock`.
+#[derive(Debug)]
+pub struct RingLock {
+    token: String,
 }
 
 impl KeyPersistence {
@@ -65,83 +65,138 @@ impl KeyPersistence {
     }
 
     /// The persisted ring, if any.
-    pub async fn load(&self) -> Result<Option<Vec<KeyMaterial>>, KeyError> {
+    pub async fn load(&self) -> Result<Option<Snapshot>, KeyError> {
         match self {
-            Self::Dir(dir) => {
-                let dir = dir.clone();
-                blocking(move || load_dir(&dir)).await
+            Self::Dir(path) => {
+                let path = path.clone();
+                blocking(move || dir::load(&path)).await
+            }
+            Self::Store { store, sealer } => stored::load(store.as_ref(), sealer).await,
+        }
+    }
+
+    /// The persisted ring's revision, cheaply (no private key is read).
+    pub async fn revision(&self) -> Result<Option<u64>, KeyError> {
+        match self {
+            Self::Dir(path) => {
+                let path = path.clone();
+                blocking(move || dir::revision(&path)).await
+            }
+            Self::Store { store, .. } => stored::revision(store.as_ref()).await,
+        }
+    }
+
+    /// Persists `keys` unless a ring already exists; `true` when this call wrote it.
+    pub async fn create(&self, keys: &[KeyMaterial]) -> Result<bool, KeyError> {
+        super::check_invariants(keys)?;
+        match self {
+            Self::Dir(path) => {
+                let path = path.clone();
+                let keys = keys.to_vec();
+                blocking(move || dir::create(&path, &keys)).await
+            }
+            Self::Store { store, sealer } => stored::create(store.as_ref(), sealer, keys).await,
+        }
+    }
+
+    /// Writes `keys` as the next revision if the ring is still `current`; the new snapshot, or
+    /// `None` when someone else changed the ring since `current` was read.
+    pub async fn replace(
+        &self,
+        current: &Snapshot,
+        keys: &[KeyMaterial],
+    ) -> Result<Option<Snapshot>, KeyError> {
+        super::check_invariants(keys)?;
+        match self {
+            Self::Dir(path) => {
+                let path = path.clone();
+                let current = current.clone();
+                let keys = keys.to_vec();
+                blocking(move || dir::replace(&path, &current, &keys)).await
             }
             Self::Store { store, sealer } => {
-                let Some(ring) = store::get_json::<StoredRing>(store.as_ref(), RING_KEY).await?
-                else {
-                    return Ok(None);
-                };
-                let materials = ring
-                    .keys
-                    .iter()
-                    .map(|key| {
-                        let pkcs8 = sealer.open(&key.kid, &key.sealed)?;
-                        KeyMaterial::from_pkcs8(pkcs8, key.state, key.created_at)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok(Some(materials))
+                stored::replace(store.as_ref(), sealer, current, keys).await
             }
         }
     }
 
-    /// Persists `materials` unless a ring already exists; `true` when this call wrote it.
-    pub async fn create(&self, materials: &[KeyMaterial]) -> Result<bool, KeyError> {
+    /// Takes the ring's lock for `LOCK_TTL` unless another instance (or `ferrid keys`) holds it.
+    pub async fn try_lock(&self, clock: &dyn Clock) -> Result<Option<RingLock>, KeyError> {
+        let token = random_token().map_err(|err| KeyError::Io(err.to_string()))?;
+        let taken = match self {
+            Self::Dir(path) => {
+                let path = path.clone();
+                let now = clock.now_millis();
+                let until = now + LOCK_TTL.as_millis() as u64;
+                let token = token.clone();
+                blocking(move || dir::try_lock(&path, &token, now, until))
+                    .await?
+                    .is_some()
+            }
+            Self::Store { store, .. } => stored::try_lock(store.as_ref(), &token, LOCK_TTL).await?,
+        };
+        Ok(taken.then_some(RingLock { token }))
+    }
+
+    /// Releases a lock taken by `try_lock` (a no-op if it expired and someone else holds it).
+    pub async fn unlock(&self, lock: RingLock) -> Result<(), KeyError> {
         match self {
-            Self::Dir(dir) => {
-                let dir = dir.clone();
-                let materials = materials.to_vec();
-                blocking(move || {
-                    if dir.join(RING_FILE).exists() {
-                        return Ok(false);
-                    }
-                    save_dir(&dir, &materials).map(|_| true)
-                })
-                .await
+            Self::Dir(path) => {
+                let path = path.clone();
+                blocking(move || dir::unlock(&path, &lock.token)).await
             }
-            Self::Store { store, sealer } => {
-                let keys = materials
-                    .iter()
-                    .map(|m| {
-                        Ok(StoredKey {
-                            kid: m.kid.clone(),
-                            state: m.state,
-                            created_at: m.created_at,
-                            sealed: sealer.seal(&m.kid, &m.pkcs8)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, KeyError>>()?;
-                let bytes = store::encode(&StoredRing { version: 1, keys })?;
-                Ok(store.put_new(RING_KEY, bytes, None).await?)
-            }
+            Self::Store { store, .. } => stored::unlock(store.as_ref(), &lock.token).await,
+        }
+    }
+
+    /// Tells the other instances sharing the store that the ring changed. The directory has no
+    /// other instance to tell: a running ferrid notices by its periodic revision check.
+    pub async fn announce(&self) -> Result<(), KeyError> {
+        match self {
+            Self::Dir(_) => Ok(()),
+            Self::Store { store, .. } => Ok(store.publish(stored::CHANNEL).await?),
+        }
+    }
+
+    /// Announcements of ring changes, where the home carries them.
+    pub fn watch(&self) -> Option<Notices> {
+        match self {
+            Self::Dir(_) => None,
+            Self::Store { store, .. } => Some(store.subscribe(stored::CHANNEL)),
         }
     }
 }
 
-/// Loads the persisted ring, or generates a first RSA-2048 key and persists it. Returns the ring
-/// and whether a key was generated.
+/// Loads the persisted ring, or generates a first key of `rsa_bits` and persists it. Returns the
+/// ring and whether a key was generated.
 pub async fn load_or_create(
     persistence: &KeyPersistence,
+    rsa_bits: usize,
     clock: &dyn Clock,
 ) -> Result<(KeyRing, bool), KeyError> {
-    if let Some(materials) = persistence.load().await? {
-        return Ok((KeyRing::from_materials(&materials)?, false));
+    if let Some(snapshot) = persistence.load().await? {
+        return Ok((snapshot.ring()?, false));
     }
-    let pkcs8 = blocking(|| rsa_key::generate_pkcs8(DEFAULT_BITS)).await?;
-    let material = KeyMaterial::from_pkcs8(pkcs8, KeyState::Active, clock.now_secs())?;
-    if persistence.create(std::slice::from_ref(&material)).await? {
-        return Ok((KeyRing::from_materials(&[material])?, true));
+    let key = generate(rsa_bits, KeyState::Active, clock).await?;
+    if persistence.create(std::slice::from_ref(&key)).await? {
+        return Ok((KeyRing::from_revision(&[key], 1)?, true));
     }
     // Another instance created the ring first: use its keys, not ours.
-    let materials = persistence
+    let snapshot = persistence
         .load()
         .await?
         .ok_or_else(|| KeyError::Ring("key ring vanished while being created".into()))?;
-    Ok((KeyRing::from_materials(&materials)?, false))
+    Ok((snapshot.ring()?, false))
+}
+
+/// Generates an RSA key of `bits` entering `state` now (on a blocking thread: it takes a while).
+pub async fn generate(
+    bits: usize,
+    state: KeyState,
+    clock: &dyn Clock,
+) -> Result<KeyMaterial, KeyError> {
+    let pkcs8 = blocking(move || rsa_key::generate_pkcs8(bits)).await?;
+    KeyMaterial::from_pkcs8(pkcs8, state, clock.now_secs())
 }
 
 async fn blocking<T: Send + 'static>(
@@ -150,79 +205,4 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|err| KeyError::Io(format!("key task failed: {err}")))?
-}
-
-fn io_error(path: &Path, err: std::io::Error) -> KeyError {
-    KeyError::Io(format!("{}: {err}", path.display()))
-}
-
-fn load_dir(dir: &Path) -> Result<Option<Vec<KeyMaterial>>, KeyError> {
-    let ring_path = dir.join(RING_FILE);
-    let bytes = match std::fs::read(&ring_path) {
-        Ok(bytes) => bytes,
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(err) => return Err(io_error(&ring_path, err)),
-    };
-    let ring: DirRing = serde_json::from_slice(&bytes)
-        .map_err(|err| KeyError::Io(format!("{}: {err}", ring_path.display())))?;
-    let mut materials = Vec::with_capacity(ring.keys.len());
-    for entry in ring.keys {
-        let path = dir.join(format!("{}.pem", entry.kid));
-        let metadata = std::fs::metadata(&path).map_err(|err| io_error(&path, err))?;
-        if metadata.permissions().mode() & 0o077 != 0 {
-            tracing::warn!(path = %path.display(), "private key file is readable by others; chmod 600 it");
-        }
-        let pem = zeroize::Zeroizing::new(
-            std::fs::read_to_string(&path).map_err(|err| io_error(&path, err))?,
-        );
-        let pkcs8 = rsa_key::pkcs8_from_pem(&pem)?;
-        let material = KeyMaterial::from_pkcs8(pkcs8, entry.state, entry.created_at)?;
-        if material.kid != entry.kid {
-            return Err(KeyError::Invalid(format!(
-                "{} holds key {}, not {}",
-                path.display(),
-                material.kid,
-                entry.kid
-            )));
-        }
-        materials.push(material);
-    }
-    Ok(Some(materials))
-}
-
-fn save_dir(dir: &Path, materials: &[KeyMaterial]) -> Result<(), KeyError> {
-    std::fs::create_dir_all(dir).map_err(|err| io_error(dir, err))?;
-    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-        .map_err(|err| io_error(dir, err))?;
-    for material in materials {
-        let pem = rsa_key::pkcs8_to_pem(&material.pkcs8)?;
-        write_atomically(&dir.join(format!("{}.pem", material.kid)), pem.as_bytes())?;
-    }
-    let ring = DirRing {
-        keys: materials
-            .iter()
-            .map(|m| DirEntry {
-                kid: m.kid.clone(),
-                state: m.state,
-                created_at: m.created_at,
-            })
-            .collect(),
-    };
-    let json = serde_json::to_vec_pretty(&ring).map_err(|err| KeyError::Io(err.to_string()))?;
-    write_atomically(&dir.join(RING_FILE), &json)
-}
-
-/// Writes to a temporary file (mode 0600) in the same directory, then renames it over `path`.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
-    let temp = path.with_extension("tmp");
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&temp)
-        .map_err(|err| io_error(&temp, err))?;
-    file.write_all(bytes).map_err(|err| io_error(&temp, err))?;
-    file.sync_all().map_err(|err| io_error(&temp, err))?;
-    std::fs::rename(&temp, path).map_err(|err| io_error(path, err))
 }

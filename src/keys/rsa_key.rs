@@ -14,6 +14,8 @@ use crate::secret::sha256;
 
 /// Default modulus size.
 pub const DEFAULT_BITS: usize = 2048;
+/// Modulus sizes ferrid generates and imports.
+pub const ALLOWED_BITS: [usize; 3] = [2048, 3072, 4096];
 
 /// Generates an RSA private key and returns it as PKCS#8 DER. Slow (CPU-bound, up to a second):
 /// call from a blocking thread.
@@ -35,6 +37,13 @@ pub fn pkcs8_from_pem(pem: &str) -> Result<Zeroizing<Vec<u8>>, KeyError> {
         .to_pkcs8_der()
         .map_err(|err| KeyError::Invalid(format!("PKCS#8 encoding failed: {err}")))?;
     Ok(Zeroizing::new(der.as_bytes().to_vec()))
+}
+
+/// The modulus size of a PKCS#8 RSA key, in bits.
+pub fn modulus_bits(pkcs8: &[u8]) -> Result<usize, KeyError> {
+    let key = RsaPrivateKey::from_pkcs8_der(pkcs8)
+        .map_err(|err| KeyError::Invalid(format!("not a PKCS#8 RSA key: {err}")))?;
+    Ok(key.n().bits())
 }
 
 /// PKCS#8 DER as PEM, for the `keys/` directory.

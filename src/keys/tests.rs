@@ -1,7 +1,10 @@
 use std::sync::OnceLock;
 
-use jsonwebtoken::Validation;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::{Algorithm, Validation};
 use serde_json::{json, Value};
+use zeroize::Zeroizing;
 
 use super::*;
 

@@ -1,7 +1,9 @@
 //! The embedded store: a map behind a mutex, for a single instance and for tests. Expiry follows
 //! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
 //! once and swept on later writes. Every operation holds the lock for its whole
-//! read-modify-write, which makes `take` and `put_new` atomic. Nothing survives a restart.
+//! read-modify-write, which makes `take`, `put_new`, `replace_if` and `delete_if` atomic.
+//! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
+//! survives a restart.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,7 +11,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
 
+use super::notices::{self, Notices};
 use super::{Store, StoreError};
 use crate::clock::SharedClock;
 
@@ -32,6 +36,7 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, Entry>>,
     clock: SharedClock,
     writes: AtomicU64,
+    subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<()>>>>,
 }
 
 impl MemoryStore {
@@ -41,6 +46,7 @@ impl MemoryStore {
             entries: Mutex::new(HashMap::new()),
             clock,
             writes: AtomicU64::new(0),
+            subscribers: Mutex::new(HashMap::new()),
         }
     }
 
@@ -135,10 +141,66 @@ impl Store for MemoryStore {
             .map(|entry| entry.value))
     }
 
+    async fn replace_if(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        let matches = entries
+            .get(key)
+            .is_some_and(|existing| existing.is_live(now) && existing.value == expected);
+        if matches {
+            entries.insert(key.to_owned(), entry);
+            self.sweep_now_and_then(&mut entries);
+        }
+        Ok(matches)
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
         let mut entries = self.lock()?;
         Ok(entries.remove(key).is_some_and(|entry| entry.is_live(now)))
+    }
+
+    async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        let matches = entries
+            .get(key)
+            .is_some_and(|existing| existing.is_live(now) && existing.value == expected);
+        if matches {
+            entries.remove(key);
+        }
+        Ok(matches)
+    }
+
+    async fn publish(&self, channel: &str) -> Result<(), StoreError> {
+        let mut subscribers = self
+            .subscribers
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))?;
+        if let Some(senders) = subscribers.get_mut(channel) {
+            senders.retain(notices::signal);
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self, channel: &str) -> Notices {
+        let (sender, notices) = Notices::channel();
+        // Subscribed at once: the first notice says so.
+        notices::signal(&sender);
+        if let Ok(mut subscribers) = self.subscribers.lock() {
+            subscribers
+                .entry(channel.to_owned())
+                .or_default()
+                .push(sender);
+        }
+        notices
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -2,11 +2,15 @@
 //! Two backends implement it — `memory` (embedded default, single instance) and `redis`
 //! (production, shared by any number of instances) — and both pass the same conformance suite
 //! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
-//! atomic read-and-delete, `swap` an atomic
-//! replace-and-read (single-use codes that remember their redemption); `put_new` writes only when absent (locks, first
-//! writer wins). Values are opaque bytes; `get_json`/`put_json` add serde on top.
+//! atomic read-and-delete, `swap` an atomic replace-and-read (single-use codes that remember
+//! their redemption); `put_new` writes only when absent (locks, first writer wins);
+//! `replace_if` / `delete_if` write or delete only while the value is still the one the caller
+//! read (fencing a read-modify-write, releasing a lock one still holds). `publish` / `subscribe`
+//! carry best-effort change notices between the instances sharing a store. Values are opaque
+//! bytes; `get_json`/`put_json` add serde on top.
 
 pub mod memory;
+pub mod notices;
 pub mod redis;
 
 use std::sync::Arc;
@@ -15,6 +19,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+pub use notices::Notices;
 
 /// Why a store operation failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -60,8 +66,33 @@ pub trait Store: Send + Sync + 'static {
     /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
+    /// Replaces the value under `key` only while the live value is exactly `expected`, in one
+    /// atomic step; `true` when it did. Of many callers that read the same value, one wins.
+    async fn replace_if(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes `key`; `true` when something was deleted.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;
+
+    /// Deletes `key` only while the live value is exactly `expected`, in one atomic step; `true`
+    /// when it did.
+    async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
+
+    /// Tells every subscriber of `channel`, in this process or another instance on the same
+    /// store, that something changed. Best effort: a notice can be lost (a subscriber
+    /// reconnecting), so subscribers also check periodically.
+    async fn publish(&self, channel: &str) -> Result<(), StoreError>;
+
+    /// Notices published on `channel`. The first notice comes as soon as the subscription is
+    /// established (and again after every reconnection): look at the current state then, since
+    /// what was published before is not replayed. Several notices arriving together may be
+    /// delivered as one. Must be called inside a Tokio runtime.
+    fn subscribe(&self, channel: &str) -> Notices;
 
     /// Succeeds when the store answers.
     async fn ping(&self) -> Result<(), StoreError>;

@@ -1,27 +1,62 @@
 //! The production store: Redis through one multiplexed, self-reconnecting
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
-//! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, both single atomic commands;
-//! TTLs are `PX` in milliseconds. Connection failures and timeouts map to
+//! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, each a
+//! single atomic command; `replace_if` and `delete_if` are Lua scripts (compare and write in one
+//! step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
+//!
+//! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
+//! pub/sub connection in a background task that reconnects with backoff and signals a notice
+//! after every (re)subscription, since anything published while it was away is lost.
 
 use std::time::Duration;
 
 use async_trait::async_trait;
+use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{ErrorKind, RedisError, ServerErrorKind};
+use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
+use tokio::sync::mpsc;
 
+use super::notices::{self, Notices};
 use super::{Store, StoreError};
 
 /// How long one command may take before the request gives up with 503.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Longest pause between attempts to re-establish a pub/sub subscription.
+const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
+
+/// `SET` with the new value only while the current one equals `ARGV[1]`. `ARGV[3]` is the TTL
+/// in milliseconds, `0` for none.
+const REPLACE_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[3] == '0' then
+    redis.call('SET', KEYS[1], ARGV[2])
+  else
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  end
+  return 1
+end
+return 0
+";
+
+/// `DEL` only while the current value equals `ARGV[1]`.
+const DELETE_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
 
 /// Redis-backed store.
 pub struct RedisStore {
+    client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
+    replace_if: Script,
+    delete_if: Script,
 }
 
 impl RedisStore {
@@ -34,10 +69,13 @@ impl RedisStore {
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
         let connection =
-            ConnectionManager::new_lazy_with_config(client, config).map_err(map_error)?;
+            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(map_error)?;
         Ok(Self {
+            client,
             connection,
             prefix: prefix.to_owned(),
+            replace_if: Script::new(REPLACE_IF),
+            delete_if: Script::new(DELETE_IF),
         })
     }
 
@@ -58,6 +96,55 @@ impl RedisStore {
     async fn run<T: redis::FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut connection = self.connection.clone();
         cmd.query_async(&mut connection).await.map_err(map_error)
+    }
+}
+
+/// Keeps one subscription alive until its receiver is dropped: subscribe, forward messages,
+/// and after any failure reconnect with backoff from 100 ms up to `MAX_RESUBSCRIBE_DELAY`.
+async fn forward_notices(client: redis::Client, channel: String, sender: mpsc::Sender<()>) {
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let subscribed = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
+            Ok::<_, RedisError>(pubsub)
+        };
+        let pubsub = tokio::select! {
+            () = sender.closed() => return,
+            result = subscribed => result,
+        };
+        match pubsub {
+            Ok(pubsub) => {
+                delay = Duration::from_millis(100);
+                // Whatever was published while unsubscribed is lost: tell the reader to look.
+                if !notices::signal(&sender) {
+                    return;
+                }
+                let mut messages = pubsub.into_on_message();
+                loop {
+                    tokio::select! {
+                        () = sender.closed() => return,
+                        message = messages.next() => match message {
+                            Some(_) => {
+                                if !notices::signal(&sender) {
+                                    return;
+                                }
+                            }
+                            None => break,
+                        },
+                    }
+                }
+                tracing::debug!(channel = %channel, "pub/sub connection lost; resubscribing");
+            }
+            Err(err) => {
+                tracing::debug!(channel = %channel, error = %err, "cannot subscribe; retrying");
+            }
+        }
+        tokio::select! {
+            () = sender.closed() => return,
+            () = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(MAX_RESUBSCRIBE_DELAY);
     }
 }
 
@@ -103,9 +190,59 @@ impl Store for RedisStore {
         self.run(redis::cmd("GETDEL").arg(self.key(key))).await
     }
 
+    async fn replace_if(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        // PX 0 is an error in Redis; a zero TTL means "expires at once" → 1 ms.
+        let ttl_ms = ttl.map_or(0, |ttl| ttl.as_millis().max(1) as u64);
+        let mut connection = self.connection.clone();
+        let replaced: u64 = self
+            .replace_if
+            .key(self.key(key))
+            .arg(expected)
+            .arg(value)
+            .arg(ttl_ms)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(replaced == 1)
+    }
+
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let deleted: u64 = self.run(redis::cmd("DEL").arg(self.key(key))).await?;
         Ok(deleted > 0)
+    }
+
+    async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let deleted: u64 = self
+            .delete_if
+            .key(self.key(key))
+            .arg(expected)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(deleted > 0)
+    }
+
+    async fn publish(&self, channel: &str) -> Result<(), StoreError> {
+        self.run::<u64>(redis::cmd("PUBLISH").arg(self.key(channel)).arg("changed"))
+            .await
+            .map(|_| ())
+    }
+
+    fn subscribe(&self, channel: &str) -> Notices {
+        let (sender, notices) = Notices::channel();
+        tokio::spawn(forward_notices(
+            self.client.clone(),
+            self.key(channel),
+            sender,
+        ));
+        notices
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

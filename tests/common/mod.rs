@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ferrid::app::App;
-use ferrid::clock::SystemClock;
+use ferrid::clock::{SharedClock, SystemClock};
 use ferrid::config::{ClientConfig, Settings};
 use ferrid::http::server::Bound;
 use ferrid::keys::persist::KeyPersistence;
@@ -214,6 +214,8 @@ pub struct Options {
     pub wait_ready: bool,
     pub redis: Option<RedisTarget>,
     pub keys_dir: Option<TempDir>,
+    /// The clock the server runs on (default: the system clock).
+    pub clock: Option<SharedClock>,
 }
 
 impl Options {
@@ -225,6 +227,7 @@ impl Options {
             wait_ready: true,
             redis: None,
             keys_dir: None,
+            clock: None,
         }
     }
 
@@ -255,7 +258,9 @@ impl TestServer {
         };
         settings.keys.dir = keys_dir.path().join("keys");
         settings.log.level = "warn".into();
-        let clock = Arc::new(SystemClock);
+        let clock = options
+            .clock
+            .unwrap_or_else(|| Arc::new(SystemClock) as SharedClock);
         let (store, redis): (SharedStore, Option<RedisTarget>) = match options.backend {
             Backend::Memory => (Arc::new(MemoryStore::new(clock.clone())), None),
             Backend::Redis => {

@@ -1,0 +1,232 @@
+//! The ring this instance signs with, kept in step with the persisted one. Requests read it
+//! lock-free through an `ArcSwap`; a change builds a whole new `KeyRing` (parsing each key and
+//! serialising the JWKS once) and swaps it in, so no request ever waits for a rotation.
+//!
+//! `maintain` is the background task `ferrid serve` runs: on every announcement of a change
+//! (Redis pub/sub) it reloads the ring; every `keys.refresh_interval_secs` it reloads the ring
+//! if its revision moved (the fallback for a lost announcement) and performs any transition
+//! the schedule says is due. Each step is also
+//! callable on its own (`refresh`, `rotate_if_due`), which is how tests drive it with a manual
+//! clock.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwapOption;
+
+use super::persist::{self, KeyPersistence, Snapshot};
+use super::rotation::{self, Step};
+use super::schedule::{Change, Schedule};
+use super::{KeyError, KeyRing, KeyState};
+use crate::clock::Clock;
+use crate::store::Notices;
+
+/// The current ring and what keeps it current.
+pub struct LiveKeys {
+    ring: ArcSwapOption<KeyRing>,
+    persistence: KeyPersistence,
+    schedule: Schedule,
+    rsa_bits: usize,
+    refresh_interval: Duration,
+}
+
+impl LiveKeys {
+    /// No ring loaded yet; `load_or_create` loads one.
+    pub fn new(
+        persistence: KeyPersistence,
+        schedule: Schedule,
+        rsa_bits: usize,
+        refresh_interval: Duration,
+    ) -> Self {
+        Self {
+            ring: ArcSwapOption::empty(),
+            persistence,
+            schedule,
+            rsa_bits,
+            refresh_interval,
+        }
+    }
+
+    /// The ring requests sign with, once loaded.
+    pub fn current(&self) -> Option<Arc<KeyRing>> {
+        self.ring.load_full()
+    }
+
+    /// Where the ring is persisted.
+    pub fn persistence(&self) -> &KeyPersistence {
+        &self.persistence
+    }
+
+    /// The rotation schedule.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+
+    /// Loads the persisted ring, or creates one with a fresh active key; `true` when a key was
+    /// generated.
+    pub async fn load_or_create(
+        &self,
+        clock: &dyn Clock,
+    ) -> Result<(Arc<KeyRing>, bool), KeyError> {
+        let (ring, generated) =
+            persist::load_or_create(&self.persistence, self.rsa_bits, clock).await?;
+        let ring = Arc::new(ring);
+        self.ring.store(Some(ring.clone()));
+        Ok((ring, generated))
+    }
+
+    /// Reloads the ring if the persisted revision differs from ours; `true` when it swapped a
+    /// new ring in.
+    pub async fn refresh(&self) -> Result<bool, KeyError> {
+        let Some(current) = self.current() else {
+            return Ok(false);
+        };
+        if self.persistence.revision().await? == Some(current.revision()) {
+            return Ok(false);
+        }
+        match self.persistence.load().await? {
+            Some(snapshot) => self.install(&snapshot),
+            None => Ok(false),
+        }
+    }
+
+    /// Performs the transitions due at the clock's now, unless another instance does. Without
+    /// I/O when our ring says nothing is due.
+    pub async fn rotate_if_due(&self, clock: &dyn Clock) -> Result<Step, KeyError> {
+        let Some(current) = self.current() else {
+            return Ok(Step::Unchanged);
+        };
+        if self
+            .schedule
+            .due(current.keys(), clock.now_secs())
+            .is_empty()
+        {
+            return Ok(Step::Unchanged);
+        }
+        let step = rotation::rotate_if_due(&self.persistence, &self.schedule, self.rsa_bits, clock)
+            .await?;
+        if let Step::Rotated { snapshot, changes } = &step {
+            self.install(snapshot)?;
+            log_changes(snapshot, changes);
+            self.announce().await;
+        }
+        Ok(step)
+    }
+
+    /// Emergency rotation (see `rotation::rotate_now`), then swaps the new ring in and tells
+    /// the other instances.
+    pub async fn rotate_now(
+        &self,
+        withdraw_old: bool,
+        clock: &dyn Clock,
+    ) -> Result<Snapshot, KeyError> {
+        let snapshot =
+            rotation::rotate_now(&self.persistence, self.rsa_bits, withdraw_old, clock).await?;
+        if let Some(active) = snapshot
+            .keys
+            .iter()
+            .find(|key| key.state() == KeyState::Active)
+        {
+            tracing::warn!(target: "ferrid::audit", event = "key_rotated_now", kid = %active.kid, withdraw_old, revision = snapshot.revision, "emergency signing key rotation");
+        }
+        self.settle(&snapshot).await?;
+        Ok(snapshot)
+    }
+
+    /// Imports a PEM private key (see `rotation::import`), then swaps the new ring in and tells
+    /// the other instances.
+    pub async fn import(&self, pem: &str, clock: &dyn Clock) -> Result<Snapshot, KeyError> {
+        let snapshot = rotation::import(&self.persistence, pem, clock).await?;
+        tracing::info!(target: "ferrid::audit", event = "key_imported", revision = snapshot.revision, "signing key imported");
+        self.settle(&snapshot).await?;
+        Ok(snapshot)
+    }
+
+    async fn settle(&self, snapshot: &Snapshot) -> Result<(), KeyError> {
+        if self.current().is_some() {
+            self.install(snapshot)?;
+        }
+        self.announce().await;
+        Ok(())
+    }
+
+    /// Swaps in `snapshot`'s ring unless ours is already that revision.
+    pub fn install(&self, snapshot: &Snapshot) -> Result<bool, KeyError> {
+        if self
+            .current()
+            .is_some_and(|ring| ring.revision() == snapshot.revision)
+        {
+            return Ok(false);
+        }
+        let ring = snapshot.ring()?;
+        tracing::info!(
+            revision = ring.revision(),
+            active_kid = %ring.active().kid(),
+            keys = ring.keys().len(),
+            "signing keys: loaded a changed key ring"
+        );
+        self.ring.store(Some(Arc::new(ring)));
+        Ok(true)
+    }
+
+    /// Tells the other instances the ring changed (best effort: they also poll).
+    pub async fn announce(&self) {
+        if let Err(err) = self.persistence.announce().await {
+            tracing::warn!(error = %err, "cannot announce the key ring change; other instances pick it up by polling");
+        }
+    }
+
+    /// Keeps the ring current and on schedule until the task is dropped: an announced change
+    /// is loaded at once; every `refresh_interval` the revision is checked (in case an
+    /// announcement was lost) and due transitions are performed. The first check comes one
+    /// interval after the start, when `bootstrap` has just loaded the ring.
+    pub async fn maintain(&self, clock: &dyn Clock) {
+        let mut notices = self.persistence.watch();
+        let start = tokio::time::Instant::now() + self.refresh_interval;
+        let mut ticks = tokio::time::interval_at(start, self.refresh_interval);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let scheduled = tokio::select! {
+                _ = ticks.tick() => true,
+                () = next_notice(&mut notices) => false,
+            };
+            if let Err(err) = self.refresh().await {
+                tracing::warn!(error = %err, "cannot check the key ring for changes");
+            }
+            if scheduled {
+                if let Err(err) = self.rotate_if_due(clock).await {
+                    tracing::warn!(error = %err, "key rotation failed; retrying at the next check");
+                }
+            }
+        }
+    }
+}
+
+/// Waits for a notice; never returns when there is no notice channel (or it closed).
+async fn next_notice(notices: &mut Option<Notices>) {
+    if let Some(receiver) = notices {
+        if receiver.recv().await.is_some() {
+            return;
+        }
+        *notices = None;
+    }
+    std::future::pending::<()>().await;
+}
+
+fn log_changes(snapshot: &Snapshot, changes: &[Change]) {
+    for change in changes {
+        let (event, kid) = match change {
+            Change::Remove { kid } => ("key_removed", kid.as_str()),
+            Change::Activate { kid } => ("key_activated", kid.as_str()),
+            Change::PublishNext => (
+                "key_published",
+                snapshot
+                    .keys
+                    .iter()
+                    .find(|key| key.state() == KeyState::Next)
+                    .map_or("", |key| key.kid.as_str()),
+            ),
+        };
+        tracing::info!(target: "ferrid::audit", event, kid, revision = snapshot.revision, "signing key rotation");
+    }
+}

@@ -1,0 +1,155 @@
+//! One key of the ring, parsed once: the aws-lc key pair that signs (never re-parsed per
+//! token), the public JWK members, a `jsonwebtoken` decoding key for verification, and the
+//! pre-encoded JWS headers. Algorithm-specific parts sit behind `KeyPair`, so another algorithm
+//! adds a variant there rather than a new kind of ring.
+
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use jsonwebtoken::DecodingKey;
+
+use super::material::{Algorithm, KeyMaterial, KeyState, Lifecycle, ScheduledKey};
+use super::rsa_key::RsaPublicJwk;
+use super::{KeyError, TokenType};
+
+/// The algorithm-specific half of a key.
+enum KeyPair {
+    Rsa {
+        pair: RsaKeyPair,
+        public: RsaPublicJwk,
+    },
+}
+
+/// One parsed key, ready to sign and to verify.
+pub struct SigningKey {
+    kid: String,
+    alg: Algorithm,
+    lifecycle: Lifecycle,
+    pair: KeyPair,
+    decoding: DecodingKey,
+    access_token_header: String,
+    id_token_header: String,
+}
+
+impl SigningKey {
+    /// Parses persisted material once.
+    pub fn from_material(material: &KeyMaterial) -> Result<Self, KeyError> {
+        let (pair, decoding) = match material.alg {
+            Algorithm::Rs256 => {
+                let pair = RsaKeyPair::from_pkcs8(&material.pkcs8)
+                    .map_err(|err| KeyError::Invalid(format!("aws-lc rejected the key: {err}")))?;
+                let public = RsaPublicJwk::from_pkcs8(&material.pkcs8)?;
+                if public.thumbprint() != material.kid {
+                    return Err(KeyError::Invalid(format!(
+                        "key {} does not match its kid (thumbprint {})",
+                        material.kid,
+                        public.thumbprint()
+                    )));
+                }
+                let decoding = DecodingKey::from_rsa_components(&public.n, &public.e)
+                    .map_err(|err| KeyError::Invalid(err.to_string()))?;
+                (KeyPair::Rsa { pair, public }, decoding)
+            }
+        };
+        let header = |typ: &str| {
+            let json = format!(
+                r#"{{"alg":"{}","typ":"{typ}","kid":"{}"}}"#,
+                material.alg.as_str(),
+                material.kid
+            );
+            URL_SAFE_NO_PAD.encode(json)
+        };
+        Ok(Self {
+            kid: material.kid.clone(),
+            alg: material.alg,
+            lifecycle: material.lifecycle,
+            access_token_header: header("at+jwt"),
+            id_token_header: header("JWT"),
+            pair,
+            decoding,
+        })
+    }
+
+    /// The key id (RFC 7638 thumbprint).
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The JWS algorithm this key signs with, as its `alg` name.
+    pub fn alg(&self) -> &'static str {
+        self.alg.as_str()
+    }
+
+    /// The JWS algorithm this key signs with.
+    pub fn algorithm(&self) -> Algorithm {
+        self.alg
+    }
+
+    /// Lifecycle state.
+    pub fn state(&self) -> KeyState {
+        self.lifecycle.state
+    }
+
+    /// State and transition times.
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
+    /// Creation time, seconds since the epoch.
+    pub fn created_at(&self) -> u64 {
+        self.lifecycle.created_at
+    }
+
+    /// Public RSA members, for the JWKS.
+    pub fn public(&self) -> &RsaPublicJwk {
+        match &self.pair {
+            KeyPair::Rsa { public, .. } => public,
+        }
+    }
+
+    /// The key `jsonwebtoken` verifies this key's signatures with.
+    pub(super) fn decoding(&self) -> &DecodingKey {
+        &self.decoding
+    }
+
+    /// Signs `payload` (JSON bytes) as a compact JWS of type `typ`.
+    pub(super) fn sign(
+        &self,
+        rng: &SystemRandom,
+        typ: TokenType,
+        payload: &[u8],
+    ) -> Result<String, KeyError> {
+        let header = match typ {
+            TokenType::AccessToken => &self.access_token_header,
+            TokenType::IdToken => &self.id_token_header,
+        };
+        match &self.pair {
+            KeyPair::Rsa { pair, .. } => {
+                let modulus_len = pair.public_modulus_len();
+                let mut jws = String::with_capacity(
+                    header.len() + payload.len() * 4 / 3 + modulus_len * 4 / 3 + 8,
+                );
+                jws.push_str(header);
+                jws.push('.');
+                URL_SAFE_NO_PAD.encode_string(payload, &mut jws);
+                let mut signature = vec![0u8; modulus_len];
+                pair.sign(&RSA_PKCS1_SHA256, rng, jws.as_bytes(), &mut signature)
+                    .map_err(|_| KeyError::Sign)?;
+                jws.push('.');
+                URL_SAFE_NO_PAD.encode_string(&signature, &mut jws);
+                Ok(jws)
+            }
+        }
+    }
+}
+
+impl ScheduledKey for SigningKey {
+    fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+}
