@@ -363,11 +363,10 @@ impl Settings {
     }
 
     /// How long a retired key stays in the JWKS: `keys.retirement_grace_secs`, or by default
-    /// the longest signed-token lifetime plus `keys.clock_skew_secs`.
+    /// the longest signed-token lifetime plus `keys.clock_skew_secs` and
+    /// `keys.refresh_interval_secs`.
     pub fn retirement_grace_secs(&self) -> u64 {
-        self.keys
-            .retirement_grace_secs
-            .unwrap_or(self.longest_signed_token_secs() + self.keys.clock_skew_secs)
+        self.keys.grace_secs(self.longest_signed_token_secs())
     }
 
     /// The issuer without a trailing slash, as it appears in `iss`.

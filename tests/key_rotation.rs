@@ -131,8 +131,8 @@ async fn a_token_signed_before_a_rotation_verifies_until_its_key_is_removed(back
     verify(&server, &old).await.unwrap();
     verify(&server, &new).await.unwrap();
 
-    // Default grace: access-token lifetime (600 s) + clock skew (60 s).
-    clock.advance(Duration::from_secs(659));
+    // Default grace: access-token lifetime (600 s) + clock skew (60 s) + refresh interval (5 s).
+    clock.advance(Duration::from_secs(664));
     assert!(matches!(step(&server).await, Step::Unchanged));
     verify(&server, &old).await.unwrap();
     clock.advance(Duration::from_secs(1));

@@ -3,6 +3,8 @@
 //! retired key stays published — plus the RSA key size. Validation keeps the schedule safe for
 //! resource servers: the publication lead must exceed the JWKS `max-age` (so every cache has
 //! fetched a key before it signs) and the retirement grace must cover every token a key signed.
+//! Both allow for `refresh_interval_secs`, the longest an instance may serve the previous ring
+//! after another one changed it.
 
 use std::path::PathBuf;
 
@@ -25,19 +27,18 @@ pub struct KeySettings {
     #[serde(deserialize_with = "number")]
     pub rotation_period_secs: u64,
     /// How long a new key is published in the JWKS before it signs; must exceed
-    /// `jwks_max_age_secs`.
+    /// `jwks_max_age_secs` + `refresh_interval_secs`.
     #[serde(deserialize_with = "number")]
     pub publication_lead_secs: u64,
-    /// How long a retired key stays published; by default the longest signed-token lifetime
-    /// plus `clock_skew_secs`.
+    /// How long a retired key stays published; by default (and at least) the longest
+    /// signed-token lifetime plus `clock_skew_secs` and `refresh_interval_secs`.
     #[serde(
         default,
         deserialize_with = "optional_number",
         skip_serializing_if = "Option::is_none"
     )]
     pub retirement_grace_secs: Option<u64>,
-    /// Clock difference tolerated between ferrid and resource servers (and the delay before
-    /// every instance has seen a rotation).
+    /// Clock difference tolerated between ferrid and resource servers.
     #[serde(deserialize_with = "number")]
     pub clock_skew_secs: u64,
     /// Modulus size of generated RSA keys: 2048, 3072 or 4096.
@@ -65,6 +66,19 @@ impl Default for KeySettings {
 }
 
 impl KeySettings {
+    /// The shortest safe retirement grace: a token signed by a key just before it retired (on
+    /// the slowest instance to notice) verifies until it expires, on a resource server whose
+    /// clock runs up to `clock_skew_secs` behind.
+    pub fn minimum_grace_secs(&self, longest_token_secs: u64) -> u64 {
+        longest_token_secs + self.clock_skew_secs + self.refresh_interval_secs
+    }
+
+    /// The retirement grace in force: the configured one, or the minimum.
+    pub fn grace_secs(&self, longest_token_secs: u64) -> u64 {
+        self.retirement_grace_secs
+            .unwrap_or_else(|| self.minimum_grace_secs(longest_token_secs))
+    }
+
     /// Checks the key settings; `longest_token_secs` is the longest lifetime of a signed token.
     pub fn validate(&self, longest_token_secs: u64) -> Result<(), ConfigError> {
         if self.jwks_max_age_secs > DAY {
@@ -73,13 +87,20 @@ impl KeySettings {
                 "must be at most 86400 seconds",
             ));
         }
-        if self.publication_lead_secs <= self.jwks_max_age_secs {
+        if !(1..=300).contains(&self.refresh_interval_secs) {
+            return Err(ConfigError::new(
+                "keys.refresh_interval_secs",
+                "must be between 1 and 300 seconds",
+            ));
+        }
+        let minimum_lead = self.jwks_max_age_secs + self.refresh_interval_secs;
+        if self.publication_lead_secs <= minimum_lead {
             return Err(ConfigError::new(
                 "keys.publication_lead_secs",
                 format!(
-                    "must exceed keys.jwks_max_age_secs ({}): resource servers caching the JWKS \
-                     must see a key before it signs",
-                    self.jwks_max_age_secs
+                    "must exceed keys.jwks_max_age_secs + keys.refresh_interval_secs \
+                     ({minimum_lead}): resource servers caching the JWKS must see a key before \
+                     it signs"
                 ),
             ));
         }
@@ -98,7 +119,7 @@ impl KeySettings {
                 "must be at most 3600 seconds",
             ));
         }
-        let minimum_grace = longest_token_secs + self.clock_skew_secs;
+        let minimum_grace = self.minimum_grace_secs(longest_token_secs);
         if self
             .retirement_grace_secs
             .is_some_and(|grace| grace < minimum_grace)
@@ -106,8 +127,9 @@ impl KeySettings {
             return Err(ConfigError::new(
                 "keys.retirement_grace_secs",
                 format!(
-                    "must be at least the longest token lifetime plus keys.clock_skew_secs \
-                     ({minimum_grace}), or tokens would stop verifying before they expire"
+                    "must be at least the longest token lifetime + keys.clock_skew_secs + \
+                     keys.refresh_interval_secs ({minimum_grace}), or tokens would stop \
+                     verifying before they expire"
                 ),
             ));
         }
@@ -115,12 +137,6 @@ impl KeySettings {
             return Err(ConfigError::new(
                 "keys.rsa_bits",
                 "must be 2048, 3072 or 4096",
-            ));
-        }
-        if !(1..=300).contains(&self.refresh_interval_secs) {
-            return Err(ConfigError::new(
-                "keys.refresh_interval_secs",
-                "must be between 1 and 300 seconds",
             ));
         }
         Ok(())

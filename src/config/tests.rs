@@ -152,8 +152,9 @@ fn key_rotation_defaults() {
     assert_eq!(keys.publication_lead_secs, 86_400);
     assert_eq!(keys.rsa_bits, 2048);
     assert_eq!(keys.retirement_grace_secs, None);
-    // Default grace: the longest signed-token lifetime plus the clock skew.
-    assert_eq!(settings.retirement_grace_secs(), 600 + 60);
+    // Default grace: the longest signed-token lifetime plus the clock skew and the refresh
+    // interval (the longest an instance may still sign with a key another one retired).
+    assert_eq!(settings.retirement_grace_secs(), 600 + 60 + 5);
     let settings = load(&[
         ("FERRID_KEYS__RETIREMENT_GRACE_SECS", "7200"),
         ("FERRID_KEYS__RSA_BITS", "4096"),
@@ -172,9 +173,16 @@ fn the_publication_lead_must_exceed_the_jwks_max_age() {
     .unwrap_err();
     assert_eq!(err.key, "keys.publication_lead_secs");
     assert!(err.message.contains("jwks_max_age_secs"), "{err}");
+    // Also allowing for an instance that has not seen the new key yet (refresh interval 5 s).
+    let err = load(&[
+        ("FERRID_KEYS__JWKS_MAX_AGE_SECS", "3600"),
+        ("FERRID_KEYS__PUBLICATION_LEAD_SECS", "3605"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "keys.publication_lead_secs");
     load(&[
         ("FERRID_KEYS__JWKS_MAX_AGE_SECS", "3600"),
-        ("FERRID_KEYS__PUBLICATION_LEAD_SECS", "3601"),
+        ("FERRID_KEYS__PUBLICATION_LEAD_SECS", "3606"),
     ])
     .unwrap();
 }
@@ -189,7 +197,7 @@ fn unsafe_rotation_settings_name_the_key() {
         ),
         (
             "FERRID_KEYS__RETIREMENT_GRACE_SECS",
-            "659",
+            "664",
             "keys.retirement_grace_secs",
         ),
         ("FERRID_KEYS__RSA_BITS", "1024", "keys.rsa_bits"),

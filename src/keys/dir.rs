@@ -20,6 +20,7 @@ use super::material::{Algorithm, KeyMaterial, Lifecycle};
 use super::persist::Snapshot;
 use super::rsa_key;
 use super::KeyError;
+use crate::secret::random_token;
 
 const RING_FILE: &str = "ring.json";
 const LOCK_FILE: &str = "ring.lock";
@@ -83,12 +84,45 @@ pub fn revision(dir: &Path) -> Result<Option<u64>, KeyError> {
     }
 }
 
-/// Writes `keys` as revision 1 unless a ring exists; `true` when this call wrote it.
+/// Writes `keys` as revision 1 unless a ring exists; `true` when this call wrote it. The
+/// `ring.json` is linked into place, which fails if another process created one meanwhile;
+/// the loser then deletes the key files it wrote that the winner's ring does not name.
 pub fn create(dir: &Path, keys: &[KeyMaterial]) -> Result<bool, KeyError> {
-    if dir.join(RING_FILE).exists() {
+    let ring_path = dir.join(RING_FILE);
+    if ring_path.exists() {
         return Ok(false);
     }
-    write(dir, keys, 1, &[]).map(|_| true)
+    ensure_dir(dir)?;
+    let mut written = Vec::new();
+    for key in keys {
+        let path = dir.join(format!("{}.pem", key.kid));
+        if !path.exists() {
+            let pem = rsa_key::pkcs8_to_pem(&key.pkcs8)?;
+            write_atomically(&path, pem.as_bytes())?;
+            written.push(key.kid.clone());
+        }
+    }
+    let unique = random_token().map_err(|err| KeyError::Io(err.to_string()))?;
+    let temp = dir.join(format!("{RING_FILE}.{unique}"));
+    write_new(&temp, &ring_json(keys, 1)?)?;
+    let linked = std::fs::hard_link(&temp, &ring_path);
+    let _ = std::fs::remove_file(&temp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+            let winner = read_ring(dir)?.map(|raw| parse(dir, &raw)).transpose()?;
+            for kid in written {
+                let named = winner
+                    .as_ref()
+                    .is_some_and(|ring| ring.keys.iter().any(|entry| entry.kid == kid));
+                if !named {
+                    let _ = std::fs::remove_file(dir.join(format!("{kid}.pem")));
+                }
+            }
+            Ok(false)
+        }
+        Err(err) => Err(io_error(&ring_path, err)),
+    }
 }
 
 /// Writes `keys` as the next revision if `ring.json` is still `current`; the new snapshot, or
@@ -196,18 +230,7 @@ fn write(
             write_atomically(&path, pem.as_bytes())?;
         }
     }
-    let ring = DirRing {
-        revision,
-        keys: keys
-            .iter()
-            .map(|key| DirEntry {
-                kid: key.kid.clone(),
-                alg: key.alg,
-                lifecycle: key.lifecycle,
-            })
-            .collect(),
-    };
-    let json = serde_json::to_vec_pretty(&ring).map_err(|err| KeyError::Io(err.to_string()))?;
+    let json = ring_json(keys, revision)?;
     write_atomically(&dir.join(RING_FILE), &json)?;
     for old in previous {
         if !keys.iter().any(|key| key.kid == old.kid) {
@@ -222,21 +245,98 @@ fn write(
     Ok(json)
 }
 
+fn ring_json(keys: &[KeyMaterial], revision: u64) -> Result<Vec<u8>, KeyError> {
+    let ring = DirRing {
+        revision,
+        keys: keys
+            .iter()
+            .map(|key| DirEntry {
+                kid: key.kid.clone(),
+                alg: key.alg,
+                lifecycle: key.lifecycle,
+            })
+            .collect(),
+    };
+    serde_json::to_vec_pretty(&ring).map_err(|err| KeyError::Io(err.to_string()))
+}
+
 /// Writes to a temporary file (mode 0600) in the same directory, then renames it over `path`.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
     let temp = path.with_extension("tmp");
+    write_file(&temp, bytes, false)?;
+    std::fs::rename(&temp, path).map_err(|err| io_error(path, err))
+}
+
+/// Writes a file that must not exist yet (mode 0600).
+fn write_new(path: &Path, bytes: &[u8]) -> Result<(), KeyError> {
+    write_file(path, bytes, true)
+}
+
+fn write_file(path: &Path, bytes: &[u8], create_new: bool) -> Result<(), KeyError> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create(!create_new)
+        .create_new(create_new)
+        .truncate(!create_new)
         .mode(0o600)
-        .open(&temp)
-        .map_err(|err| io_error(&temp, err))?;
-    file.write_all(bytes).map_err(|err| io_error(&temp, err))?;
-    file.sync_all().map_err(|err| io_error(&temp, err))?;
-    std::fs::rename(&temp, path).map_err(|err| io_error(path, err))
+        .open(path)
+        .map_err(|err| io_error(path, err))?;
+    file.write_all(bytes).map_err(|err| io_error(path, err))?;
+    file.sync_all().map_err(|err| io_error(path, err))
 }
 
 fn io_error(path: &Path, err: std::io::Error) -> KeyError {
     KeyError::Io(format!("{}: {err}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyState;
+
+    fn key() -> KeyMaterial {
+        let pkcs8 = rsa_key::generate_pkcs8(2048).unwrap();
+        KeyMaterial::from_pkcs8(pkcs8, KeyState::Active, 1_700_000_000).unwrap()
+    }
+
+    #[test]
+    fn create_writes_once_and_leaves_no_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        let (first, second) = (key(), key());
+        assert!(create(&path, std::slice::from_ref(&first)).unwrap());
+        assert!(!create(&path, std::slice::from_ref(&second)).unwrap());
+        let mut files: Vec<String> = std::fs::read_dir(&path)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        files.sort();
+        assert_eq!(
+            files,
+            vec![format!("{}.pem", first.kid), "ring.json".to_owned()]
+        );
+        let snapshot = load(&path).unwrap().unwrap();
+        assert_eq!(snapshot.revision, 1);
+        assert_eq!(snapshot.keys.len(), 1);
+        assert_eq!(snapshot.keys[0].kid, first.kid);
+    }
+
+    #[test]
+    fn the_lock_is_exclusive_until_released_or_expired() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("keys");
+        assert!(try_lock(&path, "a", 1_000, 2_000).unwrap().is_some());
+        assert!(try_lock(&path, "b", 1_500, 2_500).unwrap().is_none());
+        unlock(&path, "b").unwrap();
+        assert!(
+            try_lock(&path, "b", 1_500, 2_500).unwrap().is_none(),
+            "only the holder releases"
+        );
+        assert!(
+            try_lock(&path, "b", 2_000, 3_000).unwrap().is_some(),
+            "an expired lock is taken over"
+        );
+        unlock(&path, "b").unwrap();
+        assert!(try_lock(&path, "c", 2_100, 3_100).unwrap().is_some());
+    }
 }

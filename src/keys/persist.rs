@@ -32,7 +32,7 @@ pub enum KeyPersistence {
 
 /// A persisted ring as read: its revision, its keys, and the bytes they were read from (what
 /// a later `replace` checks is still there).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Snapshot {
     /// Grows by one with every change.
     pub revision: u64,
@@ -46,6 +46,15 @@ impl Snapshot {
     /// Parses the keys into a ring.
     pub fn ring(&self) -> Result<KeyRing, KeyError> {
         KeyRing::from_revision(&self.keys, self.revision)
+    }
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("revision", &self.revision)
+            .field("keys", &self.keys)
+            .finish_non_exhaustive()
     }
 }
 

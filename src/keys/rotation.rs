@@ -144,7 +144,9 @@ pub async fn import(
         )));
     }
     let active = KeyMaterial::from_pkcs8(pkcs8.clone(), KeyState::Active, clock.now_secs())?;
-    if persistence.load().await?.is_none() && persistence.create(std::slice::from_ref(&active)).await? {
+    if persistence.load().await?.is_none()
+        && persistence.create(std::slice::from_ref(&active)).await?
+    {
         return load(persistence).await;
     }
     change(persistence, clock, |current, now| {

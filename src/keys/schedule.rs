@@ -5,8 +5,8 @@
 //!   whole lead: a resource server that caches the JWKS for `max-age` (< lead) has then fetched
 //!   it at least once before the first token it signs. The active key retires at that moment.
 //! - A `retired` key leaves the JWKS `retirement_grace` after it stopped signing: the longest
-//!   lifetime of a token it signed plus clock skew, so every such token verifies until it
-//!   expires.
+//!   lifetime of a token it signed plus clock skew (and the time other instances may take to
+//!   notice the change), so every such token verifies until it expires.
 //!
 //! After downtime nothing is skipped: an overdue rotation first publishes a next key, which then
 //! waits out its lead like any other.
@@ -62,8 +62,8 @@ impl Upcoming {
 }
 
 impl Schedule {
-    /// The schedule the settings describe; the grace defaults to the longest lifetime of a token
-    /// ferrid signs plus the allowed clock skew.
+    /// The schedule the settings describe (see `Settings::retirement_grace_secs` for the
+    /// grace's default).
     pub fn from_settings(settings: &Settings) -> Self {
         let keys = &settings.keys;
         Self {

@@ -87,3 +87,52 @@ fn a_kid_that_does_not_match_the_key_is_refused() {
         Err(KeyError::Invalid(_))
     ));
 }
+
+#[test]
+fn a_ring_has_at_most_one_next_key() {
+    let err = KeyRing::from_materials(&[
+        material(KeyState::Active),
+        material(KeyState::Next),
+        material(KeyState::Next),
+    ])
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("more than one next key"), "{err}");
+}
+
+#[test]
+fn a_scheduled_activation_retires_the_old_key_at_the_same_instant() {
+    use super::rotation::apply;
+    use super::schedule::Change;
+
+    let old = material(KeyState::Active);
+    let mut next = old.clone();
+    next.kid = "next".into();
+    next.lifecycle = Lifecycle::new(KeyState::Next, 1_700_000_100);
+    let changes = [Change::Activate { kid: "next".into() }];
+    let keys = apply(&[old.clone(), next], &changes, None, 1_800_000_000);
+    assert_eq!(keys[0].state(), KeyState::Retired);
+    assert_eq!(keys[0].lifecycle.retired_at, Some(1_800_000_000));
+    assert_eq!(keys[1].state(), KeyState::Active);
+    assert_eq!(keys[1].lifecycle.activated_at, Some(1_800_000_000));
+    let removed = apply(
+        &keys,
+        &[Change::Remove {
+            kid: old.kid.clone(),
+        }],
+        None,
+        1_800_000_001,
+    );
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].kid, "next");
+}
+
+#[test]
+fn rings_written_before_rotation_existed_count_from_creation() {
+    let legacy: Lifecycle =
+        serde_json::from_value(json!({"state": "active", "created_at": 1_700_000_000u64})).unwrap();
+    assert_eq!(legacy.normalized().activated_at, Some(1_700_000_000));
+    let retired: Lifecycle =
+        serde_json::from_value(json!({"state": "retired", "created_at": 5u64})).unwrap();
+    assert_eq!(retired.normalized().retired_at, Some(5));
+}
