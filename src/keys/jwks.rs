@@ -5,7 +5,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::Serialize;
 
-use super::SigningKey;
+use super::signing_key::{PublicMembers, SigningKey};
 use crate::secret::sha256;
 
 #[derive(Serialize)]
@@ -15,13 +15,12 @@ struct Jwks<'a> {
 
 #[derive(Serialize)]
 struct Jwk<'a> {
-    kty: &'static str,
+    #[serde(flatten)]
+    members: PublicMembers<'a>,
     #[serde(rename = "use")]
     use_: &'static str,
     alg: &'static str,
     kid: &'a str,
-    n: &'a str,
-    e: &'a str,
 }
 
 /// Serialises the public JWKS of `keys` and its ETag.
@@ -31,12 +30,10 @@ pub fn build(keys: &[SigningKey]) -> Result<(Vec<u8>, String), serde_json::Error
             .iter()
             .filter(|key| key.state().is_published())
             .map(|key| Jwk {
-                kty: "RSA",
+                members: key.public_members(),
                 use_: "sig",
                 alg: key.alg(),
                 kid: key.kid(),
-                n: &key.public().n,
-                e: &key.public().e,
             })
             .collect(),
     };

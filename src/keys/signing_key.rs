@@ -21,6 +21,15 @@ enum KeyPair {
     },
 }
 
+/// The public members of a JWK, tagged by `kty`; an EC or OKP key would add a variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kty")]
+pub enum PublicMembers<'a> {
+    /// RFC 7518 §6.3.1: modulus and exponent, base64url.
+    #[serde(rename = "RSA")]
+    Rsa { n: &'a str, e: &'a str },
+}
+
 /// One parsed key, ready to sign and to verify.
 pub struct SigningKey {
     kid: String,
@@ -101,10 +110,13 @@ impl SigningKey {
         self.lifecycle.created_at
     }
 
-    /// Public RSA members, for the JWKS.
-    pub fn public(&self) -> &RsaPublicJwk {
+    /// The key-type-specific public members of its JWK (RFC 7518 §6).
+    pub fn public_members(&self) -> PublicMembers<'_> {
         match &self.pair {
-            KeyPair::Rsa { public, .. } => public,
+            KeyPair::Rsa { public, .. } => PublicMembers::Rsa {
+                n: &public.n,
+                e: &public.e,
+            },
         }
     }
 
