@@ -5,9 +5,8 @@
 //! `maintain` is the background task `ferrid serve` runs: on every announcement of a change
 //! (Redis pub/sub) it reloads the ring; every `keys.refresh_interval_secs` it reloads the ring
 //! if its revision moved (the fallback for a lost announcement) and performs any transition
-//! the schedule says is due. Each step is also
-//! callable on its own (`refresh`, `rotate_if_due`), which is how tests drive it with a manual
-//! clock.
+//! the schedule says is due. Each step is also callable on its own (`refresh`,
+//! `rotate_if_due`), which is how tests drive it with a manual clock.
 
 use std::sync::Arc;
 use std::time::Duration;

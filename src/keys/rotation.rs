@@ -101,6 +101,8 @@ pub async fn rotate_now(
     withdraw_old: bool,
     clock: &dyn Clock,
 ) -> Result<Snapshot, KeyError> {
+    // Fail before the slow key generation when there is no ring to rotate.
+    load(persistence).await?;
     let fresh = persist::generate(rsa_bits, KeyState::Active, clock).await?;
     change(persistence, clock, |current, now| {
         let mut keys: Vec<KeyMaterial> = current
