@@ -62,10 +62,19 @@ impl App {
 
     /// Builds an app on a given store.
     pub fn with_store(
-        settings: Settings,
+        mut settings: Settings,
         store: SharedStore,
         clock: SharedClock,
     ) -> Result<Arc<Self>, StartError> {
+        if !settings
+            .clients
+            .iter()
+            .any(|c| c.id == clients::SWAGGER_UI_CLIENT_ID)
+        {
+            settings
+                .clients
+                .push(clients::swagger_ui_client(settings.issuer()));
+        }
         let key_persistence = match store.name() {
             "memory" => KeyPersistence::Dir(settings.keys.dir.clone()),
             _ => KeyPersistence::Store {

@@ -7,6 +7,7 @@ pub mod authorize_api;
 pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
+pub mod docs;
 pub mod errors;
 pub mod health;
 pub mod json_bytes;
@@ -83,7 +84,7 @@ pub fn openapi_json(settings: &Settings) -> String {
 pub fn route(app: Arc<App>) -> impl Endpoint {
     let api = api_service(app.settings());
     let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let docs = docs::endpoint(&api.swagger_ui_html());
     let max_body = app.settings().http.max_body_bytes;
     Route::new()
         .nest(paths::DOCS, docs)

@@ -250,6 +250,23 @@ pub fn validate_configs(configs: &[ClientConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Id of the built-in public client Swagger UI (`/docs`) logs in with.
+pub const SWAGGER_UI_CLIENT_ID: &str = "swagger-ui";
+
+/// The built-in Swagger UI client: public (PKCE), redirecting only to ferrid's own docs page,
+/// asking consent like any third-party client. A `[[clients]]` entry with the same id replaces it.
+pub fn swagger_ui_client(issuer: &str) -> ClientConfig {
+    ClientConfig {
+        id: SWAGGER_UI_CLIENT_ID.into(),
+        name: Some("ferrid API docs (Swagger UI)".into()),
+        public: true,
+        grant_types: vec!["authorization_code".into()],
+        scopes: ["openid", "profile", "email"].map(String::from).to_vec(),
+        redirect_uris: vec![format!("{issuer}/docs/oauth-receiver.html")],
+        ..ClientConfig::default()
+    }
+}
+
 fn store_key(client_id: &str) -> String {
     format!("client:{client_id}")
 }
