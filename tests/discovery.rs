@@ -37,7 +37,11 @@ async fn both_documents_list_what_exists(backend: Backend) {
         list(&["RS256"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(doc["scopes_supported"], list(&["a", "b"]));
+    // The configured clients' scopes, then those of the built-in Swagger UI client.
+    assert_eq!(
+        doc["scopes_supported"],
+        list(&["a", "b", "openid", "profile", "email"])
+    );
     for claim in [
         "sub",
         "name",
