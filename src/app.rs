@@ -46,6 +46,7 @@ pub struct App {
     key_persistence: KeyPersistence,
     keys: ArcSwapOption<KeyRing>,
     not_ready_reason: ArcSwap<String>,
+    derived: DerivedKeys,
 }
 
 impl App {
@@ -75,13 +76,30 @@ impl App {
                 .clients
                 .push(clients::swagger_ui_client(settings.issuer()));
         }
-        let key_persistence = match store.name() {
-            "memory" => KeyPersistence::Dir(settings.keys.dir.clone()),
-            _ => KeyPersistence::Store {
-                store: store.clone(),
-                sealer: Sealer::from_secret(system_secret(&settings)?.expose())?,
-            },
+        let (key_persistence, secret) = match store.name() {
+            "memory" => {
+                // Nothing in the memory store outlives the process, so neither need its keys.
+                let secret = match &settings.secrets.system {
+                    Some(secret) => secret.clone(),
+                    None => SecretString::new(
+                        random_token().map_err(|err| StartError::Io(err.to_string()))?,
+                    ),
+                };
+                (KeyPersistence::Dir(settings.keys.dir.clone()), secret)
+            }
+            _ => {
+                let secret = system_secret(&settings)?;
+                let sealer = Sealer::from_secret(secret.expose())?;
+                (
+                    KeyPersistence::Store {
+                        store: store.clone(),
+                        sealer,
+                    },
+                    secret,
+                )
+            }
         };
+        let derived = DerivedKeys::from_secret(secret.expose());
         Ok(Arc::new(Self {
             settings,
             store,
@@ -89,6 +107,7 @@ impl App {
             key_persistence,
             keys: ArcSwapOption::empty(),
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
+            derived,
         }))
     }
 
@@ -105,6 +124,11 @@ impl App {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// Keys derived from the system secret for ferrid's own MACs.
+    pub fn derived_keys(&self) -> &DerivedKeys {
+        &self.derived
     }
 
     /// The current key ring, or 503 while it is not loaded yet.
@@ -127,12 +151,17 @@ impl App {
     /// Upserts config clients and users and loads (or creates) the key ring.
     pub async fn bootstrap(&self) -> Result<(), StartError> {
         self.store.ping().await?;
-        for config in &self.settings.clients {
-            let client = Client::from_config(config).map_err(|(field, message)| {
-                ConfigError::new(format!("clients.{field}"), message)
-            })?;
-            clients::upsert(self.store(), &client).await?;
-        }
+        let configured = self
+            .settings
+            .clients
+            .iter()
+            .map(|config| {
+                Client::from_config(config).map_err(|(field, message)| {
+                    ConfigError::new(format!("clients.{field}"), message)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        clients::sync_bootstrap(self.store(), &configured).await?;
         for config in &self.settings.users {
             users::upsert_from_config(self.store(), config).await?;
         }
@@ -176,6 +205,42 @@ impl App {
             None => Err(self.not_ready_reason.load().as_ref().clone()),
         };
         Readiness { store, keys }
+    }
+}
+
+/// MAC keys derived from the system secret, one per purpose, the same on every instance that
+/// shares the secret.
+pub struct DerivedKeys {
+    refresh_successor: aws_lc_rs::hmac::Key,
+    logout_csrf: aws_lc_rs::hmac::Key,
+}
+
+impl DerivedKeys {
+    fn from_secret(secret: &str) -> Self {
+        let key = |purpose: &str| {
+            let material =
+                crate::secret::sha256(format!("ferrid/{purpose}/v1:{secret}").as_bytes());
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material)
+        };
+        Self {
+            refresh_successor: key("refresh-successor"),
+            logout_csrf: key("logout-csrf"),
+        }
+    }
+
+    /// Derives the successor of a refresh token deterministically, so a replay within the grace
+    /// window gets the same successor without ferrid storing any token in plain text.
+    pub fn refresh_successor(&self, presented: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.refresh_successor, presented.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// The CSRF token of the logout confirmation form for a session cookie.
+    pub fn logout_csrf(&self, session_cookie: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.logout_csrf, session_cookie.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
     }
 }
 

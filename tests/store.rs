@@ -160,6 +160,56 @@ async fn swap_returns_the_previous_value_to_exactly_one_caller(subject: Subject)
     );
 }
 
+async fn compare_and_swap_has_exactly_one_winner(subject: Subject) {
+    subject
+        .store
+        .put("rt", b"active".to_vec(), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let swappers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = subject.store.clone();
+            tokio::spawn(async move {
+                store
+                    .compare_and_swap("rt", b"active", vec![i], Some(Duration::from_secs(60)))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for swapper in swappers {
+        if swapper.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_ne!(
+        subject.store.get("rt").await.unwrap(),
+        Some(b"active".to_vec())
+    );
+    assert!(!subject
+        .store
+        .compare_and_swap("absent", b"x", b"y".to_vec(), None)
+        .await
+        .unwrap());
+    assert_eq!(subject.store.get("absent").await.unwrap(), None);
+    subject
+        .store
+        .put("forever", b"a".to_vec(), None)
+        .await
+        .unwrap();
+    assert!(subject
+        .store
+        .compare_and_swap("forever", b"a", b"b".to_vec(), None)
+        .await
+        .unwrap());
+    assert_eq!(
+        subject.store.get("forever").await.unwrap(),
+        Some(b"b".to_vec())
+    );
+}
+
 async fn put_new_has_exactly_one_winner(subject: Subject) {
     let writers: Vec<_> = (0..16u8)
         .map(|i| {
@@ -234,6 +284,7 @@ suite!(
     entries_expire_after_their_ttl,
     take_is_single_use_under_concurrency,
     put_new_has_exactly_one_winner,
+    compare_and_swap_has_exactly_one_winner,
     swap_returns_the_previous_value_to_exactly_one_caller,
     concurrent_writers_to_distinct_keys_all_land,
     json_round_trips_and_corruption_is_reported,

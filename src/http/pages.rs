@@ -45,7 +45,7 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     match body {
         Ok(body) => Response::builder()
             .status(status)

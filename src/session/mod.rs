@@ -93,6 +93,15 @@ pub async fn add_client(
     Ok(())
 }
 
+/// Ends the session behind `cookie`, returning it if it was live.
+pub async fn end(app: &App, cookie: &str) -> Result<Option<Session>, StoreError> {
+    let key = key(cookie);
+    match app.store().take(&key).await? {
+        Some(bytes) => store::decode(&key, &bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
 async fn save(app: &App, cookie: &str, session: &Session) -> Result<(), StoreError> {
     store::put_json(app.store(), &key(cookie), session, Some(ttl(app, session))).await
 }

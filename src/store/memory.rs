@@ -117,6 +117,25 @@ impl Store for MemoryStore {
             .map(|entry| entry.value))
     }
 
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        let matches = entries
+            .get(key)
+            .is_some_and(|current| current.is_live(now) && current.value == expected);
+        if matches {
+            entries.insert(key.to_owned(), entry);
+        }
+        Ok(matches)
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now_millis();
         let entries = self.lock()?;

@@ -3,7 +3,8 @@
 //! (production, shared by any number of instances) — and both pass the same conformance suite
 //! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
 //! atomic read-and-delete, `swap` an atomic
-//! replace-and-read (single-use codes that remember their redemption); `put_new` writes only when absent (locks, first
+//! replace-and-read (single-use codes that remember their redemption), `compare_and_swap` a
+//! conditional replace (refresh-token rotation); `put_new` writes only when absent (locks, first
 //! writer wins). Values are opaque bytes; `get_json`/`put_json` add serde on top.
 
 pub mod memory;
@@ -56,6 +57,17 @@ pub trait Store: Send + Sync + 'static {
         value: Vec<u8>,
         ttl: Option<Duration>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Replaces the value under `key` with `value` only if it currently equals `expected`, in one
+    /// atomic step; `true` when replaced. Of concurrent callers expecting the same value, exactly
+    /// one wins (refresh-token rotation).
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError>;
 
     /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
     async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;

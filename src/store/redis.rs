@@ -1,7 +1,8 @@
 //! The production store: Redis through one multiplexed, self-reconnecting
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
-//! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, both single atomic commands;
+//! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET`, `put_new` is `SET NX`, `compare_and_swap` a Lua
+//! script (EVALSHA), both single atomic commands;
 //! TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
 
@@ -18,10 +19,24 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// Compare-and-swap in one server-side step: SET only if the current value equals ARGV[1].
+const COMPARE_AND_SWAP: &str = r#"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  if ARGV[3] == '0' then
+    redis.call('SET', KEYS[1], ARGV[2])
+  else
+    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+  end
+  return 1
+end
+return 0
+"#;
+
 /// Redis-backed store.
 pub struct RedisStore {
     connection: ConnectionManager,
     prefix: String,
+    compare_and_swap: redis::Script,
 }
 
 impl RedisStore {
@@ -38,6 +53,7 @@ impl RedisStore {
         Ok(Self {
             connection,
             prefix: prefix.to_owned(),
+            compare_and_swap: redis::Script::new(COMPARE_AND_SWAP),
         })
     }
 
@@ -93,6 +109,27 @@ impl Store for RedisStore {
         let mut cmd = self.set_command(key, value, ttl);
         cmd.arg("GET");
         self.run(&cmd).await
+    }
+
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let ttl_ms = ttl.map_or(0, |ttl| ttl.as_millis().max(1) as u64);
+        let mut connection = self.connection.clone();
+        let swapped: i64 = self
+            .compare_and_swap
+            .key(self.key(key))
+            .arg(expected)
+            .arg(value)
+            .arg(ttl_ms)
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(swapped == 1)
     }
 
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
