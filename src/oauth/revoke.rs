@@ -16,13 +16,19 @@ pub async fn revoke(
     token: &str,
     hint: Option<&str>,
 ) -> Result<(), OAuthError> {
-    let revoked = if hint == Some("refresh_token") {
-        revoke_refresh_token(app, client, token).await?
-            || revoke_access_token(app, client, token).await?
-    } else {
-        revoke_access_token(app, client, token).await?
-            || revoke_refresh_token(app, client, token).await?
-    };
+    // The hint only orders the look-ups (RFC 7009 §2.1); both kinds are always tried.
+    let refresh_first = hint == Some("refresh_token");
+    let mut revoked = false;
+    for refresh_turn in [refresh_first, !refresh_first] {
+        revoked = if refresh_turn {
+            revoke_refresh_token(app, client, token).await?
+        } else {
+            revoke_access_token(app, client, token).await?
+        };
+        if revoked {
+            break;
+        }
+    }
     tracing::info!(
         target: "ferrid::audit",
         event = "token_revocation",
