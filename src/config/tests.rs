@@ -127,3 +127,13 @@ grant_types = ["client_credentials"]
     let err = Settings::load_from(Some(&path), env(&[])).unwrap_err();
     assert!(err.key.starts_with("clients[1]"), "{err}");
 }
+
+#[test]
+fn the_shipped_example_configs_are_valid() {
+    for file in ["ferrid.example.toml", "examples/ferrid.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let settings = Settings::load_from(Some(&path), env(&[]))
+            .unwrap_or_else(|err| panic!("{file}: {err}"));
+        assert!(!settings.clients.is_empty(), "{file}");
+    }
+}
