@@ -18,6 +18,7 @@ use crate::keys::sealed::Sealer;
 use crate::keys::{KeyError, KeyRing};
 use crate::oauth::clients::{self, Client};
 use crate::secret::{random_token, SecretString};
+use crate::session::throttle::LoginThrottle;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{SharedStore, Store, StoreError};
@@ -47,6 +48,7 @@ pub struct App {
     keys: ArcSwapOption<KeyRing>,
     not_ready_reason: ArcSwap<String>,
     derived: DerivedKeys,
+    login_throttle: LoginThrottle,
 }
 
 impl App {
@@ -100,6 +102,7 @@ impl App {
             }
         };
         let derived = DerivedKeys::from_secret(secret.expose());
+        let login_throttle = LoginThrottle::new(settings.sessions.login_attempts_per_minute);
         Ok(Arc::new(Self {
             settings,
             store,
@@ -108,6 +111,7 @@ impl App {
             keys: ArcSwapOption::empty(),
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
             derived,
+            login_throttle,
         }))
     }
 
@@ -124,6 +128,11 @@ impl App {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// The login attempt limits.
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.login_throttle
     }
 
     /// Keys derived from the system secret for ferrid's own MACs.

@@ -95,6 +95,9 @@ pub struct SessionSettings {
     /// Which refresh-token families logging out revokes: `none`, `online` (those without
     /// `offline_access`) or `all`.
     pub logout_revokes: String,
+    /// Login attempts allowed per username per minute (five times as many per client address).
+    #[serde(deserialize_with = "number")]
+    pub login_attempts_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -204,6 +207,7 @@ impl Default for SessionSettings {
             absolute_ttl_secs: 24 * 3600,
             consent_ttl_secs: 365 * 86_400,
             logout_revokes: "online".into(),
+            login_attempts_per_minute: 10,
         }
     }
 }
@@ -365,6 +369,12 @@ impl Settings {
             return Err(ConfigError::new(
                 "sessions.logout_revokes",
                 "must be `none`, `online` or `all`",
+            ));
+        }
+        if sessions.login_attempts_per_minute == 0 {
+            return Err(ConfigError::new(
+                "sessions.login_attempts_per_minute",
+                "must be at least 1",
             ));
         }
         if sessions.consent_ttl_secs == 0 {

@@ -6,6 +6,7 @@
 pub mod consent;
 pub mod flow;
 pub mod pending;
+pub mod throttle;
 
 use std::time::Duration;
 
