@@ -19,7 +19,8 @@ use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
 use crate::keys::{KeyError, KeyRing};
 use crate::oauth::clients::{self, Client};
-use crate::secret::SecretString;
+use crate::secret::{random_token, SecretString};
+use crate::session::throttle::LoginThrottle;
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{SharedStore, Store, StoreError};
@@ -47,6 +48,8 @@ pub struct App {
     clock: SharedClock,
     keys: LiveKeys,
     not_ready_reason: ArcSwap<String>,
+    derived: DerivedKeys,
+    login_throttle: LoginThrottle,
 }
 
 impl App {
@@ -63,16 +66,41 @@ impl App {
 
     /// Builds an app on a given store.
     pub fn with_store(
-        settings: Settings,
+        mut settings: Settings,
         store: SharedStore,
         clock: SharedClock,
     ) -> Result<Arc<Self>, StartError> {
-        let key_persistence = match store.name() {
-            "memory" => KeyPersistence::Dir(settings.keys.dir.clone()),
-            _ => KeyPersistence::Store {
-                store: store.clone(),
-                sealer: Sealer::from_secret(system_secret(&settings)?.expose())?,
-            },
+        if !settings
+            .clients
+            .iter()
+            .any(|c| c.id == clients::SWAGGER_UI_CLIENT_ID)
+        {
+            settings
+                .clients
+                .push(clients::swagger_ui_client(settings.issuer()));
+        }
+        let (key_persistence, secret) = match store.name() {
+            "memory" => {
+                // Nothing in the memory store outlives the process, so neither need its keys.
+                let secret = match &settings.secrets.system {
+                    Some(secret) => secret.clone(),
+                    None => SecretString::new(
+                        random_token().map_err(|err| StartError::Io(err.to_string()))?,
+                    ),
+                };
+                (KeyPersistence::Dir(settings.keys.dir.clone()), secret)
+            }
+            _ => {
+                let secret = system_secret(&settings)?;
+                let sealer = Sealer::from_secret(secret.expose())?;
+                (
+                    KeyPersistence::Store {
+                        store: store.clone(),
+                        sealer,
+                    },
+                    secret,
+                )
+            }
         };
         let keys = LiveKeys::new(
             key_persistence,
@@ -80,12 +108,16 @@ impl App {
             settings.keys.rsa_bits,
             Duration::from_secs(settings.keys.refresh_interval_secs),
         );
+        let derived = DerivedKeys::from_secret(secret.expose());
+        let login_throttle = LoginThrottle::new(settings.sessions.login_attempts_per_minute);
         Ok(Arc::new(Self {
             settings,
             store,
             clock,
             keys,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
+            derived,
+            login_throttle,
         }))
     }
 
@@ -102,6 +134,16 @@ impl App {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// The login attempt limits.
+    pub fn login_throttle(&self) -> &LoginThrottle {
+        &self.login_throttle
+    }
+
+    /// Keys derived from the system secret for ferrid's own MACs.
+    pub fn derived_keys(&self) -> &DerivedKeys {
+        &self.derived
     }
 
     /// The current key ring, or 503 while it is not loaded yet.
@@ -129,12 +171,17 @@ impl App {
     /// Upserts config clients and users and loads (or creates) the key ring.
     pub async fn bootstrap(&self) -> Result<(), StartError> {
         self.store.ping().await?;
-        for config in &self.settings.clients {
-            let client = Client::from_config(config).map_err(|(field, message)| {
-                ConfigError::new(format!("clients.{field}"), message)
-            })?;
-            clients::upsert(self.store(), &client).await?;
-        }
+        let configured = self
+            .settings
+            .clients
+            .iter()
+            .map(|config| {
+                Client::from_config(config).map_err(|(field, message)| {
+                    ConfigError::new(format!("clients.{field}"), message)
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        clients::sync_bootstrap(self.store(), &configured).await?;
         for config in &self.settings.users {
             users::upsert_from_config(self.store(), config).await?;
         }
@@ -186,6 +233,42 @@ impl App {
             None => Err(self.not_ready_reason.load().as_ref().clone()),
         };
         Readiness { store, keys }
+    }
+}
+
+/// MAC keys derived from the system secret, one per purpose, the same on every instance that
+/// shares the secret.
+pub struct DerivedKeys {
+    refresh_successor: aws_lc_rs::hmac::Key,
+    logout_csrf: aws_lc_rs::hmac::Key,
+}
+
+impl DerivedKeys {
+    fn from_secret(secret: &str) -> Self {
+        let key = |purpose: &str| {
+            let material =
+                crate::secret::sha256(format!("ferrid/{purpose}/v1:{secret}").as_bytes());
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material)
+        };
+        Self {
+            refresh_successor: key("refresh-successor"),
+            logout_csrf: key("logout-csrf"),
+        }
+    }
+
+    /// Derives the successor of a refresh token deterministically, so a replay within the grace
+    /// window gets the same successor without ferrid storing any token in plain text.
+    pub fn refresh_successor(&self, presented: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.refresh_successor, presented.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// The CSRF token of the logout confirmation form for a session cookie.
+    pub fn logout_csrf(&self, session_cookie: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.logout_csrf, session_cookie.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
     }
 }
 

@@ -62,6 +62,16 @@ pub struct TokenSettings {
     /// Lifetime of access tokens.
     #[serde(deserialize_with = "number")]
     pub access_token_ttl_secs: u64,
+    /// A refresh-token family ends this long after it was first issued.
+    #[serde(deserialize_with = "number")]
+    pub refresh_token_absolute_ttl_secs: u64,
+    /// A refresh token not used for this long expires.
+    #[serde(deserialize_with = "number")]
+    pub refresh_token_idle_ttl_secs: u64,
+    /// Replaying the refresh token just rotated within this window returns the same successor
+    /// (lost responses, two tabs); 0 makes every reuse revoke the family.
+    #[serde(deserialize_with = "number")]
+    pub refresh_token_reuse_grace_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -76,6 +86,12 @@ pub struct SessionSettings {
     /// How long a person's consent for a client is remembered.
     #[serde(deserialize_with = "number")]
     pub consent_ttl_secs: u64,
+    /// Which refresh-token families logging out revokes: `none`, `online` (those without
+    /// `offline_access`) or `all`.
+    pub logout_revokes: String,
+    /// Login attempts allowed per username per minute (five times as many per client address).
+    #[serde(deserialize_with = "number")]
+    pub login_attempts_per_minute: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -119,6 +135,12 @@ pub struct ClientConfig {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub skip_consent: bool,
+    /// Issue refresh tokens even without the `offline_access` scope (needs the
+    /// `refresh_token` grant type).
+    pub issue_refresh_tokens: bool,
+    /// `rotate` (default: every refresh returns a new refresh token) or `reuse` (the refresh
+    /// token stays the same, for platforms that keep old ones).
+    pub refresh_token_rotation: Option<String>,
 }
 
 /// A `[[users]]` entry.
@@ -156,6 +178,9 @@ impl Default for TokenSettings {
     fn default() -> Self {
         Self {
             access_token_ttl_secs: 600,
+            refresh_token_absolute_ttl_secs: 30 * 86_400,
+            refresh_token_idle_ttl_secs: 14 * 86_400,
+            refresh_token_reuse_grace_secs: 3,
         }
     }
 }
@@ -166,6 +191,8 @@ impl Default for SessionSettings {
             idle_ttl_secs: 2 * 3600,
             absolute_ttl_secs: 24 * 3600,
             consent_ttl_secs: 365 * 86_400,
+            logout_revokes: "online".into(),
+            login_attempts_per_minute: 10,
         }
     }
 }
@@ -304,11 +331,38 @@ impl Settings {
                 "must be between 1 and 86400 seconds",
             ));
         }
+        let tokens = &self.tokens;
+        if tokens.refresh_token_idle_ttl_secs == 0
+            || tokens.refresh_token_idle_ttl_secs > tokens.refresh_token_absolute_ttl_secs
+        {
+            return Err(ConfigError::new(
+                "tokens.refresh_token_idle_ttl_secs",
+                "must be at least 1 and at most tokens.refresh_token_absolute_ttl_secs",
+            ));
+        }
+        if tokens.refresh_token_reuse_grace_secs > 60 {
+            return Err(ConfigError::new(
+                "tokens.refresh_token_reuse_grace_secs",
+                "must be at most 60 seconds",
+            ));
+        }
         let sessions = &self.sessions;
         if sessions.idle_ttl_secs == 0 || sessions.idle_ttl_secs > sessions.absolute_ttl_secs {
             return Err(ConfigError::new(
                 "sessions.idle_ttl_secs",
                 "must be at least 1 and at most sessions.absolute_ttl_secs",
+            ));
+        }
+        if !matches!(sessions.logout_revokes.as_str(), "none" | "online" | "all") {
+            return Err(ConfigError::new(
+                "sessions.logout_revokes",
+                "must be `none`, `online` or `all`",
+            ));
+        }
+        if sessions.login_attempts_per_minute == 0 {
+            return Err(ConfigError::new(
+                "sessions.login_attempts_per_minute",
+                "must be at least 1",
             ));
         }
         if sessions.consent_ttl_secs == 0 {

@@ -671,3 +671,43 @@ for_each_backend!(
     pages_carry_security_headers_and_cookies_are_locked_down,
     userinfo_rejects_bad_tokens,
 );
+
+#[tokio::test]
+async fn repeated_login_attempts_are_throttled() {
+    let options = common::Options::new(Backend::Memory).clients(vec![web_app("webapp")]);
+    let server = TestServer::start_with(options, |settings| {
+        settings.users = vec![alice()];
+        settings.sessions.login_attempts_per_minute = 2;
+    })
+    .await;
+    let browser = Browser::new();
+    let client = oauth_client(&server, "webapp", Some("webapp-secret"));
+    let page = browser
+        .get(&start(&client, &["openid"], "n", &[]).url)
+        .await;
+    let form = browser
+        .get(&server.at(page.location.as_deref().unwrap()))
+        .await;
+    let (interaction, csrf) = (
+        form.hidden("interaction").unwrap(),
+        form.hidden("csrf_token").unwrap(),
+    );
+    let attempt = async |password: &str| {
+        let fields = [
+            ("interaction", interaction.as_str()),
+            ("csrf_token", csrf.as_str()),
+            ("username", "alice"),
+            ("password", password),
+        ];
+        browser.post(&server.at("/login"), &fields).await
+    };
+    assert_eq!(attempt("guess-1").await.status, 200);
+    assert_eq!(attempt("guess-2").await.status, 200);
+    let throttled = attempt("wonderland").await;
+    assert_eq!(
+        throttled.status, 429,
+        "the third attempt within a minute is refused unchecked"
+    );
+    assert!(throttled.body.contains("Too many sign-in attempts"));
+    assert!(!browser.cookie_header().contains("ferrid-session"));
+}

@@ -23,7 +23,14 @@ async fn both_documents_list_what_exists(backend: Backend) {
     let list = |values: &[&str]| serde_json::json!(values);
     assert_eq!(
         doc["grant_types_supported"],
-        list(&["authorization_code", "client_credentials"])
+        list(&["authorization_code", "client_credentials", "refresh_token"])
+    );
+    assert_eq!(doc["revocation_endpoint"], server.at("/revoke"));
+    assert_eq!(doc["introspection_endpoint"], server.at("/introspect"));
+    assert_eq!(doc["end_session_endpoint"], server.at("/logout"));
+    assert_eq!(
+        doc["introspection_endpoint_auth_methods_supported"],
+        list(&["client_secret_basic", "client_secret_post"])
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
@@ -37,7 +44,11 @@ async fn both_documents_list_what_exists(backend: Backend) {
         list(&["RS256"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    assert_eq!(doc["scopes_supported"], list(&["a", "b"]));
+    // The configured clients' scopes, then those of the built-in Swagger UI client.
+    assert_eq!(
+        doc["scopes_supported"],
+        list(&["a", "b", "openid", "profile", "email"])
+    );
     for claim in [
         "sub",
         "name",
@@ -71,6 +82,23 @@ async fn both_documents_list_what_exists(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(authorize.status(), 400, "no client_id: the error page");
+    for endpoint in ["revocation_endpoint", "introspection_endpoint"] {
+        let response = http()
+            .post(doc[endpoint].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            matches!(response.status().as_u16(), 400 | 401),
+            "{endpoint}"
+        );
+    }
+    let logout = http()
+        .get(doc["end_session_endpoint"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), 200, "no session: the signed-out page");
     let userinfo = http()
         .get(doc["userinfo_endpoint"].as_str().unwrap())
         .send()

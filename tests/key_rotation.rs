@@ -30,7 +30,7 @@ async fn start(
     let clock = ManualClock::at_millis(SystemClock.now_millis());
     let options = Options {
         seed_key: false,
-        clock: Some(Arc::new(clock.clone())),
+        clock: Some(clock.clone()),
         ..Options::new(backend).clients(vec![service_client("svc", &["read"])])
     };
     (TestServer::start_with(options, configure).await, clock)

@@ -49,7 +49,7 @@ async fn memory_mode_generates_a_key_into_the_keys_dir_and_reuses_it() {
 async fn keys_a_rotation_adds_are_0600_and_removed_keys_leave_the_directory() {
     let clock = ManualClock::at_millis(SystemClock.now_millis());
     let options = Options {
-        clock: Some(Arc::new(clock.clone())),
+        clock: Some(clock.clone()),
         ..unseeded(Backend::Memory)
     };
     let server = TestServer::start_with(options, |_| {}).await;

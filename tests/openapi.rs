@@ -86,4 +86,38 @@ async fn the_spec_and_swagger_ui_are_served() {
     assert_eq!(docs.headers()["x-frame-options"], "DENY");
     let html = docs.text().await.unwrap();
     assert!(html.contains("swagger"), "Swagger UI page expected");
+    assert!(
+        html.contains("usePkceWithAuthorizationCodeGrant: true"),
+        "PKCE must be on"
+    );
+    assert!(html.contains("clientId: \"swagger-ui\""));
+    assert!(html.contains("window.location.origin + \"/docs/oauth-receiver.html\""));
+    let receiver = http()
+        .get(server.at("/docs/oauth-receiver.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receiver.status(), 200);
+    assert!(receiver.text().await.unwrap().contains("oauth2"));
+}
+
+#[tokio::test]
+async fn swagger_ui_can_start_a_pkce_login_against_ferrid() {
+    let server = TestServer::start(Backend::Memory, vec![]).await;
+    let spec = generated();
+    let flow = &spec["components"]["securitySchemes"]["OAuth2"]["flows"]["authorizationCode"];
+    assert_eq!(flow["authorizationUrl"], "/authorize");
+    assert_eq!(flow["tokenUrl"], "/token");
+    // What Swagger UI sends when "Authorize" is pressed: the built-in public client with PKCE.
+    let url = format!(
+        "{}?response_type=code&client_id=swagger-ui&redirect_uri={}/docs/oauth-receiver.html&scope=openid&state=s&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256",
+        server.at("/authorize"),
+        server.url
+    );
+    let response = http().get(url).send().await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert!(response.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/login?interaction="));
 }

@@ -160,6 +160,56 @@ async fn swap_returns_the_previous_value_to_exactly_one_caller(subject: Subject)
     );
 }
 
+async fn compare_and_swap_has_exactly_one_winner(subject: Subject) {
+    subject
+        .store
+        .put("rt", b"active".to_vec(), Some(Duration::from_secs(60)))
+        .await
+        .unwrap();
+    let swappers: Vec<_> = (0..16u8)
+        .map(|i| {
+            let store = subject.store.clone();
+            tokio::spawn(async move {
+                store
+                    .compare_and_swap("rt", b"active", vec![i], Some(Duration::from_secs(60)))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut winners = 0;
+    for swapper in swappers {
+        if swapper.await.unwrap() {
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1);
+    assert_ne!(
+        subject.store.get("rt").await.unwrap(),
+        Some(b"active".to_vec())
+    );
+    assert!(!subject
+        .store
+        .compare_and_swap("absent", b"x", b"y".to_vec(), None)
+        .await
+        .unwrap());
+    assert_eq!(subject.store.get("absent").await.unwrap(), None);
+    subject
+        .store
+        .put("forever", b"a".to_vec(), None)
+        .await
+        .unwrap();
+    assert!(subject
+        .store
+        .compare_and_swap("forever", b"a", b"b".to_vec(), None)
+        .await
+        .unwrap());
+    assert_eq!(
+        subject.store.get("forever").await.unwrap(),
+        Some(b"b".to_vec())
+    );
+}
+
 async fn put_new_has_exactly_one_winner(subject: Subject) {
     let writers: Vec<_> = (0..16u8)
         .map(|i| {
@@ -214,53 +264,6 @@ async fn json_round_trips_and_corruption_is_reported(subject: Subject) {
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Corrupt(_)), "{err:?}");
-}
-
-async fn replace_if_has_exactly_one_winner_among_readers_of_one_value(subject: Subject) {
-    let store = &subject.store;
-    assert!(!store
-        .replace_if("ring", b"v1", b"x".to_vec(), None)
-        .await
-        .unwrap());
-    assert_eq!(
-        store.get("ring").await.unwrap(),
-        None,
-        "absent stays absent"
-    );
-    store.put("ring", b"v1".to_vec(), None).await.unwrap();
-    let writers: Vec<_> = (0..16u8)
-        .map(|i| {
-            let store = store.clone();
-            tokio::spawn(async move {
-                let won = store
-                    .replace_if("ring", b"v1", vec![i], None)
-                    .await
-                    .unwrap();
-                (i, won)
-            })
-        })
-        .collect();
-    let mut winners = Vec::new();
-    for writer in writers {
-        let (i, won) = writer.await.unwrap();
-        if won {
-            winners.push(i);
-        }
-    }
-    assert_eq!(winners.len(), 1, "{winners:?}");
-    assert_eq!(store.get("ring").await.unwrap(), Some(vec![winners[0]]));
-    // With a TTL, the replacement expires like any entry.
-    assert!(store
-        .replace_if(
-            "ring",
-            &[winners[0]],
-            b"short".to_vec(),
-            Some(Duration::from_millis(150))
-        )
-        .await
-        .unwrap());
-    subject.pass(Duration::from_millis(400)).await;
-    assert_eq!(store.get("ring").await.unwrap(), None);
 }
 
 async fn delete_if_deletes_only_the_expected_value(subject: Subject) {
@@ -318,10 +321,10 @@ suite!(
     entries_expire_after_their_ttl,
     take_is_single_use_under_concurrency,
     put_new_has_exactly_one_winner,
+    compare_and_swap_has_exactly_one_winner,
     swap_returns_the_previous_value_to_exactly_one_caller,
     concurrent_writers_to_distinct_keys_all_land,
     json_round_trips_and_corruption_is_reported,
-    replace_if_has_exactly_one_winner_among_readers_of_one_value,
     delete_if_deletes_only_the_expected_value,
     published_notices_reach_every_subscriber,
 );

@@ -204,7 +204,7 @@ async fn unknown_grant_types_are_unsupported(backend: Backend) {
     let server = server(backend).await;
     for grant in [
         "password",
-        "refresh_token",
+        "urn:ietf:params:oauth:grant-type:jwt-bearer",
         "urn:ietf:params:oauth:grant-type:device_code",
         "",
     ] {

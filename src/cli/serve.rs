@@ -56,6 +56,7 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
 }
 
 async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<(), String> {
+    let shutdown = shutdown_signal();
     let bind = settings.bind.clone();
     let issuer = settings.issuer().to_owned();
     let app = App::new(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
@@ -63,7 +64,7 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
         .await
         .map_err(|err| format!("cannot listen on {bind}: {err}"))?;
     tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = app.store().name(), "ferrid is listening");
-    tracing::info!(location = %app.key_location(), "signing keys are kept in the {}", app.key_location());
+    tracing::info!(location = %app.key_location(), "signing keys: {}", app.key_location());
     if let Some(secret) = demo_secret {
         tracing::warn!(
             client_id = DEMO_CLIENT_ID,
@@ -78,7 +79,7 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
         background.maintain_keys().await;
     });
     bound
-        .serve(app, shutdown_signal())
+        .serve(app, shutdown)
         .await
         .map_err(|err| err.to_string())?;
     tracing::info!("ferrid stopped");
@@ -98,25 +99,25 @@ fn add_demo_client(settings: &mut Settings) -> Result<SecretString, String> {
     Ok(secret)
 }
 
-/// Completes on SIGTERM or Ctrl-C.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+/// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed at once, before the
+/// server starts, so a signal that arrives early is never lost to the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            () = wait(terminate) => {},
+            () = wait(interrupt) => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }

@@ -217,3 +217,13 @@ fn unsafe_rotation_settings_name_the_key() {
         assert_eq!(err.key, key, "{name}={value}: {err}");
     }
 }
+
+#[test]
+fn the_shipped_example_configs_are_valid() {
+    for file in ["ferrid.example.toml", "examples/ferrid.toml"] {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let settings = Settings::load_from(Some(&path), env(&[]))
+            .unwrap_or_else(|err| panic!("{file}: {err}"));
+        assert!(!settings.clients.is_empty(), "{file}");
+    }
+}

@@ -4,11 +4,15 @@
 //! endpoint answer with the proper challenge.
 
 use poem::{Request, RequestBody};
-use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::registry::{
+    MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope, MetaSecurityScheme, Registry,
+};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
 /// Name of the security scheme in the OpenAPI document.
 pub const SCHEME_NAME: &str = "BearerToken";
+/// The OAuth 2.0 scheme Swagger UI's Authorize button logs in with (code flow + PKCE).
+pub const OAUTH2_SCHEME_NAME: &str = "OAuth2";
 
 /// The bearer token, if the header carried one; `Err` when the header is not `Bearer <token>`.
 pub struct BearerAuthorization(pub Result<Option<String>, &'static str>);
@@ -33,10 +37,50 @@ impl<'a> ApiExtractor<'a> for BearerAuthorization {
                 openid_connect_url: None,
             },
         );
+        // Relative URLs: Swagger UI resolves them against the spec's server, the issuer.
+        registry.create_security_scheme(
+            OAUTH2_SCHEME_NAME,
+            MetaSecurityScheme {
+                ty: "oauth2",
+                description: Some(
+                    "Log in through ferrid (authorization code with PKCE) as the built-in public \
+                     `swagger-ui` client, then try the endpoints that need a user's token.",
+                ),
+                name: None,
+                key_in: None,
+                scheme: None,
+                bearer_format: None,
+                flows: Some(MetaOAuthFlows {
+                    implicit: None,
+                    password: None,
+                    client_credentials: None,
+                    authorization_code: Some(MetaOAuthFlow {
+                        authorization_url: Some("/authorize"),
+                        token_url: Some("/token"),
+                        refresh_url: None,
+                        scopes: vec![
+                            MetaOAuthScope {
+                                name: "openid",
+                                description: Some("Sign in"),
+                            },
+                            MetaOAuthScope {
+                                name: "profile",
+                                description: Some("Name and username"),
+                            },
+                            MetaOAuthScope {
+                                name: "email",
+                                description: Some("Email address"),
+                            },
+                        ],
+                    }),
+                }),
+                openid_connect_url: None,
+            },
+        );
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec![SCHEME_NAME]
+        vec![SCHEME_NAME, OAUTH2_SCHEME_NAME]
     }
 
     fn has_security_fallback() -> bool {

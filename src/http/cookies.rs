@@ -49,6 +49,11 @@ impl CookieNames {
         self.build(self.session, value, max_age_secs)
     }
 
+    /// `Set-Cookie` that deletes the session cookie.
+    pub fn clear_session(&self) -> String {
+        self.build(self.session, "", 0)
+    }
+
     /// `Set-Cookie` for a new browser binding.
     pub fn set_bind(&self, value: &str) -> String {
         self.build(self.bind, value, 3600)

@@ -7,9 +7,11 @@ pub mod authorize_api;
 pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
+pub mod docs;
 pub mod errors;
 pub mod health;
 pub mod json_bytes;
+pub mod logout;
 pub mod middleware;
 pub mod oauth_api;
 pub mod pages;
@@ -30,6 +32,9 @@ pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
     pub const USERINFO: &str = "/userinfo";
+    pub const REVOKE: &str = "/revoke";
+    pub const INTROSPECT: &str = "/introspect";
+    pub const LOGOUT: &str = "/logout";
     pub const JWKS: &str = "/.well-known/jwks.json";
     pub const DOCS: &str = "/docs";
     pub const OPENAPI_JSON: &str = "/openapi.json";
@@ -83,7 +88,7 @@ pub fn openapi_json(settings: &Settings) -> String {
 pub fn route(app: Arc<App>) -> impl Endpoint {
     let api = api_service(app.settings());
     let spec = api.spec_endpoint();
-    let docs = api.swagger_ui();
+    let docs = docs::endpoint(&api.swagger_ui_html());
     let max_body = app.settings().http.max_body_bytes;
     Route::new()
         .nest(paths::DOCS, docs)
@@ -92,6 +97,10 @@ pub fn route(app: Arc<App>) -> impl Endpoint {
         .at(
             "/consent",
             get(pages::consent_page).post(pages::consent_submit),
+        )
+        .at(
+            paths::LOGOUT,
+            get(logout::logout_get).post(logout::logout_post),
         )
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))

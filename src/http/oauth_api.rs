@@ -15,7 +15,9 @@ use super::ApiTags;
 use crate::app::App;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientCredentials;
-use crate::oauth::token::{self, TokenRequest, TokenSet};
+use crate::oauth::introspect::ActiveToken;
+use crate::oauth::token::{self, TokenOperation, TokenRequest, TokenSet};
+use crate::oauth::tokens::Audience;
 use crate::secret::SecretString;
 
 /// Token request parameters (`application/x-www-form-urlencoded`). A parameter sent twice is
@@ -41,6 +43,8 @@ pub struct TokenForm {
     pub redirect_uri: Option<String>,
     /// `authorization_code`: the PKCE code verifier.
     pub code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token.
+    pub refresh_token: Option<String>,
 }
 
 impl poem_openapi::types::Example for TokenForm {
@@ -55,6 +59,7 @@ impl poem_openapi::types::Example for TokenForm {
             code: None,
             redirect_uri: None,
             code_verifier: None,
+            refresh_token: None,
         }
     }
 }
@@ -74,6 +79,9 @@ pub struct TokenBody {
     /// An OpenID Connect ID token, when the `openid` scope was granted.
     #[oai(skip_serializing_if_is_none)]
     pub id_token: Option<String>,
+    /// A refresh token, when the grant gets one (`offline_access`); it rotates on every use.
+    #[oai(skip_serializing_if_is_none)]
+    pub refresh_token: Option<String>,
 }
 
 oauth_response! {
@@ -95,12 +103,118 @@ impl From<Result<TokenSet, OAuthError>> for TokenResponse {
                     expires_in: set.expires_in,
                     scope: set.scope,
                     id_token: set.id_token,
+                    refresh_token: set.refresh_token,
                 }),
                 NO_STORE.into(),
                 NO_CACHE.into(),
             ),
             Err(err) => err.into(),
         }
+    }
+}
+
+/// Revocation and introspection parameters (`application/x-www-form-urlencoded`).
+#[derive(Debug, Deserialize, Object)]
+pub struct TokenOperationForm {
+    /// The token to revoke or introspect.
+    pub token: Option<String>,
+    /// `access_token` or `refresh_token`: where to look first (never trusted to exclude).
+    pub token_type_hint: Option<String>,
+    /// The client id, for `client_secret_post` and public clients.
+    pub client_id: Option<String>,
+    /// The client secret, for `client_secret_post`.
+    pub client_secret: Option<String>,
+}
+
+impl TokenOperationForm {
+    fn split(self, auth: ClientAuthorization) -> (ClientCredentials, TokenOperation) {
+        let credentials = ClientCredentials {
+            basic: auth.0,
+            client_id: self.client_id,
+            client_secret: self.client_secret.map(SecretString::new),
+        };
+        (
+            credentials,
+            TokenOperation {
+                token: self.token,
+                token_type_hint: self.token_type_hint,
+            },
+        )
+    }
+}
+
+oauth_response! {
+    /// Revocation endpoint responses.
+    pub enum RevokeResponse {
+        /// The token is revoked, or was not one of this client's active tokens (RFC 7009 §2.2).
+        #[oai(status = 200)]
+        Ok(#[oai(header = "Cache-Control")] String, #[oai(header = "Pragma")] String),
+    }
+}
+
+/// An introspection answer (RFC 7662 §2.2); inactive tokens get only `active: false`.
+#[derive(Debug, Default, Object)]
+pub struct IntrospectionBody {
+    /// Whether the token is active now.
+    pub active: bool,
+    /// Granted scopes, space-separated.
+    #[oai(skip_serializing_if_is_none)]
+    pub scope: Option<String>,
+    /// The client the token was issued to.
+    #[oai(skip_serializing_if_is_none)]
+    pub client_id: Option<String>,
+    /// Subject: the user's stable id, or the client id for client credentials.
+    #[oai(skip_serializing_if_is_none)]
+    pub sub: Option<String>,
+    /// Audiences of an access token.
+    #[oai(skip_serializing_if_is_none)]
+    pub aud: Option<Vec<String>>,
+    /// Issuer.
+    #[oai(skip_serializing_if_is_none)]
+    pub iss: Option<String>,
+    /// Expiry, seconds since the epoch.
+    #[oai(skip_serializing_if_is_none)]
+    pub exp: Option<u64>,
+    /// Issue time, seconds since the epoch.
+    #[oai(skip_serializing_if_is_none)]
+    pub iat: Option<u64>,
+    /// Token id of an access token.
+    #[oai(skip_serializing_if_is_none)]
+    pub jti: Option<String>,
+    /// `access_token` or `refresh_token`.
+    #[oai(skip_serializing_if_is_none)]
+    pub token_type: Option<String>,
+}
+
+impl From<Option<ActiveToken>> for IntrospectionBody {
+    fn from(active: Option<ActiveToken>) -> Self {
+        let Some(token) = active else {
+            return Self::default();
+        };
+        Self {
+            active: true,
+            scope: Some(token.scope),
+            client_id: Some(token.client_id),
+            sub: Some(token.sub),
+            aud: token.aud.map(|aud| match aud {
+                Audience::One(one) => vec![one],
+                Audience::Many(many) => many,
+            }),
+            iss: Some(token.iss),
+            exp: Some(token.exp),
+            iat: Some(token.iat),
+            jti: token.jti,
+            token_type: Some(token.token_type.to_owned()),
+        }
+    }
+}
+
+oauth_response! {
+    /// Introspection endpoint responses.
+    pub enum IntrospectResponse {
+        /// Whether the token is active, and what it stands for if so.
+        #[oai(status = 200)]
+        Ok(Json<IntrospectionBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Pragma")] String),
     }
 }
 
@@ -136,7 +250,48 @@ impl OAuthApi {
             code: form.code,
             redirect_uri: form.redirect_uri,
             code_verifier: form.code_verifier,
+            refresh_token: form.refresh_token,
         };
         token::exchange(&app, credentials, request).await.into()
+    }
+
+    /// Revocation endpoint
+    ///
+    /// Revokes one of the authenticated client's tokens (RFC 7009): a refresh token ends its
+    /// whole grant, an access token stops being active at introspection and userinfo at once.
+    /// Unknown tokens and tokens of other clients are answered 200 as well.
+    #[oai(path = "/revoke", method = "post", operation_id = "revoke")]
+    async fn revoke(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: ClientAuthorization,
+        form: Form<TokenOperationForm>,
+    ) -> RevokeResponse {
+        let (credentials, operation) = form.0.split(auth);
+        match token::revoke(&app, credentials, operation).await {
+            Ok(()) => RevokeResponse::Ok(NO_STORE.into(), NO_CACHE.into()),
+            Err(err) => err.into(),
+        }
+    }
+
+    /// Introspection endpoint
+    ///
+    /// Tells an authenticated client whether a token is active and what it stands for (RFC
+    /// 7662). Expired, revoked, rotated, malformed and unknown tokens are exactly
+    /// `{"active": false}`.
+    #[oai(path = "/introspect", method = "post", operation_id = "introspect")]
+    async fn introspect(
+        &self,
+        app: Data<&Arc<App>>,
+        auth: ClientAuthorization,
+        form: Form<TokenOperationForm>,
+    ) -> IntrospectResponse {
+        let (credentials, operation) = form.0.split(auth);
+        match token::introspect(&app, credentials, operation).await {
+            Ok(active) => {
+                IntrospectResponse::Ok(Json(active.into()), NO_STORE.into(), NO_CACHE.into())
+            }
+            Err(err) => err.into(),
+        }
     }
 }

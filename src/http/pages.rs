@@ -27,6 +27,7 @@ struct LoginPage<'a> {
     csrf: &'a str,
     username: &'a str,
     failed: bool,
+    throttled: bool,
 }
 
 #[derive(Template)]
@@ -45,7 +46,7 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
-fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
+pub(crate) fn html(status: StatusCode, body: Result<String, askama::Error>) -> Response {
     match body {
         Ok(body) => Response::builder()
             .status(status)
@@ -73,14 +74,20 @@ fn render(step: &Step) -> Response {
             page,
             login_hint,
             failed,
+            throttled,
         } => html(
-            StatusCode::OK,
+            if *throttled {
+                StatusCode::TOO_MANY_REQUESTS
+            } else {
+                StatusCode::OK
+            },
             LoginPage {
                 client_name: &page.client_name,
                 interaction: &page.interaction,
                 csrf: &page.csrf,
                 username: login_hint.as_deref().unwrap_or_default(),
-                failed: *failed,
+                failed: *failed && !*throttled,
+                throttled: *throttled,
             }
             .render(),
         ),
@@ -217,6 +224,10 @@ pub async fn login_submit(
     request: &Request,
     form: Result<Form<LoginFields>, poem::Error>,
 ) -> Response {
+    let address = request
+        .remote_addr()
+        .as_socket_addr()
+        .map(|addr| addr.ip().to_string());
     let Ok(Form(fields)) = form else {
         return error_page(400, "The sign-in form was malformed.");
     };
@@ -229,6 +240,7 @@ pub async fn login_submit(
         csrf_token: fields.csrf_token.as_deref(),
         username: fields.username.as_deref().unwrap_or_default().trim(),
         password: fields.password.unwrap_or_default(),
+        client_address: address.as_deref(),
     };
     respond(
         &app,

@@ -32,6 +32,16 @@ pub struct ProviderMetadata {
     pub token_endpoint: String,
     /// Where clients read claims about the person with an access token.
     pub userinfo_endpoint: String,
+    /// RFC 7009 token revocation.
+    pub revocation_endpoint: String,
+    /// Client authentication methods of the revocation endpoint.
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// RFC 7662 token introspection.
+    pub introspection_endpoint: String,
+    /// Client authentication methods of the introspection endpoint.
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// OIDC RP-Initiated Logout.
+    pub end_session_endpoint: String,
     /// The public signing keys.
     pub jwks_uri: String,
     /// Grant types the token endpoint accepts.
@@ -134,6 +144,17 @@ impl WellKnownApi {
     }
 }
 
+fn auth_methods(with_public: bool) -> Vec<String> {
+    let mut methods = vec![
+        "client_secret_basic".to_owned(),
+        "client_secret_post".to_owned(),
+    ];
+    if with_public {
+        methods.push("none".to_owned());
+    }
+    methods
+}
+
 /// The metadata ferrid publishes for `settings`.
 pub fn metadata(settings: &Settings) -> ProviderMetadata {
     let issuer = settings.issuer();
@@ -148,16 +169,17 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         authorization_endpoint: format!("{issuer}{}", paths::AUTHORIZE),
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
         userinfo_endpoint: format!("{issuer}{}", paths::USERINFO),
+        revocation_endpoint: format!("{issuer}{}", paths::REVOKE),
+        revocation_endpoint_auth_methods_supported: auth_methods(true),
+        introspection_endpoint: format!("{issuer}{}", paths::INTROSPECT),
+        introspection_endpoint_auth_methods_supported: auth_methods(false),
+        end_session_endpoint: format!("{issuer}{}", paths::LOGOUT),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
         grant_types_supported: GrantType::ALL
             .iter()
             .map(|g| g.as_str().to_owned())
             .collect(),
-        token_endpoint_auth_methods_supported: vec![
-            "client_secret_basic".into(),
-            "client_secret_post".into(),
-            "none".into(),
-        ],
+        token_endpoint_auth_methods_supported: auth_methods(true),
         response_types_supported: vec!["code".into()],
         response_modes_supported: vec!["query".into()],
         scopes_supported: scopes,

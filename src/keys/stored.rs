@@ -3,7 +3,7 @@
 //! under the system secret (`sealed`). ferrid refuses an entry whose keys are not sealed, or
 //! do not open, with an error saying which key and why — never a silent fallback.
 //!
-//! Changes go through `replace_if` on the exact bytes that were read (the fencing check: a
+//! Changes go through `compare_and_swap` on the exact bytes that were read (the fencing check: a
 //! writer whose lock expired cannot overwrite a newer ring), and a notice on `keys:changed`
 //! tells the other instances to reload. `keys:lock` (`put_new` with a TTL, i.e. `SET NX PX`)
 //! makes one instance at a time do the work.
@@ -132,7 +132,7 @@ pub async fn replace(
     let revision = current.revision + 1;
     let raw = encode(sealer, keys, revision)?;
     if !store
-        .replace_if(RING_KEY, &current.raw, raw.clone(), None)
+        .compare_and_swap(RING_KEY, &current.raw, raw.clone(), None)
         .await?
     {
         return Ok(None);

@@ -47,17 +47,35 @@ pub enum GrantType {
     AuthorizationCode,
     /// RFC 6749 §4.4.
     ClientCredentials,
+    /// RFC 6749 §6, with rotation and reuse detection.
+    RefreshToken,
+}
+
+/// What a refresh does to the refresh token presented.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RotationPolicy {
+    /// Every refresh returns a new refresh token and retires the presented one.
+    #[default]
+    Rotate,
+    /// The refresh token stays valid and is returned again.
+    Reuse,
 }
 
 impl GrantType {
     /// Every implemented grant type, as discovery lists them.
-    pub const ALL: [GrantType; 2] = [GrantType::AuthorizationCode, GrantType::ClientCredentials];
+    pub const ALL: [GrantType; 3] = [
+        GrantType::AuthorizationCode,
+        GrantType::ClientCredentials,
+        GrantType::RefreshToken,
+    ];
 
     /// The `grant_type` value.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::ClientCredentials => "client_credentials",
+            Self::RefreshToken => "refresh_token",
         }
     }
 
@@ -86,6 +104,11 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub skip_consent: bool,
+    /// Refresh tokens without `offline_access` (still only with the refresh_token grant).
+    #[serde(default)]
+    pub issue_refresh_tokens: bool,
+    #[serde(default)]
+    pub refresh_token_rotation: RotationPolicy,
 }
 
 impl Client {
@@ -199,6 +222,16 @@ impl Client {
                 );
             }
         }
+        let refresh_token_rotation = match config.refresh_token_rotation.as_deref() {
+            None | Some("rotate") => RotationPolicy::Rotate,
+            Some("reuse") => RotationPolicy::Reuse,
+            Some(other) => {
+                return fail(
+                    "refresh_token_rotation",
+                    format!("`{other}` is not `rotate` or `reuse`"),
+                )
+            }
+        };
         let default_scopes = config
             .default_scopes
             .clone()
@@ -218,6 +251,8 @@ impl Client {
             redirect_uris: config.redirect_uris.clone(),
             post_logout_redirect_uris: config.post_logout_redirect_uris.clone(),
             skip_consent: config.skip_consent,
+            issue_refresh_tokens: config.issue_refresh_tokens,
+            refresh_token_rotation,
         })
     }
 
@@ -226,6 +261,13 @@ impl Client {
         self.secret_sha256
             .as_ref()
             .is_some_and(|expected| digests_equal(expected, &sha256(secret.as_bytes())))
+    }
+
+    /// Whether a grant of `scopes` gets a refresh token: the client may use the refresh_token
+    /// grant, and asked for `offline_access` or is configured to always get one.
+    pub fn gets_refresh_token(&self, scopes: &[String]) -> bool {
+        self.allows_grant(GrantType::RefreshToken)
+            && (self.issue_refresh_tokens || scopes.iter().any(|s| s == "offline_access"))
     }
 
     /// Whether the client may use `grant`.
@@ -250,6 +292,23 @@ pub fn validate_configs(configs: &[ClientConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
+/// Id of the built-in public client Swagger UI (`/docs`) logs in with.
+pub const SWAGGER_UI_CLIENT_ID: &str = "swagger-ui";
+
+/// The built-in Swagger UI client: public (PKCE), redirecting only to ferrid's own docs page,
+/// asking consent like any third-party client. A `[[clients]]` entry with the same id replaces it.
+pub fn swagger_ui_client(issuer: &str) -> ClientConfig {
+    ClientConfig {
+        id: SWAGGER_UI_CLIENT_ID.into(),
+        name: Some("ferrid API docs (Swagger UI)".into()),
+        public: true,
+        grant_types: vec!["authorization_code".into()],
+        scopes: ["openid", "profile", "email"].map(String::from).to_vec(),
+        redirect_uris: vec![format!("{issuer}/docs/oauth-receiver.html")],
+        ..ClientConfig::default()
+    }
+}
+
 fn store_key(client_id: &str) -> String {
     format!("client:{client_id}")
 }
@@ -257,6 +316,29 @@ fn store_key(client_id: &str) -> String {
 /// Writes (or replaces) a client.
 pub async fn upsert(store: &dyn Store, client: &Client) -> Result<(), StoreError> {
     store::put_json(store, &store_key(&client.client_id), client, None).await
+}
+
+const BOOTSTRAP_KEY: &str = "clients:bootstrap";
+
+/// Makes the store's config-provisioned clients exactly `configured`: upserts each, and deletes
+/// those an earlier start provisioned that the config no longer lists (their refresh tokens and
+/// sessions then stop working, as the operator meant).
+pub async fn sync_bootstrap(store: &dyn Store, configured: &[Client]) -> Result<(), StoreError> {
+    let previous: Vec<String> = store::get_json(store, BOOTSTRAP_KEY)
+        .await?
+        .unwrap_or_default();
+    for client in configured {
+        upsert(store, client).await?;
+    }
+    for stale in previous
+        .iter()
+        .filter(|id| !configured.iter().any(|c| &c.client_id == *id))
+    {
+        store.delete(&store_key(stale)).await?;
+        tracing::info!(client_id = %stale, "client removed from the config: deleted");
+    }
+    let ids: Vec<&str> = configured.iter().map(|c| c.client_id.as_str()).collect();
+    store::put_json(store, BOOTSTRAP_KEY, &ids, None).await
 }
 
 /// Looks a client up by id.

@@ -3,7 +3,8 @@
 //! everything the tokens need (user, scopes, nonce, `auth_time`, session). Redemption is one
 //! atomic `swap` that replaces the code with a marker naming the access token it issues: of
 //! concurrent redemptions exactly one succeeds, and a later replay finds the marker and revokes
-//! that token (§4.1.2: a code used twice is evidence of theft).
+//! that token and any refresh-token family it started (§4.1.2: a code used twice is evidence
+//! of theft).
 
 use std::time::Duration;
 
@@ -11,8 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::app::App;
 use crate::error::OAuthError;
-use crate::oauth::revocation;
+use crate::oauth::{refresh, revocation};
 use crate::secret::{random_token, sha256};
 use crate::store::{self, Store};
 
@@ -38,7 +40,11 @@ pub struct AuthorizationCode {
 #[serde(tag = "state", rename_all = "snake_case")]
 enum CodeEntry {
     Issued(AuthorizationCode),
-    Redeemed { jti: String, exp: u64 },
+    Redeemed {
+        jti: String,
+        exp: u64,
+        family: Option<String>,
+    },
 }
 
 fn key(code: &str) -> String {
@@ -58,25 +64,32 @@ pub struct Issuing<'a> {
     pub jti: &'a str,
     pub exp: u64,
     pub now: u64,
+    /// The refresh-token family the redemption may start.
+    pub family: Option<&'a str>,
 }
 
 /// Redeems `code` once; a replay revokes what the first redemption issued.
 pub async fn redeem(
-    store: &dyn Store,
+    app: &App,
     code: &str,
     issuing: Issuing<'_>,
 ) -> Result<AuthorizationCode, OAuthError> {
+    let store = app.store();
     let key = key(code);
     let marker = store::encode(&CodeEntry::Redeemed {
         jti: issuing.jti.to_owned(),
         exp: issuing.exp,
+        family: issuing.family.map(str::to_owned),
     })?;
     let ttl = Duration::from_secs(issuing.exp.saturating_sub(issuing.now).max(1));
     match store.swap(&key, marker, Some(ttl)).await? {
         Some(previous) => match store::decode::<CodeEntry>(&key, &previous)? {
             CodeEntry::Issued(grant) => Ok(grant),
-            CodeEntry::Redeemed { jti, exp } => {
+            CodeEntry::Redeemed { jti, exp, family } => {
                 revocation::revoke_access_token(store, &jti, exp, issuing.now).await?;
+                if let Some(family) = family {
+                    refresh::revoke_family(app, &family).await?;
+                }
                 tracing::warn!(
                     target: "ferrid::audit",
                     event = "code_replayed",

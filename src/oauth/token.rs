@@ -5,8 +5,10 @@
 use crate::app::App;
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::client_auth::{self, ClientCredentials};
-use crate::oauth::clients::GrantType;
+use crate::oauth::clients::{AuthMethod, GrantType};
 use crate::oauth::grants;
+use crate::oauth::introspect::{self, ActiveToken};
+use crate::oauth::revoke;
 
 /// The token request's parameters, as the client sent them.
 #[derive(Debug, Clone, Default)]
@@ -23,6 +25,8 @@ pub struct TokenRequest {
     pub redirect_uri: Option<String>,
     /// `authorization_code`: the PKCE verifier.
     pub code_verifier: Option<String>,
+    /// `refresh_token`: the refresh token.
+    pub refresh_token: Option<String>,
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -37,6 +41,61 @@ pub struct TokenSet {
     pub scope: String,
     /// OIDC ID token, for `openid` grants.
     pub id_token: Option<String>,
+    /// A refresh token, for grants that get one.
+    pub refresh_token: Option<String>,
+}
+
+/// The parameters of a revocation or introspection request.
+#[derive(Debug, Clone, Default)]
+pub struct TokenOperation {
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
+}
+
+impl TokenOperation {
+    fn token(&self) -> Result<&str, OAuthError> {
+        self.token
+            .as_deref()
+            .filter(|token| !token.is_empty())
+            .ok_or_else(|| OAuthError::invalid_request("token is required"))
+    }
+}
+
+/// Handles a revocation request (RFC 7009): authenticate, then revoke if the client owns it.
+pub async fn revoke(
+    app: &App,
+    credentials: ClientCredentials,
+    operation: TokenOperation,
+) -> Result<(), OAuthError> {
+    let client = client_auth::authenticate(app.store(), credentials).await?;
+    revoke::revoke(
+        app,
+        &client,
+        operation.token()?,
+        operation.token_type_hint.as_deref(),
+    )
+    .await
+}
+
+/// Handles an introspection request (RFC 7662): only authenticated confidential clients.
+pub async fn introspect(
+    app: &App,
+    credentials: ClientCredentials,
+    operation: TokenOperation,
+) -> Result<Option<ActiveToken>, OAuthError> {
+    let client = client_auth::authenticate(app.store(), credentials).await?;
+    if client.auth_method == AuthMethod::None {
+        return Err(OAuthError::invalid_client(
+            "introspection requires a confidential client",
+        ));
+    }
+    introspect::introspect(
+        app,
+        &client,
+        operation.token()?,
+        operation.token_type_hint.as_deref(),
+    )
+    .await
 }
 
 /// Handles one token request.
@@ -88,5 +147,6 @@ async fn dispatch(
             grants::authorization_code::grant(app, &client, request).await
         }
         GrantType::ClientCredentials => grants::client_credentials::grant(app, &client, request),
+        GrantType::RefreshToken => grants::refresh_token::grant(app, &client, request).await,
     }
 }

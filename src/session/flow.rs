@@ -41,6 +41,8 @@ pub enum Step {
         page: PageContext,
         login_hint: Option<String>,
         failed: bool,
+        /// Too many attempts: the form is shown again, nothing was checked.
+        throttled: bool,
     },
     /// Show the consent form: each scope with its description.
     Consent {
@@ -135,6 +137,7 @@ pub async fn show(
             page: context,
             login_hint: pending.request.login_hint.clone(),
             failed: false,
+            throttled: false,
         }
         .into()),
     }
@@ -146,6 +149,8 @@ pub struct LoginForm<'a> {
     pub csrf_token: Option<&'a str>,
     pub username: &'a str,
     pub password: String,
+    /// The client's network address, for throttling.
+    pub client_address: Option<&'a str>,
 }
 
 /// Handles a posted login form.
@@ -156,6 +161,24 @@ pub async fn login(
 ) -> Result<Outcome, AuthorizeError> {
     let (client, mut pending) =
         checked_pending(app, form.interaction, form.csrf_token, browser).await?;
+    if !app
+        .login_throttle()
+        .allow(form.username, form.client_address)
+    {
+        tracing::warn!(target: "ferrid::audit", event = "login", outcome = "throttled", client_id = %client.client_id, "too many login attempts");
+        let context = PageContext {
+            interaction: form.interaction.to_owned(),
+            csrf: pending.csrf,
+            client_name: client.name,
+        };
+        let step = Step::Login {
+            page: context,
+            login_hint: Some(form.username.to_owned()),
+            failed: true,
+            throttled: true,
+        };
+        return Ok(step.into());
+    }
     let user = users::find(app.store(), form.username).await?;
     let candidate = user.clone();
     let password = form.password;
@@ -175,6 +198,7 @@ pub async fn login(
             page: context,
             login_hint: Some(form.username.to_owned()),
             failed: true,
+            throttled: false,
         }
         .into());
     };
@@ -223,6 +247,7 @@ pub async fn consent(
             page: context,
             login_hint: pending.request.login_hint.clone(),
             failed: false,
+            throttled: false,
         }
         .into());
     };
@@ -309,6 +334,7 @@ async fn decide(
                 page: context,
                 login_hint,
                 failed: false,
+                throttled: false,
             },
             set_session: None,
             set_bind,

@@ -6,6 +6,7 @@
 pub mod consent;
 pub mod flow;
 pub mod pending;
+pub mod throttle;
 
 use std::time::Duration;
 
@@ -91,6 +92,15 @@ pub async fn add_client(
         save(app, cookie, session).await?;
     }
     Ok(())
+}
+
+/// Ends the session behind `cookie`, returning it if it was live.
+pub async fn end(app: &App, cookie: &str) -> Result<Option<Session>, StoreError> {
+    let key = key(cookie);
+    match app.store().take(&key).await? {
+        Some(bytes) => store::decode(&key, &bytes).map(Some),
+        None => Ok(None),
+    }
 }
 
 async fn save(app: &App, cookie: &str, session: &Session) -> Result<(), StoreError> {

@@ -1,7 +1,7 @@
 //! The embedded store: a map behind a mutex, for a single instance and for tests. Expiry follows
 //! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
 //! once and swept on later writes. Every operation holds the lock for its whole
-//! read-modify-write, which makes `take`, `put_new`, `replace_if` and `delete_if` atomic.
+//! read-modify-write, which makes `take`, `put_new`, `compare_and_swap` and `delete_if` atomic.
 //! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
 //! survives a restart.
 
@@ -123,6 +123,25 @@ impl Store for MemoryStore {
             .map(|entry| entry.value))
     }
 
+    async fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: &[u8],
+        value: Vec<u8>,
+        ttl: Option<Duration>,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let entry = self.entry(value, ttl);
+        let mut entries = self.lock()?;
+        let matches = entries
+            .get(key)
+            .is_some_and(|current| current.is_live(now) && current.value == expected);
+        if matches {
+            entries.insert(key.to_owned(), entry);
+        }
+        Ok(matches)
+    }
+
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let now = self.clock.now_millis();
         let entries = self.lock()?;
@@ -139,26 +158,6 @@ impl Store for MemoryStore {
             .remove(key)
             .filter(|entry| entry.is_live(now))
             .map(|entry| entry.value))
-    }
-
-    async fn replace_if(
-        &self,
-        key: &str,
-        expected: &[u8],
-        value: Vec<u8>,
-        ttl: Option<Duration>,
-    ) -> Result<bool, StoreError> {
-        let now = self.clock.now_millis();
-        let entry = self.entry(value, ttl);
-        let mut entries = self.lock()?;
-        let matches = entries
-            .get(key)
-            .is_some_and(|existing| existing.is_live(now) && existing.value == expected);
-        if matches {
-            entries.insert(key.to_owned(), entry);
-            self.sweep_now_and_then(&mut entries);
-        }
-        Ok(matches)
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {

@@ -4,10 +4,10 @@
 //! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
 //! atomic read-and-delete, `swap` an atomic replace-and-read (single-use codes that remember
 //! their redemption); `put_new` writes only when absent (locks, first writer wins);
-//! `replace_if` / `delete_if` write or delete only while the value is still the one the caller
-//! read (fencing a read-modify-write, releasing a lock one still holds). `publish` / `subscribe`
-//! carry best-effort change notices between the instances sharing a store. Values are opaque
-//! bytes; `get_json`/`put_json` add serde on top.
+//! `compare_and_swap` / `delete_if` write or delete only while the value is still the one the
+//! caller read (refresh-token rotation, fencing a read-modify-write, releasing a lock one still
+//! holds). `publish` / `subscribe` carry best-effort change notices between the instances
+//! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top.
 
 pub mod memory;
 pub mod notices;
@@ -63,18 +63,19 @@ pub trait Store: Send + Sync + 'static {
         ttl: Option<Duration>,
     ) -> Result<Option<Vec<u8>>, StoreError>;
 
-    /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
-
-    /// Replaces the value under `key` only while the live value is exactly `expected`, in one
-    /// atomic step; `true` when it did. Of many callers that read the same value, one wins.
-    async fn replace_if(
+    /// Replaces the value under `key` with `value` only if it currently equals `expected`, in one
+    /// atomic step; `true` when replaced. Of concurrent callers expecting the same value, exactly
+    /// one wins (refresh-token rotation).
+    async fn compare_and_swap(
         &self,
         key: &str,
         expected: &[u8],
         value: Vec<u8>,
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError>;
+
+    /// Reads and deletes `key` in one atomic step: of many concurrent callers, one gets it.
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Deletes `key`; `true` when something was deleted.
     async fn delete(&self, key: &str) -> Result<bool, StoreError>;

@@ -2,8 +2,8 @@
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
 //! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, each a
-//! single atomic command; `replace_if` and `delete_if` are Lua scripts (compare and write in one
-//! step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
+//! single atomic command; `compare_and_swap` and `delete_if` are Lua scripts (EVALSHA: compare
+//! and write in one step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
 //!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
@@ -28,9 +28,16 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest pause between attempts to re-establish a pub/sub subscription.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 
-/// `SET` with the new value only while the current one equals `ARGV[1]`. `ARGV[3]` is the TTL
-/// in milliseconds, `0` for none.
-const REPLACE_IF: &str = r"
+/// `DEL` only while the current value equals `ARGV[1]`.
+const DELETE_IF: &str = r"
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('DEL', KEYS[1])
+end
+return 0
+";
+
+/// Compare-and-swap in one server-side step: SET only if the current value equals ARGV[1].
+const COMPARE_AND_SWAP: &str = r#"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   if ARGV[3] == '0' then
     redis.call('SET', KEYS[1], ARGV[2])
@@ -40,22 +47,14 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
   return 1
 end
 return 0
-";
-
-/// `DEL` only while the current value equals `ARGV[1]`.
-const DELETE_IF: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
+"#;
 
 /// Redis-backed store.
 pub struct RedisStore {
     client: redis::Client,
     connection: ConnectionManager,
     prefix: String,
-    replace_if: Script,
+    compare_and_swap: Script,
     delete_if: Script,
 }
 
@@ -74,7 +73,7 @@ impl RedisStore {
             client,
             connection,
             prefix: prefix.to_owned(),
-            replace_if: Script::new(REPLACE_IF),
+            compare_and_swap: Script::new(COMPARE_AND_SWAP),
             delete_if: Script::new(DELETE_IF),
         })
     }
@@ -182,26 +181,17 @@ impl Store for RedisStore {
         self.run(&cmd).await
     }
 
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(redis::cmd("GET").arg(self.key(key))).await
-    }
-
-    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(redis::cmd("GETDEL").arg(self.key(key))).await
-    }
-
-    async fn replace_if(
+    async fn compare_and_swap(
         &self,
         key: &str,
         expected: &[u8],
         value: Vec<u8>,
         ttl: Option<Duration>,
     ) -> Result<bool, StoreError> {
-        // PX 0 is an error in Redis; a zero TTL means "expires at once" → 1 ms.
         let ttl_ms = ttl.map_or(0, |ttl| ttl.as_millis().max(1) as u64);
         let mut connection = self.connection.clone();
-        let replaced: u64 = self
-            .replace_if
+        let swapped: i64 = self
+            .compare_and_swap
             .key(self.key(key))
             .arg(expected)
             .arg(value)
@@ -209,7 +199,15 @@ impl Store for RedisStore {
             .invoke_async(&mut connection)
             .await
             .map_err(map_error)?;
-        Ok(replaced == 1)
+        Ok(swapped == 1)
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(redis::cmd("GET").arg(self.key(key))).await
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(redis::cmd("GETDEL").arg(self.key(key))).await
     }
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {

@@ -10,7 +10,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use ferrid::app::App;
-use ferrid::clock::{SharedClock, SystemClock};
+use ferrid::clock::{ManualClock, SharedClock, SystemClock};
 use ferrid::config::{ClientConfig, Settings};
 use ferrid::http::server::Bound;
 use ferrid::keys::persist::KeyPersistence;
@@ -58,6 +58,7 @@ macro_rules! for_each_backend {
 pub struct RedisServer {
     dir: TempDir,
     child: Option<Child>,
+    durable: bool,
 }
 
 impl RedisServer {
@@ -66,6 +67,7 @@ impl RedisServer {
         Self {
             dir: tempfile::tempdir().expect("temp dir"),
             child: None,
+            durable: false,
         }
     }
 
@@ -85,20 +87,37 @@ impl RedisServer {
         format!("redis+unix://{}", self.socket().display())
     }
 
+    /// Starts a server that syncs every write to its append-only file, so a restart loses
+    /// nothing it acknowledged.
+    pub fn start_durable() -> Self {
+        let mut server = Self::stopped();
+        server.durable = true;
+        server.run();
+        server
+    }
+
+    /// Kills the process (SIGKILL: no chance to flush anything more).
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_file(self.socket());
+    }
+
     /// Starts (or restarts) the process and waits for its socket.
     pub fn run(&mut self) {
+        let appendonly = if self.durable {
+            ["--appendonly", "yes", "--appendfsync", "always"]
+        } else {
+            ["--appendonly", "no", "--appendfsync", "no"]
+        };
         let child = Command::new("redis-server")
             .args(["--port", "0", "--unixsocket"])
             .arg(self.socket())
-            .args([
-                "--unixsocketperm",
-                "700",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-            ])
+            .args(["--unixsocketperm", "700", "--save", ""])
+            .args(appendonly)
+            .arg("--dir")
             .arg(self.dir.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -214,8 +233,8 @@ pub struct Options {
     pub wait_ready: bool,
     pub redis: Option<RedisTarget>,
     pub keys_dir: Option<TempDir>,
-    /// The clock the server runs on (default: the system clock).
-    pub clock: Option<SharedClock>,
+    /// A manual clock for the server (default: the system clock).
+    pub clock: Option<ManualClock>,
 }
 
 impl Options {
@@ -258,9 +277,10 @@ impl TestServer {
         };
         settings.keys.dir = keys_dir.path().join("keys");
         settings.log.level = "warn".into();
-        let clock = options
-            .clock
-            .unwrap_or_else(|| Arc::new(SystemClock) as SharedClock);
+        let clock: SharedClock = match options.clock {
+            Some(manual) => Arc::new(manual),
+            None => Arc::new(SystemClock),
+        };
         let (store, redis): (SharedStore, Option<RedisTarget>) = match options.backend {
             Backend::Memory => (Arc::new(MemoryStore::new(clock.clone())), None),
             Backend::Redis => {

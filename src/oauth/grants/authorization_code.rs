@@ -1,16 +1,16 @@
 //! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.6, OIDC Core §3.1.3): redeem the
 //! code exactly once, check it was issued to this client for this redirect URI and that the PKCE
-//! verifier matches, then issue an access token for the user — and an ID token when the grant
-//! is OpenID.
+//! verifier matches, then issue an access token for the user — an ID token when the grant is
+//! OpenID, and a refresh token (a new family) when the client gets them.
 
 use crate::app::App;
 use crate::error::OAuthError;
 use crate::oauth::clients::Client;
 use crate::oauth::codes::{self, Issuing};
+use crate::oauth::grants::user_tokens::{self, Authentication};
+use crate::oauth::refresh::{self, IssuedAccessToken, NewFamily};
 use crate::oauth::token::{TokenRequest, TokenSet};
-use crate::oauth::tokens::{self, AccessTokenRequest};
-use crate::oauth::{audience, pkce};
-use crate::oidc::id_token::{self, IdTokenClaims};
+use crate::oauth::{audience, pkce, tokens};
 use crate::users;
 
 /// Exchanges an authorization code for tokens.
@@ -24,21 +24,18 @@ pub async fn grant(
         .as_deref()
         .filter(|code| !code.is_empty())
         .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let settings = app.settings();
     let ring = app.key_ring()?;
     let now = app.clock().now_secs();
-    let ttl_secs = settings.tokens.access_token_ttl_secs;
+    let ttl_secs = app.settings().tokens.access_token_ttl_secs;
     let jti = tokens::new_jti()?;
-    let grant = codes::redeem(
-        app.store(),
-        code,
-        Issuing {
-            jti: &jti,
-            exp: now + ttl_secs,
-            now,
-        },
-    )
-    .await?;
+    let family_id = refresh::new_family_id()?;
+    let issuing = Issuing {
+        jti: &jti,
+        exp: now + ttl_secs,
+        now,
+        family: Some(&family_id),
+    };
+    let grant = codes::redeem(app, code, issuing).await?;
 
     if grant.client_id != client.client_id {
         return Err(OAuthError::invalid_grant(
@@ -81,42 +78,43 @@ pub async fn grant(
         .ok_or_else(|| {
             OAuthError::invalid_grant("the user of this authorization no longer exists")
         })?;
-    let has = |scope: &str| grant.scopes.iter().any(|s| s == scope);
     let audiences = audience::resolve(
         client,
         request.resource.as_deref(),
         request.audience.as_deref(),
-        settings.issuer(),
+        app.settings().issuer(),
     )?;
-    let access = tokens::mint(
+    let authentication = Authentication {
+        auth_time: grant.auth_time,
+        amr: &grant.amr,
+        sid: &grant.sid,
+        nonce: grant.nonce.as_deref(),
+    };
+    let issued = user_tokens::mint(
+        app,
         &ring,
-        AccessTokenRequest {
-            jti,
-            issuer: settings.issuer(),
-            subject: &user.id,
-            client_id: &client.client_id,
-            audiences,
-            scopes: &grant.scopes,
-            roles: has("roles").then(|| user.roles.clone()),
-            issued_at: now,
-            ttl_secs,
-        },
+        client,
+        &user,
+        &grant.scopes,
+        audiences,
+        jti,
+        authentication,
     )?;
-    let id_token = if has("openid") {
-        let claims = IdTokenClaims {
-            iss: settings.issuer().to_owned(),
-            sub: user.id.clone(),
-            aud: client.client_id.clone(),
-            azp: client.client_id.clone(),
-            exp: now + ttl_secs,
-            iat: now,
+    let refresh_token = if client.gets_refresh_token(&grant.scopes) {
+        let family = NewFamily {
+            id: family_id,
+            client_id: &client.client_id,
+            user_id: &user.id,
+            scopes: &grant.scopes,
             auth_time: grant.auth_time,
-            nonce: grant.nonce.clone(),
-            at_hash: id_token::at_hash(&access.token),
-            amr: grant.amr.clone(),
-            sid: grant.sid.clone(),
+            amr: &grant.amr,
+            sid: &grant.sid,
+            access_token: IssuedAccessToken {
+                jti: issued.access.claims.jti.clone(),
+                exp: issued.access.claims.exp,
+            },
         };
-        Some(id_token::mint(&ring, &claims)?)
+        Some(refresh::start_family(app, family).await?)
     } else {
         None
     };
@@ -126,14 +124,16 @@ pub async fn grant(
         grant_type = "authorization_code",
         client_id = %client.client_id,
         sub = %user.id,
-        jti = %access.claims.jti,
+        jti = %issued.access.claims.jti,
+        refresh_token = refresh_token.is_some(),
         "access token issued"
     );
     Ok(TokenSet {
-        access_token: access.token,
+        access_token: issued.access.token,
         token_type: "Bearer",
         expires_in: ttl_secs,
         scope: grant.scopes.join(" "),
-        id_token,
+        id_token: issued.id_token,
+        refresh_token,
     })
 }

@@ -49,5 +49,6 @@ pub fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result<Token
         expires_in: ttl_secs,
         scope: scopes.join(" "),
         id_token: None,
+        refresh_token: None,
     })
 }

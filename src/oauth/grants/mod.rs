@@ -2,3 +2,5 @@
 
 pub mod authorization_code;
 pub mod client_credentials;
+pub mod refresh_token;
+pub mod user_tokens;

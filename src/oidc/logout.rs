@@ -1,0 +1,124 @@
+//! RP-Initiated Logout 1.0: ends the person's browser session at ferrid and, per
+//! `sessions.logout_revokes`, the refresh-token families started in it (by default those without
+//! `offline_access`). An `id_token_hint` is checked for ferrid's signature, issuer and audience
+//! but not expiry (apps keep old ID tokens); with a valid hint the logout happens at once,
+//! without one the person confirms on a page (so no other site can log them out). The person is
+//! sent to `post_logout_redirect_uri` only when it is registered for the client, with `state`.
+
+use jsonwebtoken::{Algorithm, Validation};
+
+use crate::app::App;
+use crate::oauth::authorize::AuthorizeError;
+use crate::oauth::{clients, redirect_uri, refresh};
+use crate::oidc::id_token::IdTokenClaims;
+use crate::session;
+
+/// The logout request's parameters.
+#[derive(Debug, Clone, Default)]
+pub struct LogoutRequest {
+    pub id_token_hint: Option<String>,
+    pub client_id: Option<String>,
+    pub post_logout_redirect_uri: Option<String>,
+    pub state: Option<String>,
+}
+
+/// What the browser sees next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogoutStep {
+    /// Ask the person to confirm; the form posts back with this CSRF token.
+    Confirm { csrf: String },
+    /// Logged out: go to the client's registered URI, or show the logged-out page.
+    Done { redirect: Option<String> },
+}
+
+fn page(message: &str) -> AuthorizeError {
+    AuthorizeError::Page {
+        status: 400,
+        message: message.to_owned(),
+    }
+}
+
+/// Handles a logout request; `confirmation` is the CSRF token of a posted confirmation form.
+pub async fn logout(
+    app: &App,
+    request: &LogoutRequest,
+    session_cookie: Option<&str>,
+    confirmation: Option<&str>,
+) -> Result<LogoutStep, AuthorizeError> {
+    let hint = match request.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
+        Some(hint) => Some(verify_hint(app, hint, request.client_id.as_deref())?),
+        None => None,
+    };
+    let client_id = request
+        .client_id
+        .clone()
+        .or_else(|| hint.as_ref().map(|claims| claims.aud.clone()));
+    let redirect = match (&request.post_logout_redirect_uri, &client_id) {
+        (Some(uri), Some(client_id)) => {
+            let client = clients::find(app.store(), client_id).await?;
+            client
+                .filter(|client| {
+                    client
+                        .post_logout_redirect_uris
+                        .iter()
+                        .any(|registered| registered == uri)
+                })
+                .map(|_| {
+                    let state: Vec<(&str, &str)> = request
+                        .state
+                        .iter()
+                        .map(|s| ("state", s.as_str()))
+                        .collect();
+                    redirect_uri::with_params(uri, &state)
+                })
+        }
+        _ => None,
+    };
+    let Some(cookie) = session_cookie.filter(|c| !c.is_empty()) else {
+        return Ok(LogoutStep::Done { redirect });
+    };
+    let expected_csrf = app.derived_keys().logout_csrf(cookie);
+    let confirmed = hint.is_some()
+        || confirmation.is_some_and(|token| {
+            subtle::ConstantTimeEq::ct_eq(token.as_bytes(), expected_csrf.as_bytes()).into()
+        });
+    if !confirmed {
+        return Ok(LogoutStep::Confirm {
+            csrf: expected_csrf,
+        });
+    }
+    if let Some(ended) = session::end(app, cookie).await? {
+        let policy = app.settings().sessions.logout_revokes.as_str();
+        for family in refresh::families_of_session(app, &ended.sid).await? {
+            let offline = family.scopes.iter().any(|s| s == "offline_access");
+            if policy == "all" || (policy == "online" && !offline) {
+                refresh::revoke_family(app, &family.id).await?;
+            }
+        }
+        tracing::info!(target: "ferrid::audit", event = "logout", sub = %ended.user_id, "user logged out");
+    }
+    Ok(LogoutStep::Done { redirect })
+}
+
+fn verify_hint(
+    app: &App,
+    hint: &str,
+    client_id: Option<&str>,
+) -> Result<IdTokenClaims, AuthorizeError> {
+    let ring = app.key_ring().map_err(|err| AuthorizeError::Page {
+        status: err.status(),
+        message: err.description().unwrap_or_default().to_owned(),
+    })?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_issuer(&[app.settings().issuer()]);
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud", "sub"]);
+    match client_id {
+        Some(client_id) => validation.set_audience(&[client_id]),
+        None => validation.validate_aud = false,
+    }
+    ring.verify::<IdTokenClaims>(hint, &validation)
+        .map_err(|_| {
+            page("The logout request carries an ID token that is not valid for this application.")
+        })
+}
