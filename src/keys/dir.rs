@@ -311,10 +311,9 @@ mod tests {
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())
             .collect();
         files.sort();
-        assert_eq!(
-            files,
-            vec![format!("{}.pem", first.kid), "ring.json".to_owned()]
-        );
+        let mut expected = vec![format!("{}.pem", first.kid), "ring.json".to_owned()];
+        expected.sort();
+        assert_eq!(files, expected);
         let snapshot = load(&path).unwrap().unwrap();
         assert_eq!(snapshot.revision, 1);
         assert_eq!(snapshot.keys.len(), 1);
