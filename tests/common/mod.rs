@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 pub use oauth2::reqwest::Client as HttpClient;
 
 pub mod browser;
+pub mod code_flow;
 
 /// The system secret tests run Redis-mode servers with.
 pub const SYSTEM_SECRET: &str = "test-system-secret-0123456789abcdef";
