@@ -1,12 +1,14 @@
 //! Secret values and the primitives around them: a `SecretString` whose `Debug` never prints it,
-//! random tokens (256 bits, base64url), SHA-256 digests for client secrets and stored tokens, and
-//! constant-time comparison. A fast hash is right here: these inputs are high-entropy and
-//! generated, and they sit on the token hot path (user passwords use Argon2id in `users`).
+//! random tokens (256 bits, base64url), SHA-256 digests for client secrets and stored tokens (and
+//! the ETags of pre-built documents), and constant-time comparison. A fast hash is right here:
+//! these inputs are high-entropy and generated, and they sit on the token hot path (user
+//! passwords use Argon2id in `users`).
 
 use std::fmt;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use rsa::rand_core::{OsRng, RngCore};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -53,15 +55,23 @@ pub fn sha256(value: &[u8]) -> Digest256 {
     Sha256::digest(value).into()
 }
 
+/// A strong HTTP `ETag` for `bytes`: the first 132 bits of their SHA-256, base64url, quoted.
+pub fn etag(bytes: &[u8]) -> String {
+    format!("\"{}\"", &URL_SAFE_NO_PAD.encode(sha256(bytes))[..22])
+}
+
 /// Compares two digests in constant time.
 pub fn digests_equal(a: &Digest256, b: &Digest256) -> bool {
     a.ct_eq(b).into()
 }
 
-/// `n` random bytes from the operating system's CSPRNG (aws-lc).
+/// `n` random bytes from the operating system's CSPRNG (`getrandom(2)`). Not aws-lc's generator:
+/// aws-lc seeds its process-wide DRBG from CPU-jitter entropy on first use, tens of milliseconds
+/// of CPU that would otherwise land on the first request served (its request id) or, without a
+/// config file, before ferrid even listens (the demo secret). RSA signing still uses aws-lc's.
 pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut bytes = [0u8; N];
-    aws_lc_rs::rand::fill(&mut bytes).map_err(|_| RandomError)?;
+    OsRng.try_fill_bytes(&mut bytes).map_err(|_| RandomError)?;
     Ok(bytes)
 }
 

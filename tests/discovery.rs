@@ -157,6 +157,36 @@ async fn jwks_is_public_cacheable_and_revalidates(backend: Backend) {
     assert_eq!(stale.status(), 200);
 }
 
+async fn discovery_is_cacheable_and_revalidates(backend: Backend) {
+    let server = TestServer::start(backend, vec![]).await;
+    for path in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let reply = get(&server, path).await;
+        assert_eq!(reply.status, 200);
+        assert_eq!(reply.header("cache-control"), Some("public, max-age=3600"));
+        let etag = reply.header("etag").expect("an ETag").to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "{etag}");
+        let again = http()
+            .get(server.at(path))
+            .header("if-none-match", format!("\"other\", {etag}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status(), 304);
+        assert_eq!(again.headers()["etag"], etag.as_str());
+        assert_eq!(again.headers()["cache-control"], "public, max-age=3600");
+        let stale = http()
+            .get(server.at(path))
+            .header("if-none-match", "\"other\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200);
+    }
+}
+
 async fn health_endpoints_answer(backend: Backend) {
     let server = TestServer::start(backend, vec![]).await;
     let live = get(&server, "/healthz").await;
@@ -194,6 +224,7 @@ async fn request_ids_are_echoed(backend: Backend) {
 for_each_backend!(
     both_documents_list_what_exists,
     jwks_is_public_cacheable_and_revalidates,
+    discovery_is_cacheable_and_revalidates,
     health_endpoints_answer,
     request_ids_are_echoed,
 );

@@ -4,7 +4,8 @@
 //! and the request-body limit, which answers oversized bodies with 413 and a JSON error before
 //! any parsing.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -61,10 +62,18 @@ fn is_acceptable_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
+/// A new request id: 6 random bytes drawn once per process (so instances differ) and a 6-byte
+/// sequence number, base64url (16 characters). Ids are unique, not secret, so no random number
+/// is drawn per request (a system call on every JWKS or discovery request).
 fn new_request_id() -> String {
-    random_bytes::<12>()
-        .map(|bytes| URL_SAFE_NO_PAD.encode(bytes))
-        .unwrap_or_else(|_| "unknown".to_owned())
+    static PREFIX: OnceLock<[u8; 6]> = OnceLock::new();
+    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    let prefix = PREFIX.get_or_init(|| random_bytes::<6>().unwrap_or_default());
+    let sequence = SEQUENCE.fetch_add(1, Ordering::Relaxed).to_be_bytes();
+    let mut id = [0u8; 12];
+    id[..6].copy_from_slice(prefix);
+    id[6..].copy_from_slice(&sequence[2..]);
+    URL_SAFE_NO_PAD.encode(id)
 }
 
 /// Rejects bodies over `max_bytes` with 413 (declared length) or while reading (chunked).
@@ -134,4 +143,24 @@ pub async fn html_security_headers<E: Endpoint>(
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_request_ids_are_unique_and_acceptable() {
+        let ids: Vec<String> = (0..1000).map(|_| new_request_id()).collect();
+        for id in &ids {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(is_acceptable_id(id), "{id}");
+        }
+        let mut unique = ids.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), ids.len());
+        // One process, one prefix: ids differ only in their sequence part.
+        assert!(ids.iter().all(|id| id[..8] == ids[0][..8]));
+    }
 }

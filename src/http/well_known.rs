@@ -1,8 +1,8 @@
 //! Discovery (RFC 8414 `/.well-known/oauth-authorization-server`, OIDC Discovery
 //! `/.well-known/openid-configuration`) and the JWKS. Both are served from bytes built ahead of
-//! time: discovery once at start-up from the settings, the JWKS whenever the key ring changes
-//! (with an `ETag`, so caches revalidate with `If-None-Match` for a 304). Discovery lists only
-//! what ferrid implements now.
+//! time — discovery once at start-up from the settings, the JWKS whenever the key ring changes —
+//! each with a strong `ETag`, so caches revalidate with `If-None-Match` for a 304; nothing is
+//! serialised or formatted per request. Discovery lists only what ferrid implements now.
 
 use std::sync::Arc;
 
@@ -20,6 +20,7 @@ use crate::app::App;
 use crate::config::Settings;
 use crate::oauth::clients::GrantType;
 use crate::oidc::claims;
+use crate::secret::etag;
 
 /// Authorization server metadata (RFC 8414 §2).
 #[derive(Debug, Clone, Object, Serialize)]
@@ -102,6 +103,13 @@ enum DiscoveryResponse {
     Ok(
         JsonBytes<ProviderMetadata>,
         #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] String,
+    ),
+    /// The metadata is unchanged since the `ETag` given in `If-None-Match`.
+    #[oai(status = 304)]
+    NotModified(
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "ETag")] String,
     ),
 }
 
@@ -129,19 +137,46 @@ enum JwksResponse {
     ),
 }
 
+/// `Cache-Control` of the discovery documents.
+const DISCOVERY_CACHE_CONTROL: &str = "public, max-age=3600";
+
 /// Discovery and key endpoints.
 pub struct WellKnownApi {
     discovery: Bytes,
+    discovery_etag: String,
+    jwks_cache_control: String,
 }
 
 impl WellKnownApi {
     /// Builds the discovery document for `settings`.
     pub fn new(settings: &Settings) -> Self {
-        let metadata = metadata(settings);
+        let discovery = Bytes::from(serde_json::to_vec(&metadata(settings)).unwrap_or_default());
         Self {
-            discovery: Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default()),
+            discovery_etag: etag(&discovery),
+            discovery,
+            jwks_cache_control: format!("public, max-age={}", settings.keys.jwks_max_age_secs),
         }
     }
+
+    fn discovery(&self, if_none_match: Option<&str>) -> DiscoveryResponse {
+        let etag = self.discovery_etag.clone();
+        if matches_etag(if_none_match, &etag) {
+            return DiscoveryResponse::NotModified(DISCOVERY_CACHE_CONTROL.into(), etag);
+        }
+        DiscoveryResponse::Ok(
+            JsonBytes::new(self.discovery.clone()),
+            DISCOVERY_CACHE_CONTROL.into(),
+            etag,
+        )
+    }
+}
+
+/// Whether an `If-None-Match` header names `etag` (or `*`).
+fn matches_etag(if_none_match: Option<&str>, etag: &str) -> bool {
+    if_none_match.is_some_and(|tags| {
+        tags.split(',')
+            .any(|tag| tag.trim() == etag || tag.trim() == "*")
+    })
 }
 
 fn auth_methods(with_public: bool) -> Vec<String> {
@@ -206,11 +241,13 @@ impl WellKnownApi {
         method = "get",
         operation_id = "openid_configuration"
     )]
-    async fn openid_configuration(&self) -> DiscoveryResponse {
-        DiscoveryResponse::Ok(
-            JsonBytes::new(self.discovery.clone()),
-            "public, max-age=3600".into(),
-        )
+    async fn openid_configuration(
+        &self,
+        /// An `ETag` from an earlier response; answered with 304 when unchanged.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> DiscoveryResponse {
+        self.discovery(if_none_match.0.as_deref())
     }
 
     /// Authorization server metadata
@@ -221,11 +258,13 @@ impl WellKnownApi {
         method = "get",
         operation_id = "oauth_authorization_server"
     )]
-    async fn oauth_authorization_server(&self) -> DiscoveryResponse {
-        DiscoveryResponse::Ok(
-            JsonBytes::new(self.discovery.clone()),
-            "public, max-age=3600".into(),
-        )
+    async fn oauth_authorization_server(
+        &self,
+        /// An `ETag` from an earlier response; answered with 304 when unchanged.
+        #[oai(name = "If-None-Match")]
+        if_none_match: Header<Option<String>>,
+    ) -> DiscoveryResponse {
+        self.discovery(if_none_match.0.as_deref())
     }
 
     /// JSON Web Key Set
@@ -250,13 +289,9 @@ impl WellKnownApi {
                 NO_STORE.into(),
             );
         };
-        let cache_control = format!("public, max-age={}", app.settings().keys.jwks_max_age_secs);
+        let cache_control = self.jwks_cache_control.clone();
         let etag = ring.jwks_etag().to_owned();
-        let matches = if_none_match.0.as_deref().is_some_and(|tags| {
-            tags.split(',')
-                .any(|tag| tag.trim() == etag || tag.trim() == "*")
-        });
-        if matches {
+        if matches_etag(if_none_match.0.as_deref(), &etag) {
             return JwksResponse::NotModified(cache_control, etag);
         }
         JwksResponse::Ok(JsonBytes::new(ring.jwks().clone()), cache_control, etag)

@@ -1,12 +1,10 @@
 //! The JWKS document, built once per key-ring change: the public members of every published key
 //! (`next`, `active`, `retired`), never a private one, plus a strong `ETag` over the bytes.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::Serialize;
 
 use super::signing_key::{PublicMembers, SigningKey};
-use crate::secret::sha256;
+use crate::secret::etag;
 
 #[derive(Serialize)]
 struct Jwks<'a> {
@@ -38,6 +36,6 @@ pub fn build(keys: &[SigningKey]) -> Result<(Vec<u8>, String), serde_json::Error
             .collect(),
     };
     let bytes = serde_json::to_vec(&jwks)?;
-    let etag = format!("\"{}\"", &URL_SAFE_NO_PAD.encode(sha256(&bytes))[..22]);
+    let etag = etag(&bytes);
     Ok((bytes, etag))
 }

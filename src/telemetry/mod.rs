@@ -1,7 +1,10 @@
 //! Logging: `tracing` with JSON lines (default when stdout is not a terminal) or a readable
 //! format, filtered by `log.level`. Audit events use the `ferrid::audit` target with stable
 //! field names (`event`, `client_id`, `jti`, ...). Tokens, secrets, codes and passwords are never
-//! logged; request spans carry the request id.
+//! logged; request spans carry the request id. JSON lines are written by `json_lines`, which
+//! keeps the per-request access line cheap.
+
+pub mod json_lines;
 
 use std::io::IsTerminal;
 
@@ -24,9 +27,7 @@ pub fn init(settings: &LogSettings) {
     let _ = if json {
         builder
             .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
+            .event_format(json_lines::JsonLines)
             .try_init()
     } else {
         builder.compact().try_init()
