@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Where ferrid's CPU goes in one scenario: `bench/profile.sh [token|jwks|discovery|healthz] [c]`.
+# Where ferrid's CPU goes in one scenario:
+# `bench/profile.sh [token|jwks|discovery|introspection|healthz] [c]`.
 #
 # Starts the release ferrid pinned to core 0 (memory store), drives the scenario with wrk on
 # core 1 (concurrency c, default 64), samples ferrid with `perf record` (installed from the
@@ -39,19 +40,24 @@ trap cleanup EXIT
 PORT=$((20000 + RANDOM % 30000))
 BASE=http://127.0.0.1:$PORT
 (cd "$WORK" && exec env FERRID_LOG__FORMAT=json FERRID_BIND="127.0.0.1:$PORT" FERRID_ISSUER="$BASE" \
-  taskset -c 0 "$FERRID" >"$WORK/ferrid.log" 2>&1) &
+  taskset -c 0 "$FERRID" --config "$ROOT/bench/ferrid.toml" >"$WORK/ferrid.log" 2>&1) &
 FERRID_PID=$!
 for _ in $(seq 200); do
   [[ $(curl -s -o /dev/null -w '%{http_code}' "$BASE/readyz" 2>/dev/null) == 200 ]] && break
   sleep 0.05
 done
-SECRET=$(grep '"client_id":"demo"' "$WORK/ferrid.log" | sed -n 's/.*"client_secret":"\([^"]*\)".*/\1/p' | tail -1)
+SERVICE_AUTH="Basic $(printf 'bench-service:bench-service-secret' | base64 -w0)"
 
 case $SCENARIO in
   token)
     export BENCH_METHOD=POST BENCH_BODY='grant_type=client_credentials&scope=read'
-    export BENCH_AUTHORIZATION="Basic $(printf 'demo:%s' "$SECRET" | base64 -w0)"
+    export BENCH_AUTHORIZATION=$SERVICE_AUTH
     URL=$BASE/token ;;
+  introspection)
+    TOKEN=$(curl -sf -H "Authorization: $SERVICE_AUTH" -d grant_type=client_credentials -d scope=read "$BASE/token" |
+      sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p')
+    export BENCH_METHOD=POST BENCH_BODY="token=$TOKEN" BENCH_AUTHORIZATION=$SERVICE_AUTH
+    URL=$BASE/introspect ;;
   jwks) URL=$BASE/.well-known/jwks.json ;;
   discovery) URL=$BASE/.well-known/openid-configuration ;;
   healthz) URL=$BASE/healthz ;;

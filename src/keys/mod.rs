@@ -22,6 +22,8 @@ pub mod signing_key;
 pub mod stored;
 
 use aws_lc_rs::rand::SystemRandom;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use jsonwebtoken::Validation;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -151,7 +153,8 @@ impl KeyRing {
 
     /// Verifies a JWT signed by a key of this ring (looked up by `kid`), with that key's own
     /// algorithm forced and the other checks given by `validation` (its algorithms are
-    /// overridden).
+    /// overridden). The signature is checked here with the key's parsed aws-lc public key;
+    /// `jsonwebtoken` then decodes the claims and applies `validation`.
     pub fn verify<T: DeserializeOwned>(
         &self,
         token: &str,
@@ -167,10 +170,32 @@ impl KeyRing {
             .iter()
             .find(|key| key.kid() == kid)
             .ok_or_else(|| KeyError::Verify(format!("unknown kid {kid}")))?;
-        let mut validation = validation.clone();
-        validation.algorithms = vec![match key.algorithm() {
+        let algorithm = match key.algorithm() {
             Algorithm::Rs256 => jsonwebtoken::Algorithm::RS256,
-        }];
+        };
+        if header.alg != algorithm {
+            return Err(KeyError::Verify(format!(
+                "alg {:?} is not the key's {algorithm:?}",
+                header.alg
+            )));
+        }
+        // The JWS signing input is everything before the last '.', exactly what jsonwebtoken
+        // would verify (it splits the same way).
+        let (message, signature) = token
+            .rsplit_once('.')
+            .ok_or_else(|| KeyError::Verify("not a compact JWS".into()))?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| KeyError::Verify("signature is not base64url".into()))?;
+        if !key.verifies(message.as_bytes(), &signature) {
+            return Err(KeyError::Verify("invalid signature".into()));
+        }
+        let mut validation = validation.clone();
+        validation.algorithms = vec![algorithm];
+        // Verified just above with the parsed key; jsonwebtoken's own check would rebuild the
+        // RSA public key (and its Montgomery context) on every call.
+        #[allow(deprecated)]
+        validation.insecure_disable_signature_validation();
         jsonwebtoken::decode::<T>(token, key.decoding(), &validation)
             .map(|data| data.claims)
             .map_err(|err| KeyError::Verify(err.to_string()))

@@ -1,10 +1,13 @@
-//! One key of the ring, parsed once: the aws-lc key pair that signs (never re-parsed per
-//! token), the public JWK members, a `jsonwebtoken` decoding key for verification, and the
-//! pre-encoded JWS headers. Algorithm-specific parts sit behind `KeyPair`, so another algorithm
+//! One key of the ring, parsed once: the aws-lc key pair that signs and the aws-lc public key that
+//! verifies (neither re-parsed per token: building an RSA key costs more than using it), the
+//! public JWK members, a `jsonwebtoken` decoding key for the claim checks, and the pre-encoded
+//! JWS headers. Algorithm-specific parts sit behind `KeyPair`, so another algorithm
 //! adds a variant there rather than a new kind of ring.
 
 use aws_lc_rs::rand::SystemRandom;
-use aws_lc_rs::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
+use aws_lc_rs::signature::{
+    KeyPair as _, ParsedPublicKey, RsaKeyPair, RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use jsonwebtoken::DecodingKey;
@@ -36,6 +39,7 @@ pub struct SigningKey {
     alg: Algorithm,
     lifecycle: Lifecycle,
     pair: KeyPair,
+    verifier: ParsedPublicKey,
     decoding: DecodingKey,
     access_token_header: String,
     id_token_header: String,
@@ -44,7 +48,7 @@ pub struct SigningKey {
 impl SigningKey {
     /// Parses persisted material once.
     pub fn from_material(material: &KeyMaterial) -> Result<Self, KeyError> {
-        let (pair, decoding) = match material.alg {
+        let (pair, verifier, decoding) = match material.alg {
             Algorithm::Rs256 => {
                 let pair = RsaKeyPair::from_pkcs8(&material.pkcs8)
                     .map_err(|err| KeyError::Invalid(format!("aws-lc rejected the key: {err}")))?;
@@ -56,9 +60,14 @@ impl SigningKey {
                         public.thumbprint()
                     )));
                 }
+                let verifier =
+                    ParsedPublicKey::new(&RSA_PKCS1_2048_8192_SHA256, pair.public_key().as_ref())
+                        .map_err(|err| {
+                        KeyError::Invalid(format!("aws-lc rejected the public key: {err}"))
+                    })?;
                 let decoding = DecodingKey::from_rsa_components(&public.n, &public.e)
                     .map_err(|err| KeyError::Invalid(err.to_string()))?;
-                (KeyPair::Rsa { pair, public }, decoding)
+                (KeyPair::Rsa { pair, public }, verifier, decoding)
             }
         };
         let header = |typ: &str| {
@@ -76,6 +85,7 @@ impl SigningKey {
             access_token_header: header("at+jwt"),
             id_token_header: header("JWT"),
             pair,
+            verifier,
             decoding,
         })
     }
@@ -120,7 +130,12 @@ impl SigningKey {
         }
     }
 
-    /// The key `jsonwebtoken` verifies this key's signatures with.
+    /// Whether `signature` is this key's signature of `message` (the JWS signing input).
+    pub(super) fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verifier.verify_sig(message, signature).is_ok()
+    }
+
+    /// The key `jsonwebtoken` decodes and checks claims with (after `verifies`).
     pub(super) fn decoding(&self) -> &DecodingKey {
         &self.decoding
     }

@@ -50,6 +50,55 @@ fn tampered_tokens_do_not_verify() {
 }
 
 #[test]
+fn a_header_naming_another_algorithm_or_a_broken_signature_does_not_verify() {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let token = ring
+        .sign(
+            TokenType::AccessToken,
+            &json!({"sub": "x", "exp": 4_000_000_000u64}),
+        )
+        .unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    let parts: Vec<&str> = token.split('.').collect();
+
+    let hs256 = URL_SAFE_NO_PAD.encode(format!(
+        r#"{{"alg":"HS256","typ":"at+jwt","kid":"{}"}}"#,
+        ring.active().kid()
+    ));
+    let confused = [hs256.as_str(), parts[1], parts[2]].join(".");
+    assert!(ring.verify::<Value>(&confused, &validation).is_err());
+
+    let truncated = [parts[0], parts[1], &parts[2][..parts[2].len() - 4]].join(".");
+    assert!(ring.verify::<Value>(&truncated, &validation).is_err());
+    let not_base64 = [parts[0], parts[1], "*"].join(".");
+    assert!(ring.verify::<Value>(&not_base64, &validation).is_err());
+    assert!(ring.verify::<Value>("", &validation).is_err());
+}
+
+#[test]
+fn the_claim_checks_still_apply_after_the_signature_check() {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let token = ring
+        .sign(
+            TokenType::AccessToken,
+            &json!({"sub": "x", "iss": "https://a.example", "exp": 1_000u64}),
+        )
+        .unwrap();
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    assert!(ring.verify::<Value>(&token, &validation).is_ok());
+
+    validation.set_issuer(&["https://b.example"]);
+    assert!(ring.verify::<Value>(&token, &validation).is_err());
+
+    validation.set_issuer(&["https://a.example"]);
+    validation.validate_exp = true;
+    assert!(ring.verify::<Value>(&token, &validation).is_err());
+}
+
+#[test]
 fn jwks_has_public_members_only() {
     let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
     let jwks: Value = serde_json::from_slice(ring.jwks()).unwrap();
