@@ -14,52 +14,54 @@ fn material(state: KeyState) -> KeyMaterial {
     KeyMaterial::from_pkcs8(Zeroizing::new(der.clone()), state, 1_700_000_000).unwrap()
 }
 
+/// RS256 validation that accepts any audience.
+fn any_audience() -> Validation {
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.validate_aud = false;
+    validation
+}
+
+/// A one-key ring and an access token it signed with `claims`.
+fn ring_and_token(typ: TokenType, claims: Value) -> (KeyRing, String) {
+    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
+    let token = ring.sign(typ, &claims).unwrap();
+    (ring, token)
+}
+
 #[test]
 fn signs_rs256_with_kid_and_typ_and_verifies() {
-    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
-    let token = ring
-        .sign(
-            TokenType::AccessToken,
-            &json!({"sub": "x", "exp": 4_000_000_000u64}),
-        )
-        .unwrap();
+    let (ring, token) = ring_and_token(
+        TokenType::AccessToken,
+        json!({"sub": "x", "exp": 4_000_000_000u64}),
+    );
     let header = jsonwebtoken::decode_header(&token).unwrap();
     assert_eq!(header.alg, Algorithm::RS256);
     assert_eq!(header.typ.as_deref(), Some("at+jwt"));
     assert_eq!(header.kid.as_deref(), Some(ring.active().kid()));
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
+    let validation = any_audience();
     let claims: Value = ring.verify(&token, &validation).unwrap();
     assert_eq!(claims["sub"], "x");
 }
 
 #[test]
 fn tampered_tokens_do_not_verify() {
-    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
-    let token = ring
-        .sign(
-            TokenType::IdToken,
-            &json!({"sub": "x", "exp": 4_000_000_000u64}),
-        )
-        .unwrap();
+    let (ring, token) = ring_and_token(
+        TokenType::IdToken,
+        json!({"sub": "x", "exp": 4_000_000_000u64}),
+    );
     let mut parts: Vec<String> = token.split('.').map(str::to_owned).collect();
     parts[1] = URL_SAFE_NO_PAD.encode(r#"{"sub":"admin","exp":4000000000}"#);
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
+    let validation = any_audience();
     assert!(ring.verify::<Value>(&parts.join("."), &validation).is_err());
 }
 
 #[test]
 fn a_header_naming_another_algorithm_or_a_broken_signature_does_not_verify() {
-    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
-    let token = ring
-        .sign(
-            TokenType::AccessToken,
-            &json!({"sub": "x", "exp": 4_000_000_000u64}),
-        )
-        .unwrap();
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
+    let (ring, token) = ring_and_token(
+        TokenType::AccessToken,
+        json!({"sub": "x", "exp": 4_000_000_000u64}),
+    );
+    let validation = any_audience();
     let parts: Vec<&str> = token.split('.').collect();
 
     let hs256 = URL_SAFE_NO_PAD.encode(format!(
@@ -78,15 +80,11 @@ fn a_header_naming_another_algorithm_or_a_broken_signature_does_not_verify() {
 
 #[test]
 fn the_claim_checks_still_apply_after_the_signature_check() {
-    let ring = KeyRing::from_materials(&[material(KeyState::Active)]).unwrap();
-    let token = ring
-        .sign(
-            TokenType::AccessToken,
-            &json!({"sub": "x", "iss": "https://a.example", "exp": 1_000u64}),
-        )
-        .unwrap();
-    let mut validation = Validation::new(Algorithm::RS256);
-    validation.validate_aud = false;
+    let (ring, token) = ring_and_token(
+        TokenType::AccessToken,
+        json!({"sub": "x", "iss": "https://a.example", "exp": 1_000u64}),
+    );
+    let mut validation = any_audience();
     validation.validate_exp = false;
     assert!(ring.verify::<Value>(&token, &validation).is_ok());
 
