@@ -221,7 +221,10 @@ async fn a_replay_inside_the_grace_window_gets_the_same_successor(backend: Backe
     );
 }
 
-async fn concurrent_refreshes(backend: Backend, grace_secs: u64) -> Vec<Reply> {
+async fn concurrent_refreshes(
+    backend: Backend,
+    grace_secs: u64,
+) -> (std::sync::Arc<TestServer>, Vec<Reply>) {
     let server = server_with(backend, None, |s| {
         s.tokens.refresh_token_reuse_grace_secs = grace_secs
     })
@@ -240,11 +243,11 @@ async fn concurrent_refreshes(backend: Backend, grace_secs: u64) -> Vec<Reply> {
     for request in requests {
         replies.push(request.await.unwrap());
     }
-    replies
+    (server, replies)
 }
 
 async fn fifty_concurrent_refreshes_rotate_once_strict(backend: Backend) {
-    let replies = concurrent_refreshes(backend, 0).await;
+    let (_, replies) = concurrent_refreshes(backend, 0).await;
     let successes = replies.iter().filter(|r| r.status == 200).count();
     assert_eq!(successes, 1, "grace 0: exactly one refresh succeeds");
     assert!(replies
@@ -254,7 +257,7 @@ async fn fifty_concurrent_refreshes_rotate_once_strict(backend: Backend) {
 }
 
 async fn fifty_concurrent_refreshes_share_one_successor_with_grace(backend: Backend) {
-    let replies = concurrent_refreshes(backend, 3).await;
+    let (_, replies) = concurrent_refreshes(backend, 3).await;
     assert!(
         replies.iter().all(|r| r.status == 200),
         "all succeed within the grace window"
@@ -264,6 +267,26 @@ async fn fifty_concurrent_refreshes_share_one_successor_with_grace(backend: Back
         .map(|r| text(&r.json, "refresh_token"))
         .collect();
     assert_eq!(successors.len(), 1, "one rotation, one successor");
+}
+
+async fn revoking_a_family_after_concurrent_refreshes_revokes_every_access_token(backend: Backend) {
+    // Fifty refreshes inside the grace window each issue an access token and record it in the
+    // family at the same moment; none of those records may be lost.
+    let (server, replies) = concurrent_refreshes(backend, 3).await;
+    assert!(replies.iter().all(|r| r.status == 200));
+    revoke(
+        &server,
+        "app",
+        &text(&replies[0].json, "refresh_token"),
+        None,
+    )
+    .await;
+    for reply in &replies {
+        assert_eq!(
+            introspect(&server, "app", &text(&reply.json, "access_token")).await,
+            serde_json::json!({"active": false})
+        );
+    }
 }
 
 async fn scopes_narrow_but_never_widen(backend: Backend) {
@@ -524,6 +547,7 @@ for_each_backend!(
     a_replay_inside_the_grace_window_gets_the_same_successor,
     fifty_concurrent_refreshes_rotate_once_strict,
     fifty_concurrent_refreshes_share_one_successor_with_grace,
+    revoking_a_family_after_concurrent_refreshes_revokes_every_access_token,
     scopes_narrow_but_never_widen,
     the_reuse_policy_keeps_the_refresh_token,
     revocation_of_each_token_type_shows_at_introspection,

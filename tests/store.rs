@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::RedisTarget;
 use ferrid::clock::ManualClock;
 use ferrid::store::memory::MemoryStore;
-use ferrid::store::{get_json, put_json, Notices, Store, StoreError};
+use ferrid::store::{get_json, put_json, update_json, Notices, Store, StoreError};
 
 /// A store under test and a way to let time pass for it.
 struct Subject {
@@ -252,6 +252,50 @@ async fn concurrent_writers_to_distinct_keys_all_land(subject: Subject) {
     }
 }
 
+async fn concurrent_json_updates_lose_nothing(subject: Subject) {
+    // 32 writers append to one list at once, the first of them creating it.
+    let writers: Vec<_> = (0..32u32)
+        .map(|i| {
+            let store = subject.store.clone();
+            tokio::spawn(async move {
+                update_json(
+                    store.as_ref(),
+                    "list",
+                    |_: &Vec<u32>| None,
+                    |list: Option<Vec<u32>>| {
+                        let mut list = list.unwrap_or_default();
+                        list.push(i);
+                        Some(list)
+                    },
+                )
+                .await
+                .unwrap()
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut list: Vec<u32> = get_json(subject.store.as_ref(), "list")
+        .await
+        .unwrap()
+        .unwrap();
+    list.sort_unstable();
+    assert_eq!(list, (0..32).collect::<Vec<_>>());
+
+    // Declining to change writes nothing; a missing value stays missing.
+    let unchanged = update_json(
+        subject.store.as_ref(),
+        "absent",
+        |_: &Vec<u32>| None,
+        |_: Option<Vec<u32>>| None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(unchanged, None);
+    assert_eq!(subject.store.get("absent").await.unwrap(), None);
+}
+
 async fn json_round_trips_and_corruption_is_reported(subject: Subject) {
     let store = subject.store.as_ref();
     put_json(store, "j", &serde_json::json!({"a": 1}), None)
@@ -324,6 +368,7 @@ suite!(
     compare_and_swap_has_exactly_one_winner,
     swap_returns_the_previous_value_to_exactly_one_caller,
     concurrent_writers_to_distinct_keys_all_land,
+    concurrent_json_updates_lose_nothing,
     json_round_trips_and_corruption_is_reported,
     delete_if_deletes_only_the_expected_value,
     published_notices_reach_every_subscriber,

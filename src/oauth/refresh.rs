@@ -149,12 +149,19 @@ pub async fn start_family(app: &App, new: NewFamily<'_>) -> Result<String, OAuth
 }
 
 async fn remember_in_session(app: &App, family: &Family, now: u64) -> Result<(), StoreError> {
-    let key = session_key(&family.sid);
-    let mut ids: Vec<String> = store::get_json(app.store(), &key)
-        .await?
-        .unwrap_or_default();
-    ids.push(family.id.clone());
-    store::put_json(app.store(), &key, &ids, Some(until(family.expires_at, now))).await
+    let ttl = Some(until(family.expires_at, now));
+    store::update_json(
+        app.store(),
+        &session_key(&family.sid),
+        |_: &Vec<String>| ttl,
+        |ids| {
+            let mut ids = ids.unwrap_or_default();
+            ids.push(family.id.clone());
+            Some(ids)
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// The outcome of presenting a refresh token.
@@ -264,44 +271,58 @@ pub async fn refresh(app: &App, client: &Client, presented: &str) -> Result<Refr
     ))
 }
 
-/// Records an access token issued from `family`, so revoking the family revokes it too.
+/// Records an access token issued from `family`, so revoking the family revokes it too. Both
+/// are compare-and-swap updates of the family record, so neither can undo the other; a token
+/// recorded after the family was revoked is revoked at once.
 pub async fn record_access_token(
     app: &App,
     family: &Family,
     issued: IssuedAccessToken,
 ) -> Result<(), StoreError> {
     let now = app.clock().now_secs();
-    let key = family_key(&family.id);
-    let Some(mut current) = store::get_json::<Family>(app.store(), &key).await? else {
-        return Ok(());
-    };
-    current.access_tokens.retain(|token| token.exp > now);
-    current.access_tokens.push(issued);
-    store::put_json(
+    let mut revoked = false;
+    store::update_json(
         app.store(),
-        &key,
-        &current,
-        Some(until(current.expires_at, now)),
+        &family_key(&family.id),
+        |family: &Family| Some(until(family.expires_at, now)),
+        |current: Option<Family>| {
+            let mut current = current?;
+            revoked = current.revoked;
+            if revoked {
+                return None;
+            }
+            current.access_tokens.retain(|token| token.exp > now);
+            current.access_tokens.push(issued.clone());
+            Some(current)
+        },
     )
-    .await
+    .await?;
+    if revoked {
+        revocation::revoke_access_token(app.store(), &issued.jti, issued.exp, now).await?;
+    }
+    Ok(())
 }
 
 /// Revokes every token of family `id` and the access tokens it issued.
 pub async fn revoke_family(app: &App, id: &str) -> Result<(), StoreError> {
     let now = app.clock().now_secs();
-    let key = family_key(id);
-    let Some(mut family) = store::get_json::<Family>(app.store(), &key).await? else {
-        return Ok(());
-    };
-    family.revoked = true;
-    store::put_json(
+    let mut issued = Vec::new();
+    store::update_json(
         app.store(),
-        &key,
-        &family,
-        Some(until(family.expires_at, now)),
+        &family_key(id),
+        |family: &Family| Some(until(family.expires_at, now)),
+        |current: Option<Family>| {
+            let mut family = current?;
+            issued = family.access_tokens.clone();
+            if family.revoked {
+                return None;
+            }
+            family.revoked = true;
+            Some(family)
+        },
     )
     .await?;
-    for token in &family.access_tokens {
+    for token in &issued {
         revocation::revoke_access_token(app.store(), &token.jti, token.exp, now).await?;
     }
     Ok(())

@@ -116,6 +116,43 @@ pub async fn get_json<T: DeserializeOwned>(
     }
 }
 
+/// How often `update_json` re-reads a value that others keep changing before it gives up.
+const UPDATE_ATTEMPTS: usize = 64;
+
+/// Read-modify-write of the JSON value under `key` without lost updates: `change` gets the
+/// current value (`None` when there is none) and returns the new one, or `None` to write
+/// nothing. The write happens only if the value is still the one read (compare-and-swap, or
+/// create-if-absent), otherwise `change` runs again on the fresh value. Returns the value written.
+pub async fn update_json<T, F>(
+    store: &dyn Store,
+    key: &str,
+    ttl: impl Fn(&T) -> Option<Duration>,
+    mut change: F,
+) -> Result<Option<T>, StoreError>
+where
+    T: Serialize + DeserializeOwned,
+    F: FnMut(Option<T>) -> Option<T>,
+{
+    for _ in 0..UPDATE_ATTEMPTS {
+        let raw = store.get(key).await?;
+        let current = raw.as_deref().map(|bytes| decode(key, bytes)).transpose()?;
+        let Some(new) = change(current) else {
+            return Ok(None);
+        };
+        let bytes = encode(&new)?;
+        let written = match &raw {
+            Some(raw) => store.compare_and_swap(key, raw, bytes, ttl(&new)).await?,
+            None => store.put_new(key, bytes, ttl(&new)).await?,
+        };
+        if written {
+            return Ok(Some(new));
+        }
+    }
+    Err(StoreError::Backend(format!(
+        "{key}: still changing after {UPDATE_ATTEMPTS} attempts"
+    )))
+}
+
 /// Encodes and writes a JSON value.
 pub async fn put_json<T: Serialize>(
     store: &dyn Store,
