@@ -45,15 +45,9 @@ pub fn run(config: Option<PathBuf>, command: KeysCommand) -> ExitCode {
         Ok(settings) => settings,
         Err(code) => return code,
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("ferrid: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(execute(settings, command)) {
         Ok(()) => ExitCode::SUCCESS,

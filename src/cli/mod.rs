@@ -55,3 +55,13 @@ pub(crate) fn load_settings(config: Option<&std::path::Path>) -> Result<Settings
         ExitCode::from(2)
     })
 }
+
+/// Builds the async runtime a command runs on, or prints why it cannot and yields exit code 1.
+pub(crate) fn runtime(
+    mut builder: tokio::runtime::Builder,
+) -> Result<tokio::runtime::Runtime, ExitCode> {
+    builder.enable_all().build().map_err(|err| {
+        eprintln!("ferrid: cannot start the async runtime: {err}");
+        ExitCode::FAILURE
+    })
+}

@@ -35,15 +35,9 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
     } else {
         None
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match super::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(runtime) => runtime,
-        Err(err) => {
-            eprintln!("ferrid: cannot start the async runtime: {err}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     match runtime.block_on(serve(settings, demo_secret)) {
         Ok(()) => ExitCode::SUCCESS,

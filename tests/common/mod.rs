@@ -29,6 +29,7 @@ pub use oauth2::reqwest::Client as HttpClient;
 
 pub mod browser;
 pub mod code_flow;
+pub mod grants;
 
 /// The system secret tests run Redis-mode servers with.
 pub const SYSTEM_SECRET: &str = "test-system-secret-0123456789abcdef";
