@@ -283,3 +283,31 @@ async fn a_redis_restart_loses_nothing_acknowledged() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// Issue 4 asks for `invalid_grant` here; ferrid answers `invalid_client` (RFC 6749 §5.2: the
+/// client is unknown, so its authentication fails before the grant is looked at).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_removed_from_the_config_can_no_longer_refresh() {
+    let first = RedisTarget::new();
+    let same_store = RedisTarget {
+        url: first.url.clone(),
+        prefix: first.prefix.clone(),
+        server: None,
+    };
+    let options = Options {
+        redis: Some(first),
+        ..Options::new(Backend::Redis).clients(vec![app_client("app")])
+    };
+    let before = TestServer::start_with(options, |settings| settings.users = vec![alice()]).await;
+    let tokens = grant(&before, &Browser::new(), "app", "openid offline_access").await;
+
+    // The same store, now configured without `app`: bootstrap deletes it.
+    let options = Options {
+        redis: Some(same_store),
+        ..Options::new(Backend::Redis).clients(vec![app_client("other")])
+    };
+    let after = TestServer::start_with(options, |settings| settings.users = vec![alice()]).await;
+    refresh(&after, "app", &text(&tokens, "refresh_token"), None)
+        .await
+        .assert_error(401, "invalid_client");
+}
