@@ -142,7 +142,7 @@ else
   cargo build --release --quiet --bin ferrid
   FERRID=$CARGO_TARGET_DIR/release/ferrid
 fi
-CEILING_BIN=$(cargo bench --quiet --no-run --bench sign_ceiling --message-format=json 2>/dev/null |
+CEILING_BIN=$(cargo bench --quiet -p ferrid-benches --no-run --bench sign_ceiling --message-format=json 2>/dev/null |
   grep '"name":"sign_ceiling"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
 [[ -x $FERRID && -x $CEILING_BIN ]] || die "build did not produce ferrid and the sign_ceiling bench"
 # From here on this script and everything it starts (curl, wrk, redis-server) stay off the

@@ -17,7 +17,7 @@ pub trait Clock: Send + Sync + 'static {
     }
 }
 
-/// Shared handle to the clock an `App` uses.
+/// Shared handle to the clock a `Context` uses.
 pub type SharedClock = Arc<dyn Clock>;
 
 /// The real clock.

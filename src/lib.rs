@@ -2,7 +2,7 @@
 //!
 //! The crate is layered: `http` (poem + poem-openapi, thin handlers) calls the domain (`oauth`,
 //! `oidc`, `keys`, `users`), which keeps every piece of mutable state behind the `store` trait
-//! (`store::memory` embedded, `store::redis` for several instances). `app::App` wires them
+//! (`store::memory` embedded, `store::redis` for several instances). `bootstrap` wires them
 //! together; `cli` is what the `ferrid` binary runs.
 #![cfg_attr(
     not(test),
@@ -10,12 +10,14 @@
 )]
 #![deny(clippy::await_holding_lock)]
 
-pub mod app;
+pub mod bootstrap;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod context;
 pub mod error;
 pub mod http;
+pub mod interaction;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;

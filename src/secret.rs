@@ -1,6 +1,7 @@
 //! Secret values and the primitives around them: a `SecretString` whose `Debug` never prints it,
 //! random tokens (256 bits, base64url), SHA-256 digests for client secrets and stored tokens (and
-//! the ETags of pre-built documents), and constant-time comparison. A fast hash is right here:
+//! the ETags of pre-built documents), constant-time comparison, and the MAC keys derived from the
+//! system secret. A fast hash is right here:
 //! these inputs are high-entropy and generated, and they sit on the token hot path (user
 //! passwords use Argon2id in `users`).
 
@@ -84,6 +85,42 @@ pub fn random_token() -> Result<String, RandomError> {
 #[derive(Debug, thiserror::Error)]
 #[error("the system random number generator failed")]
 pub struct RandomError;
+
+/// MAC keys derived from the system secret, one per purpose, the same on every instance that
+/// shares the secret.
+pub struct DerivedKeys {
+    refresh_successor: aws_lc_rs::hmac::Key,
+    logout_csrf: aws_lc_rs::hmac::Key,
+}
+
+impl DerivedKeys {
+    /// The keys for `secret` (`secrets.system`, or a per-process random one on the memory store).
+    pub fn from_secret(secret: &str) -> Self {
+        let key = |purpose: &str| {
+            let material = sha256(format!("ferrid/{purpose}/v1:{secret}").as_bytes());
+            aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &material)
+        };
+        Self {
+            refresh_successor: key("refresh-successor"),
+            logout_csrf: key("logout-csrf"),
+        }
+    }
+
+    /// Derives the successor of a refresh token deterministically, so a replay within the grace
+    /// window gets the same successor without ferrid storing any token in plain text.
+    pub fn refresh_successor(&self, presented: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.refresh_successor, presented.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// The CSRF token of the logout confirmation form for a session cookie.
+    pub fn logout_csrf(&self, session_cookie: &str) -> String {
+        use base64::Engine;
+        let tag = aws_lc_rs::hmac::sign(&self.logout_csrf, session_cookie.as_bytes());
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+}
 
 #[cfg(test)]
 mod tests {

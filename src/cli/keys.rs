@@ -10,7 +10,7 @@ use std::sync::Arc;
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::app::App;
+use crate::bootstrap;
 use crate::clock::SystemClock;
 use crate::keys::persist::Snapshot;
 use crate::keys::schedule::Schedule;
@@ -59,8 +59,8 @@ pub fn run(config: Option<PathBuf>, command: KeysCommand) -> ExitCode {
 }
 
 async fn execute(settings: crate::config::Settings, command: KeysCommand) -> Result<(), String> {
-    let app = App::new(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
-    let keys = app.keys();
+    let ctx = bootstrap::build(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
+    let keys = ctx.keys();
     let clock = SystemClock;
     let snapshot = match command {
         KeysCommand::List { json } => {
@@ -69,7 +69,7 @@ async fn execute(settings: crate::config::Settings, command: KeysCommand) -> Res
                 .load()
                 .await
                 .map_err(|err| err.to_string())?
-                .ok_or_else(|| format!("no key ring in {} yet", app.key_location()))?;
+                .ok_or_else(|| format!("no key ring in {} yet", ctx.key_location()))?;
             print_ring(&snapshot, keys.schedule(), json);
             return Ok(());
         }

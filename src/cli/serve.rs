@@ -1,14 +1,14 @@
 //! `ferrid serve`: loads and validates the settings, binds the listener, and serves until
 //! SIGTERM or Ctrl-C. Start-up never waits for Redis: the listener answers at once (`/readyz`
-//! says why it is not ready) while `App::bootstrap_until_ready` retries in the background; once
-//! ready, `App::maintain_keys` keeps the signing keys current and rotates them on schedule.
+//! says why it is not ready) while `bootstrap::until_ready` retries in the background; once
+//! ready, `bootstrap::maintain_keys` keeps the signing keys current and rotates them on schedule.
 //! Without a config file, a demo client is generated so the quick tour works out of the box.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::app::App;
+use crate::bootstrap;
 use crate::clock::SystemClock;
 use crate::config::{ClientConfig, Settings};
 use crate::http::server::Bound;
@@ -53,12 +53,12 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
     let shutdown = shutdown_signal();
     let bind = settings.bind.clone();
     let issuer = settings.issuer().to_owned();
-    let app = App::new(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
+    let ctx = bootstrap::build(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
     let bound = Bound::bind(&bind)
         .await
         .map_err(|err| format!("cannot listen on {bind}: {err}"))?;
-    tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = app.store().name(), "ferrid is listening");
-    tracing::info!(location = %app.key_location(), "signing keys: {}", app.key_location());
+    tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = ctx.store().name(), "ferrid is listening");
+    tracing::info!(location = %ctx.key_location(), "signing keys: {}", ctx.key_location());
     if let Some(secret) = demo_secret {
         tracing::warn!(
             client_id = DEMO_CLIENT_ID,
@@ -67,13 +67,13 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
              it changes on every start — configure [[clients]] for real use"
         );
     }
-    let background = app.clone();
+    let background = ctx.clone();
     tokio::spawn(async move {
-        background.clone().bootstrap_until_ready().await;
-        background.maintain_keys().await;
+        bootstrap::until_ready(background.clone()).await;
+        bootstrap::maintain_keys(background).await;
     });
     bound
-        .serve(app, shutdown)
+        .serve(ctx, shutdown)
         .await
         .map_err(|err| err.to_string())?;
     tracing::info!("ferrid stopped");

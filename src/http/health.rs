@@ -9,7 +9,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
-use crate::app::App;
+use crate::context::Context;
 
 /// Liveness answer.
 #[derive(Debug, Object)]
@@ -72,8 +72,8 @@ impl HealthApi {
     ///
     /// 200 when the store answers and the signing keys are loaded; 503 with the reason otherwise.
     #[oai(path = "/readyz", method = "get", operation_id = "readyz")]
-    async fn readyz(&self, app: Data<&Arc<App>>) -> ReadinessResponse {
-        let readiness = app.readiness().await;
+    async fn readyz(&self, ctx: Data<&Arc<Context>>) -> ReadinessResponse {
+        let readiness = ctx.readiness().await;
         let describe = |check: &Result<(), String>| match check {
             Ok(()) => "ok".to_owned(),
             Err(reason) => reason.clone(),

@@ -12,8 +12,8 @@ use serde::Deserialize;
 
 use super::cookies::CookieNames;
 use super::pages::{error_page, html};
-use crate::app::App;
-use crate::oauth::authorize::AuthorizeError;
+use crate::context::Context;
+use crate::error::browser::BrowserError;
 use crate::oidc::logout::{self, LogoutRequest, LogoutStep};
 
 #[derive(Template)]
@@ -39,8 +39,8 @@ pub struct LogoutParams {
     csrf_token: Option<String>,
 }
 
-async fn run(app: &App, request: &Request, params: LogoutParams) -> Response {
-    let names = CookieNames::for_issuer(app.settings().issuer());
+async fn run(ctx: &Context, request: &Request, params: LogoutParams) -> Response {
+    let names = CookieNames::for_issuer(ctx.settings().issuer());
     let logout_request = LogoutRequest {
         id_token_hint: params.id_token_hint,
         client_id: params.client_id,
@@ -48,7 +48,7 @@ async fn run(app: &App, request: &Request, params: LogoutParams) -> Response {
         state: params.state,
     };
     let step = logout::logout(
-        app,
+        ctx,
         &logout_request,
         names.session(request),
         params.csrf_token.as_deref(),
@@ -71,8 +71,8 @@ async fn run(app: &App, request: &Request, params: LogoutParams) -> Response {
             .header(header::LOCATION, location)
             .finish(),
         Ok(LogoutStep::Done { redirect: None }) => html(StatusCode::OK, LoggedOutPage.render()),
-        Err(AuthorizeError::Page { status, message }) => return error_page(status, &message),
-        Err(AuthorizeError::Redirect(redirect)) => {
+        Err(BrowserError::Page { status, message }) => return error_page(status, &message),
+        Err(BrowserError::Redirect(redirect)) => {
             return error_page(400, &redirect.error.to_string())
         }
     };
@@ -85,21 +85,21 @@ async fn run(app: &App, request: &Request, params: LogoutParams) -> Response {
 /// GET /logout.
 #[handler]
 pub async fn logout_get(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     query: Result<Query<LogoutParams>, poem::Error>,
 ) -> Response {
     let params = query.map(|q| q.0).unwrap_or_default();
-    run(&app, request, params).await
+    run(&ctx, request, params).await
 }
 
 /// POST /logout (the confirmation form, or an RP posting the parameters).
 #[handler]
 pub async fn logout_post(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     form: Result<Form<LogoutParams>, poem::Error>,
 ) -> Response {
     let params = form.map(|f| f.0).unwrap_or_default();
-    run(&app, request, params).await
+    run(&ctx, request, params).await
 }

@@ -3,19 +3,23 @@
 //! the checked-in spec cannot differ — and `route`, which adds Swagger UI, the spec endpoints
 //! and the middleware. Handlers are thin: extract, call one domain function, map the result.
 
-pub mod authorize_api;
+pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
 pub mod docs;
 pub mod errors;
 pub mod health;
+pub mod introspection;
 pub mod json_bytes;
 pub mod logout;
 pub mod middleware;
-pub mod oauth_api;
 pub mod pages;
+pub mod revocation;
 pub mod server;
+pub mod token;
+pub mod token_operation;
+pub mod userinfo;
 pub mod well_known;
 
 use std::sync::Arc;
@@ -24,8 +28,8 @@ use poem::middleware::SetHeader;
 use poem::{get, Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApiService, Tags};
 
-use crate::app::App;
 use crate::config::Settings;
+use crate::context::Context;
 
 /// Endpoint paths, relative to the issuer.
 pub mod paths {
@@ -57,8 +61,11 @@ pub enum ApiTags {
 
 /// The combined API, as documented.
 pub type Api = (
-    oauth_api::OAuthApi,
-    authorize_api::AuthorizeApi,
+    token::TokenApi,
+    revocation::RevocationApi,
+    introspection::IntrospectionApi,
+    authorize::AuthorizeApi,
+    userinfo::UserinfoApi,
     well_known::WellKnownApi,
     health::HealthApi,
 );
@@ -66,8 +73,11 @@ pub type Api = (
 /// The OpenAPI service for `settings`; its server URL is the configured issuer.
 pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
     let api = (
-        oauth_api::OAuthApi,
-        authorize_api::AuthorizeApi,
+        token::TokenApi,
+        revocation::RevocationApi,
+        introspection::IntrospectionApi,
+        authorize::AuthorizeApi,
+        userinfo::UserinfoApi,
         well_known::WellKnownApi::new(settings),
         health::HealthApi,
     );
@@ -84,12 +94,12 @@ pub fn openapi_json(settings: &Settings) -> String {
     api_service(settings).spec()
 }
 
-/// The whole HTTP application for `app`.
-pub fn route(app: Arc<App>) -> impl Endpoint {
-    let api = api_service(app.settings());
+/// The whole HTTP application for `ctx`.
+pub fn route(ctx: Arc<Context>) -> impl Endpoint {
+    let api = api_service(ctx.settings());
     let spec = api.spec_endpoint();
     let docs = docs::endpoint(&api.swagger_ui_html());
-    let max_body = app.settings().http.max_body_bytes;
+    let max_body = ctx.settings().http.max_body_bytes;
     Route::new()
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
@@ -107,5 +117,5 @@ pub fn route(app: Arc<App>) -> impl Endpoint {
         .around(middleware::observe)
         .around(middleware::html_security_headers)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
-        .data(app)
+        .data(ctx)
 }

@@ -13,11 +13,9 @@ use poem::{handler, IntoResponse, Request, Response};
 use serde::Deserialize;
 
 use super::cookies::CookieNames;
-use crate::app::App;
-use crate::oauth::authorize::AuthorizeError;
-use crate::session::flow::{
-    self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step,
-};
+use crate::context::Context;
+use crate::error::browser::BrowserError;
+use crate::interaction::{self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -130,12 +128,16 @@ pub fn location(step: &Step) -> String {
 
 /// Answers a flow result: pages in place when `render_in_place`, otherwise 303 to where the
 /// step lives; with the flow's cookies.
-fn respond(app: &App, result: Result<Outcome, AuthorizeError>, render_in_place: bool) -> Response {
+fn respond(
+    ctx: &Context,
+    result: Result<Outcome, BrowserError>,
+    render_in_place: bool,
+) -> Response {
     let outcome = match result {
         Ok(outcome) => outcome,
-        Err(AuthorizeError::Page { status, message }) => return error_page(status, &message),
-        Err(AuthorizeError::Redirect(redirect)) => {
-            return see_other(&redirect.location(app.settings().issuer()))
+        Err(BrowserError::Page { status, message }) => return error_page(status, &message),
+        Err(BrowserError::Redirect(redirect)) => {
+            return see_other(&redirect.location(ctx.settings().issuer()))
         }
     };
     let failed_login = matches!(outcome.step, Step::Login { failed: true, .. });
@@ -144,11 +146,11 @@ fn respond(app: &App, result: Result<Outcome, AuthorizeError>, render_in_place: 
     } else {
         see_other(&location(&outcome.step))
     };
-    let names = CookieNames::for_issuer(app.settings().issuer());
+    let names = CookieNames::for_issuer(ctx.settings().issuer());
     if let Some(session) = &outcome.set_session {
         append_cookie(
             &mut response,
-            names.set_session(session, app.settings().sessions.absolute_ttl_secs),
+            names.set_session(session, ctx.settings().sessions.absolute_ttl_secs),
         );
     }
     if let Some(bind) = &outcome.set_bind {
@@ -163,8 +165,11 @@ fn append_cookie(response: &mut Response, cookie: String) {
     }
 }
 
-fn browser<'a>(app: &App, request: &'a Request) -> (CookieNames, Option<&'a str>, Option<&'a str>) {
-    let names = CookieNames::for_issuer(app.settings().issuer());
+fn browser<'a>(
+    ctx: &Context,
+    request: &'a Request,
+) -> (CookieNames, Option<&'a str>, Option<&'a str>) {
+    let names = CookieNames::for_issuer(ctx.settings().issuer());
     let session = names.session(request);
     let bind = names.bind(request);
     (names, session, bind)
@@ -193,7 +198,7 @@ struct ConsentFields {
 const NO_INTERACTION: &str = "This page must be reached from an application's sign-in request.";
 
 async fn show(
-    app: &App,
+    ctx: &Context,
     request: &Request,
     query: Result<Query<InteractionQuery>, poem::Error>,
     page: Page,
@@ -201,26 +206,26 @@ async fn show(
     let Some(id) = query.ok().and_then(|q| q.0.interaction) else {
         return error_page(400, NO_INTERACTION);
     };
-    let (_, session, bind) = browser(app, request);
-    let result = flow::show(app, &id, page, Browser { session, bind }).await;
+    let (_, session, bind) = browser(ctx, request);
+    let result = interaction::show(ctx, &id, page, Browser { session, bind }).await;
     let in_place = matches!(&result, Ok(outcome) if matches!((&outcome.step, page), (Step::Login { .. }, Page::Login) | (Step::Consent { .. }, Page::Consent)));
-    respond(app, result, in_place)
+    respond(ctx, result, in_place)
 }
 
 /// GET /login: the login form of an interaction.
 #[handler]
 pub async fn login_page(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     query: Result<Query<InteractionQuery>, poem::Error>,
 ) -> Response {
-    show(&app, request, query, Page::Login).await
+    show(&ctx, request, query, Page::Login).await
 }
 
 /// POST /login: checks the credentials and continues the flow.
 #[handler]
 pub async fn login_submit(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     form: Result<Form<LoginFields>, poem::Error>,
 ) -> Response {
@@ -234,7 +239,7 @@ pub async fn login_submit(
     let Some(interaction) = fields.interaction else {
         return error_page(400, NO_INTERACTION);
     };
-    let (_, session, bind) = browser(&app, request);
+    let (_, session, bind) = browser(&ctx, request);
     let form = LoginForm {
         interaction: &interaction,
         csrf_token: fields.csrf_token.as_deref(),
@@ -243,8 +248,8 @@ pub async fn login_submit(
         client_address: address.as_deref(),
     };
     respond(
-        &app,
-        flow::login(&app, form, Browser { session, bind }).await,
+        &ctx,
+        interaction::login(&ctx, form, Browser { session, bind }).await,
         false,
     )
 }
@@ -252,17 +257,17 @@ pub async fn login_submit(
 /// GET /consent: the consent form of an interaction.
 #[handler]
 pub async fn consent_page(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     query: Result<Query<InteractionQuery>, poem::Error>,
 ) -> Response {
-    show(&app, request, query, Page::Consent).await
+    show(&ctx, request, query, Page::Consent).await
 }
 
 /// POST /consent: records the decision and continues the flow.
 #[handler]
 pub async fn consent_submit(
-    app: Data<&Arc<App>>,
+    ctx: Data<&Arc<Context>>,
     request: &Request,
     form: Result<Form<ConsentFields>, poem::Error>,
 ) -> Response {
@@ -277,29 +282,29 @@ pub async fn consent_submit(
         Some("deny") => false,
         _ => return error_page(400, "Choose Allow or Deny."),
     };
-    let (_, session, bind) = browser(&app, request);
+    let (_, session, bind) = browser(&ctx, request);
     let form = ConsentForm {
         interaction: &interaction,
         csrf_token: fields.csrf_token.as_deref(),
         allow,
     };
     respond(
-        &app,
-        flow::consent(&app, form, Browser { session, bind }).await,
+        &ctx,
+        interaction::consent(&ctx, form, Browser { session, bind }).await,
         false,
     )
 }
 
 /// Answers an `/authorize` request: 303 onward (never a page in place), or the error page.
 pub async fn authorize(
-    app: &App,
+    ctx: &Context,
     request: &Request,
     params: crate::oauth::authorize::AuthorizeParams,
 ) -> Response {
-    let (_, session, bind) = browser(app, request);
+    let (_, session, bind) = browser(ctx, request);
     respond(
-        app,
-        flow::authorize(app, params, Browser { session, bind }).await,
+        ctx,
+        interaction::authorize(ctx, params, Browser { session, bind }).await,
         false,
     )
 }

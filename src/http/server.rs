@@ -1,5 +1,5 @@
 //! Binding and serving: the listener is bound first (so `127.0.0.1:0` tells its port before
-//! any request), then the app is served until the shutdown future completes, letting requests
+//! any request), then ferrid is served until the shutdown future completes, letting requests
 //! in flight finish for up to 10 seconds.
 
 use std::future::Future;
@@ -11,7 +11,7 @@ use std::time::Duration;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::Server;
 
-use crate::app::App;
+use crate::context::Context;
 
 /// A bound, not yet serving, HTTP listener.
 pub struct Bound {
@@ -36,14 +36,14 @@ impl Bound {
         self.addr
     }
 
-    /// Serves `app` until `shutdown` completes.
+    /// Serves `ctx` until `shutdown` completes.
     pub async fn serve(
         self,
-        app: Arc<App>,
+        ctx: Arc<Context>,
         shutdown: impl Future<Output = ()> + Send,
     ) -> io::Result<()> {
         Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(super::route(app), shutdown, Some(Duration::from_secs(10)))
+            .run_with_graceful_shutdown(super::route(ctx), shutdown, Some(Duration::from_secs(10)))
             .await
     }
 }

@@ -16,9 +16,9 @@ use serde::Serialize;
 use super::errors::{ErrorBody, NO_STORE};
 use super::json_bytes::JsonBytes;
 use super::{paths, ApiTags};
-use crate::app::App;
 use crate::config::Settings;
-use crate::oauth::clients::GrantType;
+use crate::context::Context;
+use crate::oauth::grants::GrantType;
 use crate::oidc::claims;
 use crate::secret::etag;
 
@@ -210,10 +210,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         introspection_endpoint_auth_methods_supported: auth_methods(false),
         end_session_endpoint: format!("{issuer}{}", paths::LOGOUT),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
-        grant_types_supported: GrantType::ALL
-            .iter()
-            .map(|g| g.as_str().to_owned())
-            .collect(),
+        grant_types_supported: GrantType::all().map(|g| g.as_str().to_owned()).collect(),
         token_endpoint_auth_methods_supported: auth_methods(true),
         response_types_supported: vec!["code".into()],
         response_modes_supported: vec!["query".into()],
@@ -274,12 +271,12 @@ impl WellKnownApi {
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "jwks")]
     async fn jwks(
         &self,
-        app: Data<&Arc<App>>,
+        ctx: Data<&Arc<Context>>,
         /// An `ETag` from an earlier response; answered with 304 when unchanged.
         #[oai(name = "If-None-Match")]
         if_none_match: Header<Option<String>>,
     ) -> JwksResponse {
-        let Some(ring) = app.key_ring_if_loaded() else {
+        let Some(ring) = ctx.key_ring_if_loaded() else {
             let err = crate::error::OAuthError::temporarily_unavailable(
                 "signing keys are not loaded yet; retry shortly",
             );

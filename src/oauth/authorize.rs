@@ -1,14 +1,16 @@
 //! Authorization requests (RFC 6749 §4.1.1, OIDC Core §3.1.2.1): turns raw `/authorize`
 //! parameters into a validated `AuthorizationRequest`. Until the client and its redirect URI are
-//! known to be genuine, errors are shown to the person (`AuthorizeError::Page`) and never
+//! known to be genuine, errors are shown to the person (`BrowserError::Page`) and never
 //! redirected — an open redirector otherwise. After that, errors go back to the client
-//! (`AuthorizeError::Redirect`) with `state` and `iss` (RFC 9207).
+//! (`BrowserError::Redirect`) with `state` and `iss` (RFC 9207).
 
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
+use crate::context::Context;
+use crate::error::browser::{BrowserError, RedirectError};
 use crate::error::{ErrorCode, OAuthError};
-use crate::oauth::clients::{self, AuthMethod, Client, GrantType};
+use crate::oauth::clients::{self, AuthMethod, Client};
+use crate::oauth::grants::GrantType;
 use crate::oauth::{pkce, redirect_uri, scope};
 
 /// Longest accepted `state`, `nonce` or `login_hint`.
@@ -60,8 +62,8 @@ impl AuthorizationRequest {
     }
 
     /// An error redirected to this request's client.
-    pub fn error(&self, error: OAuthError) -> AuthorizeError {
-        AuthorizeError::Redirect(RedirectError {
+    pub fn error(&self, error: OAuthError) -> BrowserError {
+        BrowserError::Redirect(RedirectError {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
             error,
@@ -69,67 +71,22 @@ impl AuthorizationRequest {
     }
 }
 
-/// Why an authorization request failed, and where the answer goes.
-#[derive(Debug)]
-pub enum AuthorizeError {
-    /// The client or redirect URI cannot be trusted: an error page, never a redirect.
-    Page { status: u16, message: String },
-    /// Redirected back to the client.
-    Redirect(RedirectError),
-}
-
-/// An error for the client's redirect URI.
-#[derive(Debug)]
-pub struct RedirectError {
-    pub redirect_uri: String,
-    pub state: Option<String>,
-    pub error: OAuthError,
-}
-
-impl RedirectError {
-    /// The `Location` carrying the error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
-    pub fn location(&self, issuer: &str) -> String {
-        let mut params = vec![("error", self.error.code().as_str())];
-        if let Some(description) = self.error.description() {
-            params.push(("error_description", description));
-        }
-        if let Some(state) = &self.state {
-            params.push(("state", state));
-        }
-        params.push(("iss", issuer));
-        redirect_uri::with_params(&self.redirect_uri, &params)
-    }
-}
-
-impl From<crate::store::StoreError> for AuthorizeError {
-    fn from(err: crate::store::StoreError) -> Self {
-        let err = OAuthError::from(err);
-        Self::Page {
-            status: err.status(),
-            message: err.description().unwrap_or_default().to_owned(),
-        }
-    }
-}
-
-fn page(message: impl Into<String>) -> AuthorizeError {
-    AuthorizeError::Page {
-        status: 400,
-        message: message.into(),
-    }
-}
-
 /// Validates `params`, returning the client and the request.
 pub async fn validate(
-    app: &App,
+    ctx: &Context,
     params: AuthorizeParams,
-) -> Result<(Client, AuthorizationRequest), AuthorizeError> {
+) -> Result<(Client, AuthorizationRequest), BrowserError> {
     let client_id = params
         .client_id
         .filter(|id| !id.is_empty())
-        .ok_or_else(|| page("The application did not say who it is (client_id is missing)."))?;
-    let client = clients::find(app.store(), &client_id)
+        .ok_or_else(|| {
+            BrowserError::page("The application did not say who it is (client_id is missing).")
+        })?;
+    let client = clients::find(ctx.store(), &client_id)
         .await?
-        .ok_or_else(|| page(format!("No application is registered as `{client_id}`.")))?;
+        .ok_or_else(|| {
+            BrowserError::page(format!("No application is registered as `{client_id}`."))
+        })?;
     let requested_scope = params.scope.as_deref().unwrap_or_default();
     let openid = requested_scope.split(' ').any(|s| s == "openid");
     let redirect = redirect_uri::resolve(
@@ -138,7 +95,7 @@ pub async fn validate(
         !openid,
     )
     .map_err(|reason| {
-        page(format!(
+        BrowserError::page(format!(
             "The application sent an invalid redirect address: {reason}."
         ))
     })?
@@ -146,7 +103,7 @@ pub async fn validate(
 
     let state = params.state.filter(|s| !s.is_empty());
     let fail = |code: ErrorCode, description: String| {
-        AuthorizeError::Redirect(RedirectError {
+        BrowserError::Redirect(RedirectError {
             redirect_uri: redirect.clone(),
             state: state.clone(),
             error: OAuthError::new(code, description),

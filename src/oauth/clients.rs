@@ -6,6 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ClientConfig, ConfigError};
+use crate::oauth::grants::GrantType;
 use crate::oauth::{redirect_uri, scope};
 use crate::secret::{digests_equal, sha256, Digest256};
 use crate::store::{self, Store, StoreError};
@@ -39,18 +40,6 @@ impl AuthMethod {
     }
 }
 
-/// Grant types ferrid implements at its token endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum GrantType {
-    /// RFC 6749 §4.1, with PKCE (RFC 7636).
-    AuthorizationCode,
-    /// RFC 6749 §4.4.
-    ClientCredentials,
-    /// RFC 6749 §6, with rotation and reuse detection.
-    RefreshToken,
-}
-
 /// What a refresh does to the refresh token presented.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,29 +49,6 @@ pub enum RotationPolicy {
     Rotate,
     /// The refresh token stays valid and is returned again.
     Reuse,
-}
-
-impl GrantType {
-    /// Every implemented grant type, as discovery lists them.
-    pub const ALL: [GrantType; 3] = [
-        GrantType::AuthorizationCode,
-        GrantType::ClientCredentials,
-        GrantType::RefreshToken,
-    ];
-
-    /// The `grant_type` value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::AuthorizationCode => "authorization_code",
-            Self::ClientCredentials => "client_credentials",
-            Self::RefreshToken => "refresh_token",
-        }
-    }
-
-    /// Parses a `grant_type` value; `None` for anything ferrid does not implement.
-    pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|grant| grant.as_str() == name)
-    }
 }
 
 /// A registered client.
@@ -187,7 +153,10 @@ impl Client {
                         "grant_types",
                         format!(
                             "`{name}` is not a grant type this ferrid implements ({})",
-                            GrantType::ALL.map(GrantType::as_str).join(", ")
+                            GrantType::all()
+                                .map(GrantType::as_str)
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     )
                 }

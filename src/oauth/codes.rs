@@ -12,9 +12,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
+use crate::context::Context;
 use crate::error::OAuthError;
-use crate::oauth::{refresh, revocation};
+use crate::oauth::{deny_list, refresh_family};
 use crate::secret::{random_token, sha256};
 use crate::store::{self, Store};
 
@@ -70,11 +70,11 @@ pub struct Issuing<'a> {
 
 /// Redeems `code` once; a replay revokes what the first redemption issued.
 pub async fn redeem(
-    app: &App,
+    ctx: &Context,
     code: &str,
     issuing: Issuing<'_>,
 ) -> Result<AuthorizationCode, OAuthError> {
-    let store = app.store();
+    let store = ctx.store();
     let key = key(code);
     let marker = store::encode(&CodeEntry::Redeemed {
         jti: issuing.jti.to_owned(),
@@ -86,9 +86,9 @@ pub async fn redeem(
         Some(previous) => match store::decode::<CodeEntry>(&key, &previous)? {
             CodeEntry::Issued(grant) => Ok(grant),
             CodeEntry::Redeemed { jti, exp, family } => {
-                revocation::revoke_access_token(store, &jti, exp, issuing.now).await?;
+                deny_list::revoke_access_token(store, &jti, exp, issuing.now).await?;
                 if let Some(family) = family {
-                    refresh::revoke_family(app, &family).await?;
+                    refresh_family::revoke_family(ctx, &family).await?;
                 }
                 tracing::warn!(
                     target: "ferrid::audit",

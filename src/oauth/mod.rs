@@ -2,18 +2,18 @@
 //! audiences, PKCE, redirect URIs, authorization requests and codes, access-token minting and
 //! revocation, and the grants the token endpoint dispatches to.
 
+pub mod access_token;
 pub mod audience;
 pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod codes;
+pub mod deny_list;
 pub mod grants;
-pub mod introspect;
+pub mod introspection;
 pub mod pkce;
 pub mod redirect_uri;
-pub mod refresh;
+pub mod refresh_family;
 pub mod revocation;
-pub mod revoke;
 pub mod scope;
-pub mod token;
-pub mod tokens;
+pub mod token_operation;

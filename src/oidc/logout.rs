@@ -7,9 +7,9 @@
 
 use jsonwebtoken::{Algorithm, Validation};
 
-use crate::app::App;
-use crate::oauth::authorize::AuthorizeError;
-use crate::oauth::{clients, redirect_uri, refresh};
+use crate::context::Context;
+use crate::error::browser::BrowserError;
+use crate::oauth::{clients, redirect_uri, refresh_family};
 use crate::oidc::id_token::IdTokenClaims;
 use crate::session;
 
@@ -31,22 +31,15 @@ pub enum LogoutStep {
     Done { redirect: Option<String> },
 }
 
-fn page(message: &str) -> AuthorizeError {
-    AuthorizeError::Page {
-        status: 400,
-        message: message.to_owned(),
-    }
-}
-
 /// Handles a logout request; `confirmation` is the CSRF token of a posted confirmation form.
 pub async fn logout(
-    app: &App,
+    ctx: &Context,
     request: &LogoutRequest,
     session_cookie: Option<&str>,
     confirmation: Option<&str>,
-) -> Result<LogoutStep, AuthorizeError> {
+) -> Result<LogoutStep, BrowserError> {
     let hint = match request.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(hint) => Some(verify_hint(app, hint, request.client_id.as_deref())?),
+        Some(hint) => Some(verify_hint(ctx, hint, request.client_id.as_deref())?),
         None => None,
     };
     let client_id = request
@@ -55,7 +48,7 @@ pub async fn logout(
         .or_else(|| hint.as_ref().map(|claims| claims.aud.clone()));
     let redirect = match (&request.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(client_id)) => {
-            let client = clients::find(app.store(), client_id).await?;
+            let client = clients::find(ctx.store(), client_id).await?;
             client
                 .filter(|client| {
                     client
@@ -77,7 +70,7 @@ pub async fn logout(
     let Some(cookie) = session_cookie.filter(|c| !c.is_empty()) else {
         return Ok(LogoutStep::Done { redirect });
     };
-    let expected_csrf = app.derived_keys().logout_csrf(cookie);
+    let expected_csrf = ctx.derived_keys().logout_csrf(cookie);
     let confirmed = hint.is_some()
         || confirmation.is_some_and(|token| {
             subtle::ConstantTimeEq::ct_eq(token.as_bytes(), expected_csrf.as_bytes()).into()
@@ -87,12 +80,12 @@ pub async fn logout(
             csrf: expected_csrf,
         });
     }
-    if let Some(ended) = session::end(app, cookie).await? {
-        let policy = app.settings().sessions.logout_revokes.as_str();
-        for family in refresh::families_of_session(app, &ended.sid).await? {
+    if let Some(ended) = session::end(ctx, cookie).await? {
+        let policy = ctx.settings().sessions.logout_revokes.as_str();
+        for family in refresh_family::families_of_session(ctx, &ended.sid).await? {
             let offline = family.scopes.iter().any(|s| s == "offline_access");
             if policy == "all" || (policy == "online" && !offline) {
-                refresh::revoke_family(app, &family.id).await?;
+                refresh_family::revoke_family(ctx, &family.id).await?;
             }
         }
         tracing::info!(target: "ferrid::audit", event = "logout", sub = %ended.user_id, "user logged out");
@@ -101,16 +94,13 @@ pub async fn logout(
 }
 
 fn verify_hint(
-    app: &App,
+    ctx: &Context,
     hint: &str,
     client_id: Option<&str>,
-) -> Result<IdTokenClaims, AuthorizeError> {
-    let ring = app.key_ring().map_err(|err| AuthorizeError::Page {
-        status: err.status(),
-        message: err.description().unwrap_or_default().to_owned(),
-    })?;
+) -> Result<IdTokenClaims, BrowserError> {
+    let ring = ctx.key_ring().map_err(BrowserError::server)?;
     let mut validation = Validation::new(Algorithm::RS256);
-    validation.set_issuer(&[app.settings().issuer()]);
+    validation.set_issuer(&[ctx.settings().issuer()]);
     validation.validate_exp = false;
     validation.set_required_spec_claims(&["iss", "aud", "sub"]);
     match client_id {
@@ -119,6 +109,8 @@ fn verify_hint(
     }
     ring.verify::<IdTokenClaims>(hint, &validation)
         .map_err(|_| {
-            page("The logout request carries an ID token that is not valid for this application.")
+            BrowserError::page(
+                "The logout request carries an ID token that is not valid for this application.",
+            )
         })
 }

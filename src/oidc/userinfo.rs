@@ -3,24 +3,24 @@
 //! (401) for a missing, malformed, expired or revoked token, `insufficient_scope` (403) without
 //! `openid`.
 
-use crate::app::App;
+use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError};
-use crate::oauth::{revocation, tokens};
+use crate::oauth::{access_token, deny_list};
 use crate::oidc::claims::{self, UserClaims};
 use crate::users;
 
 /// The claims for the bearer `token`.
-pub async fn userinfo(app: &App, token: Option<&str>) -> Result<UserClaims, OAuthError> {
+pub async fn userinfo(ctx: &Context, token: Option<&str>) -> Result<UserClaims, OAuthError> {
     let token =
         token.ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
-    let ring = app.key_ring()?;
-    let access = tokens::verify(
+    let ring = ctx.key_ring()?;
+    let access = access_token::verify(
         &ring,
         token,
-        app.settings().issuer(),
-        app.clock().now_secs(),
+        ctx.settings().issuer(),
+        ctx.clock().now_secs(),
     )?;
-    if revocation::is_revoked(app.store(), &access.jti).await? {
+    if deny_list::is_revoked(ctx.store(), &access.jti).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));
     }
     let scopes: Vec<String> = access.scope.split(' ').map(str::to_owned).collect();
@@ -30,7 +30,7 @@ pub async fn userinfo(app: &App, token: Option<&str>) -> Result<UserClaims, OAut
             "userinfo needs a token with the openid scope",
         ));
     }
-    let user = users::find_by_id(app.store(), &access.sub)
+    let user = users::find_by_id(ctx.store(), &access.sub)
         .await?
         .ok_or_else(|| OAuthError::invalid_token("the token's user no longer exists"))?;
     Ok(claims::for_scopes(&user, &scopes))

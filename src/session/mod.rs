@@ -3,18 +3,13 @@
 //! public id (`sid`, for ID tokens) and the clients it signed into. The record's TTL is the idle
 //! timeout, renewed on use but never past the absolute timeout.
 
-pub mod consent;
-pub mod flow;
-pub mod pending;
-pub mod throttle;
-
 use std::time::Duration;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
-use crate::app::App;
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::secret::{random_token, sha256};
 use crate::store::{self, StoreError};
@@ -41,16 +36,20 @@ fn key(cookie: &str) -> String {
     )
 }
 
-fn ttl(app: &App, session: &Session) -> Duration {
-    let now = app.clock().now_secs();
-    let idle = app.settings().sessions.idle_ttl_secs;
+fn ttl(ctx: &Context, session: &Session) -> Duration {
+    let now = ctx.clock().now_secs();
+    let idle = ctx.settings().sessions.idle_ttl_secs;
     Duration::from_secs(idle.min(session.expires_at.saturating_sub(now)).max(1))
 }
 
 /// Starts a session for `user` who just authenticated with `amr`; returns the cookie value.
-pub async fn create(app: &App, user: &User, amr: &[&str]) -> Result<(String, Session), OAuthError> {
+pub async fn create(
+    ctx: &Context,
+    user: &User,
+    amr: &[&str],
+) -> Result<(String, Session), OAuthError> {
     let cookie = random_token().map_err(OAuthError::server_error)?;
-    let now = app.clock().now_secs();
+    let now = ctx.clock().now_secs();
     let session = Session {
         sid: random_token().map_err(OAuthError::server_error)?,
         user_id: user.id.clone(),
@@ -58,51 +57,51 @@ pub async fn create(app: &App, user: &User, amr: &[&str]) -> Result<(String, Ses
         auth_time: now,
         amr: amr.iter().map(|m| m.to_string()).collect(),
         clients: Vec::new(),
-        expires_at: now + app.settings().sessions.absolute_ttl_secs,
+        expires_at: now + ctx.settings().sessions.absolute_ttl_secs,
     };
-    save(app, &cookie, &session).await?;
+    save(ctx, &cookie, &session).await?;
     tracing::info!(target: "ferrid::audit", event = "login", sub = %user.id, outcome = "success", "user logged in");
     Ok((cookie, session))
 }
 
 /// The live session behind `cookie`, its idle timeout renewed.
-pub async fn load(app: &App, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
+pub async fn load(ctx: &Context, cookie: Option<&str>) -> Result<Option<Session>, StoreError> {
     let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let Some(session) = store::get_json::<Session>(app.store(), &key(cookie)).await? else {
+    let Some(session) = store::get_json::<Session>(ctx.store(), &key(cookie)).await? else {
         return Ok(None);
     };
-    if session.expires_at <= app.clock().now_secs() {
+    if session.expires_at <= ctx.clock().now_secs() {
         return Ok(None);
     }
-    save(app, cookie, &session).await?;
+    save(ctx, cookie, &session).await?;
     Ok(Some(session))
 }
 
 /// Records that `client_id` signed in through this session.
 pub async fn add_client(
-    app: &App,
+    ctx: &Context,
     cookie: &str,
     session: &mut Session,
     client_id: &str,
 ) -> Result<(), StoreError> {
     if !session.clients.iter().any(|c| c == client_id) {
         session.clients.push(client_id.to_owned());
-        save(app, cookie, session).await?;
+        save(ctx, cookie, session).await?;
     }
     Ok(())
 }
 
 /// Ends the session behind `cookie`, returning it if it was live.
-pub async fn end(app: &App, cookie: &str) -> Result<Option<Session>, StoreError> {
+pub async fn end(ctx: &Context, cookie: &str) -> Result<Option<Session>, StoreError> {
     let key = key(cookie);
-    match app.store().take(&key).await? {
+    match ctx.store().take(&key).await? {
         Some(bytes) => store::decode(&key, &bytes).map(Some),
         None => Ok(None),
     }
 }
 
-async fn save(app: &App, cookie: &str, session: &Session) -> Result<(), StoreError> {
-    store::put_json(app.store(), &key(cookie), session, Some(ttl(app, session))).await
+async fn save(ctx: &Context, cookie: &str, session: &Session) -> Result<(), StoreError> {
+    store::put_json(ctx.store(), &key(cookie), session, Some(ttl(ctx, session))).await
 }

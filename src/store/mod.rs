@@ -102,7 +102,7 @@ pub trait Store: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 }
 
-/// Shared handle to the store an `App` uses.
+/// Shared handle to the store a `Context` uses.
 pub type SharedStore = Arc<dyn Store>;
 
 /// Reads and decodes a JSON value.

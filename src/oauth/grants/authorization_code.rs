@@ -3,137 +3,146 @@
 //! verifier matches, then issue an access token for the user — an ID token when the grant is
 //! OpenID, and a refresh token (a new family) when the client gets them.
 
-use crate::app::App;
+use async_trait::async_trait;
+
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::clients::Client;
 use crate::oauth::codes::{self, Issuing};
 use crate::oauth::grants::user_tokens::{self, Authentication};
-use crate::oauth::refresh::{self, IssuedAccessToken, NewFamily};
-use crate::oauth::token::{TokenRequest, TokenSet};
-use crate::oauth::{audience, pkce, tokens};
+use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
+use crate::oauth::refresh_family::{self, IssuedAccessToken, NewFamily};
+use crate::oauth::{access_token, audience, pkce};
 use crate::users;
 
-/// Exchanges an authorization code for tokens.
-pub async fn grant(
-    app: &App,
-    client: &Client,
-    request: &TokenRequest,
-) -> Result<TokenSet, OAuthError> {
-    let code = request
-        .code
-        .as_deref()
-        .filter(|code| !code.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("code is required"))?;
-    let ring = app.key_ring()?;
-    let now = app.clock().now_secs();
-    let ttl_secs = app.settings().tokens.access_token_ttl_secs;
-    let jti = tokens::new_jti()?;
-    let family_id = refresh::new_family_id()?;
-    let issuing = Issuing {
-        jti: &jti,
-        exp: now + ttl_secs,
-        now,
-        family: Some(&family_id),
-    };
-    let grant = codes::redeem(app, code, issuing).await?;
+/// The authorization code grant.
+pub struct AuthorizationCodeGrant;
 
-    if grant.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant(
-            "the authorization code was issued to another client",
-        ));
-    }
-    match request.redirect_uri.as_deref() {
-        Some(uri) if uri == grant.redirect_uri => {}
-        None if client.redirect_uris.len() == 1 => {}
-        Some(_) => {
-            return Err(OAuthError::invalid_grant(
-                "redirect_uri differs from the one in the authorization request",
-            ))
-        }
-        None => return Err(OAuthError::invalid_request("redirect_uri is required")),
-    }
-    let verifier = request.code_verifier.as_deref().filter(|v| !v.is_empty());
-    match (&grant.code_challenge, verifier) {
-        (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier does not match the code_challenge",
-            ))
-        }
-        (Some(_), None) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier is required: the authorization request used PKCE",
-            ))
-        }
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier was sent but the authorization request had no code_challenge",
-            ))
-        }
-        (None, None) => {}
+#[async_trait]
+impl Grant for AuthorizationCodeGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::AuthorizationCode
     }
 
-    let user = users::find_by_id(app.store(), &grant.user_id)
-        .await?
-        .ok_or_else(|| {
-            OAuthError::invalid_grant("the user of this authorization no longer exists")
-        })?;
-    let audiences = audience::resolve(
-        client,
-        request.resource.as_deref(),
-        request.audience.as_deref(),
-        app.settings().issuer(),
-    )?;
-    let authentication = Authentication {
-        auth_time: grant.auth_time,
-        amr: &grant.amr,
-        sid: &grant.sid,
-        nonce: grant.nonce.as_deref(),
-    };
-    let issued = user_tokens::mint(
-        app,
-        &ring,
-        client,
-        &user,
-        &grant.scopes,
-        audiences,
-        jti,
-        authentication,
-    )?;
-    let refresh_token = if client.gets_refresh_token(&grant.scopes) {
-        let family = NewFamily {
-            id: family_id,
-            client_id: &client.client_id,
-            user_id: &user.id,
-            scopes: &grant.scopes,
+    /// Exchanges an authorization code for tokens.
+    async fn exchange(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        params: &TokenParameters,
+    ) -> Result<TokenSet, OAuthError> {
+        let code = params.require("code")?;
+        let ring = ctx.key_ring()?;
+        let now = ctx.clock().now_secs();
+        let ttl_secs = ctx.settings().tokens.access_token_ttl_secs;
+        let jti = access_token::new_jti()?;
+        let family_id = refresh_family::new_family_id()?;
+        let issuing = Issuing {
+            jti: &jti,
+            exp: now + ttl_secs,
+            now,
+            family: Some(&family_id),
+        };
+        let grant = codes::redeem(ctx, code, issuing).await?;
+
+        if grant.client_id != client.client_id {
+            return Err(OAuthError::invalid_grant(
+                "the authorization code was issued to another client",
+            ));
+        }
+        match params.get("redirect_uri") {
+            Some(uri) if uri == grant.redirect_uri => {}
+            None if client.redirect_uris.len() == 1 => {}
+            Some(_) => {
+                return Err(OAuthError::invalid_grant(
+                    "redirect_uri differs from the one in the authorization request",
+                ))
+            }
+            None => return Err(OAuthError::invalid_request("redirect_uri is required")),
+        }
+        let verifier = params.get("code_verifier");
+        match (&grant.code_challenge, verifier) {
+            (Some(challenge), Some(verifier)) if pkce::verify(verifier, challenge) => {}
+            (Some(_), Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier does not match the code_challenge",
+                ))
+            }
+            (Some(_), None) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier is required: the authorization request used PKCE",
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier was sent but the authorization request had no code_challenge",
+                ))
+            }
+            (None, None) => {}
+        }
+
+        let user = users::find_by_id(ctx.store(), &grant.user_id)
+            .await?
+            .ok_or_else(|| {
+                OAuthError::invalid_grant("the user of this authorization no longer exists")
+            })?;
+        let audiences = audience::resolve(
+            client,
+            params.get("resource"),
+            params.get("audience"),
+            ctx.settings().issuer(),
+        )?;
+        let authentication = Authentication {
             auth_time: grant.auth_time,
             amr: &grant.amr,
             sid: &grant.sid,
-            access_token: IssuedAccessToken {
-                jti: issued.access.claims.jti.clone(),
-                exp: issued.access.claims.exp,
-            },
+            nonce: grant.nonce.as_deref(),
         };
-        Some(refresh::start_family(app, family).await?)
-    } else {
-        None
-    };
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "token_issued",
-        grant_type = "authorization_code",
-        client_id = %client.client_id,
-        sub = %user.id,
-        jti = %issued.access.claims.jti,
-        refresh_token = refresh_token.is_some(),
-        "access token issued"
-    );
-    Ok(TokenSet {
-        access_token: issued.access.token,
-        token_type: "Bearer",
-        expires_in: ttl_secs,
-        scope: grant.scopes.join(" "),
-        id_token: issued.id_token,
-        refresh_token,
-    })
+        let issued = user_tokens::mint(
+            ctx,
+            &ring,
+            client,
+            &user,
+            &grant.scopes,
+            audiences,
+            jti,
+            authentication,
+        )?;
+        let refresh_token = if client.gets_refresh_token(&grant.scopes) {
+            let family = NewFamily {
+                id: family_id,
+                client_id: &client.client_id,
+                user_id: &user.id,
+                scopes: &grant.scopes,
+                auth_time: grant.auth_time,
+                amr: &grant.amr,
+                sid: &grant.sid,
+                access_token: IssuedAccessToken {
+                    jti: issued.access.claims.jti.clone(),
+                    exp: issued.access.claims.exp,
+                },
+            };
+            Some(refresh_family::start_family(ctx, family).await?)
+        } else {
+            None
+        };
+        tracing::info!(
+            target: "ferrid::audit",
+            event = "token_issued",
+            grant_type = "authorization_code",
+            client_id = %client.client_id,
+            sub = %user.id,
+            jti = %issued.access.claims.jti,
+            refresh_token = refresh_token.is_some(),
+            "access token issued"
+        );
+        Ok(TokenSet {
+            access_token: issued.access.token,
+            token_type: TokenType::Bearer,
+            expires_in: ttl_secs,
+            scope: grant.scopes.join(" "),
+            id_token: issued.id_token,
+            refresh_token,
+        })
+    }
 }

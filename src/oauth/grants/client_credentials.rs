@@ -2,53 +2,70 @@
 //! itself (`sub` = its client id). No refresh token (§4.4.3). The hot path is one store read
 //! (the client, in `client_auth`) and one RSA signature.
 
-use crate::app::App;
+use async_trait::async_trait;
+
+use crate::context::Context;
 use crate::error::OAuthError;
+use crate::oauth::access_token::{self, AccessTokenRequest};
 use crate::oauth::clients::Client;
-use crate::oauth::token::{TokenRequest, TokenSet};
-use crate::oauth::tokens::{self, AccessTokenRequest};
+use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::{audience, scope};
 
-/// Issues an access token to an authenticated `client`.
-pub fn grant(app: &App, client: &Client, request: &TokenRequest) -> Result<TokenSet, OAuthError> {
-    let settings = app.settings();
-    let scopes = scope::grant(client, request.scope.as_deref())?;
-    let audiences = audience::resolve(
-        client,
-        request.resource.as_deref(),
-        request.audience.as_deref(),
-        settings.issuer(),
-    )?;
-    let ring = app.key_ring()?;
-    let ttl_secs = settings.tokens.access_token_ttl_secs;
-    let token = tokens::mint(
-        &ring,
-        AccessTokenRequest {
-            jti: tokens::new_jti()?,
-            issuer: settings.issuer(),
-            subject: &client.client_id,
-            client_id: &client.client_id,
-            audiences,
-            scopes: &scopes,
-            roles: None,
-            issued_at: app.clock().now_secs(),
-            ttl_secs,
-        },
-    )?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "token_issued",
-        grant_type = "client_credentials",
-        client_id = %client.client_id,
-        jti = %token.claims.jti,
-        "access token issued"
-    );
-    Ok(TokenSet {
-        access_token: token.token,
-        token_type: "Bearer",
-        expires_in: ttl_secs,
-        scope: scopes.join(" "),
-        id_token: None,
-        refresh_token: None,
-    })
+/// The client credentials grant.
+pub struct ClientCredentialsGrant;
+
+#[async_trait]
+impl Grant for ClientCredentialsGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::ClientCredentials
+    }
+
+    /// Issues an access token to an authenticated `client`.
+    async fn exchange(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        params: &TokenParameters,
+    ) -> Result<TokenSet, OAuthError> {
+        let settings = ctx.settings();
+        let scopes = scope::grant(client, params.get("scope"))?;
+        let audiences = audience::resolve(
+            client,
+            params.get("resource"),
+            params.get("audience"),
+            settings.issuer(),
+        )?;
+        let ring = ctx.key_ring()?;
+        let ttl_secs = settings.tokens.access_token_ttl_secs;
+        let token = access_token::mint(
+            &ring,
+            AccessTokenRequest {
+                jti: access_token::new_jti()?,
+                issuer: settings.issuer(),
+                subject: &client.client_id,
+                client_id: &client.client_id,
+                audiences,
+                scopes: &scopes,
+                roles: None,
+                issued_at: ctx.clock().now_secs(),
+                ttl_secs,
+            },
+        )?;
+        tracing::info!(
+            target: "ferrid::audit",
+            event = "token_issued",
+            grant_type = "client_credentials",
+            client_id = %client.client_id,
+            jti = %token.claims.jti,
+            "access token issued"
+        );
+        Ok(TokenSet {
+            access_token: token.token,
+            token_type: TokenType::Bearer,
+            expires_in: ttl_secs,
+            scope: scopes.join(" "),
+            id_token: None,
+            refresh_token: None,
+        })
+    }
 }

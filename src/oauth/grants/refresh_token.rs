@@ -2,82 +2,91 @@
 //! `oauth::refresh`), then issue a new access token — for the family's scopes or a subset the
 //! request narrows to, never more — and, for OpenID grants, a new ID token.
 
-use crate::app::App;
+use async_trait::async_trait;
+
+use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::Client;
 use crate::oauth::grants::user_tokens::{self, Authentication};
-use crate::oauth::refresh::{self, IssuedAccessToken};
-use crate::oauth::token::{TokenRequest, TokenSet};
-use crate::oauth::{audience, tokens};
+use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
+use crate::oauth::refresh_family::{self, IssuedAccessToken};
+use crate::oauth::{access_token, audience};
 use crate::users;
 
-/// Exchanges a refresh token for fresh tokens.
-pub async fn grant(
-    app: &App,
-    client: &Client,
-    request: &TokenRequest,
-) -> Result<TokenSet, OAuthError> {
-    let presented = request
-        .refresh_token
-        .as_deref()
-        .filter(|token| !token.is_empty())
-        .ok_or_else(|| OAuthError::invalid_request("refresh_token is required"))?;
-    let ring = app.key_ring()?;
-    let refreshed = refresh::refresh(app, client, presented).await?;
-    let family = &refreshed.family;
-    let scopes = narrow(&family.scopes, request.scope.as_deref())?;
-    let user = users::find_by_id(app.store(), &family.user_id)
-        .await?
-        .ok_or_else(|| OAuthError::invalid_grant("the user of this grant no longer exists"))?;
-    let audiences = audience::resolve(
-        client,
-        request.resource.as_deref(),
-        request.audience.as_deref(),
-        app.settings().issuer(),
-    )?;
-    let authentication = Authentication {
-        auth_time: family.auth_time,
-        amr: &family.amr,
-        sid: &family.sid,
-        nonce: None,
-    };
-    let issued = user_tokens::mint(
-        app,
-        &ring,
-        client,
-        &user,
-        &scopes,
-        audiences,
-        tokens::new_jti()?,
-        authentication,
-    )?;
-    let claims = &issued.access.claims;
-    refresh::record_access_token(
-        app,
-        family,
-        IssuedAccessToken {
-            jti: claims.jti.clone(),
-            exp: claims.exp,
-        },
-    )
-    .await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "token_issued",
-        grant_type = "refresh_token",
-        client_id = %client.client_id,
-        sub = %user.id,
-        jti = %claims.jti,
-        "access token issued"
-    );
-    Ok(TokenSet {
-        access_token: issued.access.token,
-        token_type: "Bearer",
-        expires_in: app.settings().tokens.access_token_ttl_secs,
-        scope: scopes.join(" "),
-        id_token: issued.id_token,
-        refresh_token: Some(refreshed.refresh_token),
-    })
+/// The refresh token grant.
+pub struct RefreshTokenGrant;
+
+#[async_trait]
+impl Grant for RefreshTokenGrant {
+    fn grant_type(&self) -> GrantType {
+        GrantType::RefreshToken
+    }
+
+    /// Exchanges a refresh token for fresh tokens.
+    async fn exchange(
+        &self,
+        ctx: &Context,
+        client: &Client,
+        params: &TokenParameters,
+    ) -> Result<TokenSet, OAuthError> {
+        let presented = params.require("refresh_token")?;
+        let ring = ctx.key_ring()?;
+        let refreshed = refresh_family::refresh(ctx, client, presented).await?;
+        let family = &refreshed.family;
+        let scopes = narrow(&family.scopes, params.get("scope"))?;
+        let user = users::find_by_id(ctx.store(), &family.user_id)
+            .await?
+            .ok_or_else(|| OAuthError::invalid_grant("the user of this grant no longer exists"))?;
+        let audiences = audience::resolve(
+            client,
+            params.get("resource"),
+            params.get("audience"),
+            ctx.settings().issuer(),
+        )?;
+        let authentication = Authentication {
+            auth_time: family.auth_time,
+            amr: &family.amr,
+            sid: &family.sid,
+            nonce: None,
+        };
+        let issued = user_tokens::mint(
+            ctx,
+            &ring,
+            client,
+            &user,
+            &scopes,
+            audiences,
+            access_token::new_jti()?,
+            authentication,
+        )?;
+        let claims = &issued.access.claims;
+        refresh_family::record_access_token(
+            ctx,
+            family,
+            IssuedAccessToken {
+                jti: claims.jti.clone(),
+                exp: claims.exp,
+            },
+        )
+        .await?;
+        tracing::info!(
+            target: "ferrid::audit",
+            event = "token_issued",
+            grant_type = "refresh_token",
+            client_id = %client.client_id,
+            sub = %user.id,
+            jti = %claims.jti,
+            "access token issued"
+        );
+        Ok(TokenSet {
+            access_token: issued.access.token,
+            token_type: TokenType::Bearer,
+            expires_in: ctx.settings().tokens.access_token_ttl_secs,
+            scope: scopes.join(" "),
+            id_token: issued.id_token,
+            refresh_token: Some(refreshed.refresh_token),
+        })
+    }
 }
 
 /// RFC 6749 §6: a refresh may ask for fewer scopes than granted, never more.

@@ -2,11 +2,11 @@
 //! grants: an RFC 9068 access token for the user (with `roles` when that scope is granted) and,
 //! for OpenID grants, an ID token bound to it by `at_hash`.
 
-use crate::app::App;
+use crate::context::Context;
 use crate::error::OAuthError;
 use crate::keys::KeyRing;
+use crate::oauth::access_token::{self, AccessToken, AccessTokenRequest};
 use crate::oauth::clients::Client;
-use crate::oauth::tokens::{self, AccessToken, AccessTokenRequest};
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::users::User;
 
@@ -27,7 +27,7 @@ pub struct UserTokens {
 /// Mints the tokens for `user` and `client` with `scopes`.
 #[allow(clippy::too_many_arguments)]
 pub fn mint(
-    app: &App,
+    ctx: &Context,
     ring: &KeyRing,
     client: &Client,
     user: &User,
@@ -36,11 +36,11 @@ pub fn mint(
     jti: String,
     authentication: Authentication<'_>,
 ) -> Result<UserTokens, OAuthError> {
-    let settings = app.settings();
-    let now = app.clock().now_secs();
+    let settings = ctx.settings();
+    let now = ctx.clock().now_secs();
     let ttl_secs = settings.tokens.access_token_ttl_secs;
     let has = |scope: &str| scopes.iter().any(|s| s == scope);
-    let access = tokens::mint(
+    let access = access_token::mint(
         ring,
         AccessTokenRequest {
             jti,

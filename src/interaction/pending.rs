@@ -1,0 +1,93 @@
+//! An authorization in progress while the person logs in or consents. The validated request is
+//! kept in the store (10 minutes) under a random interaction id, so no parameter — `state`,
+//! `nonce`, PKCE challenge — is lost or can be altered between pages. Each interaction has its
+//! own CSRF token (a hidden form field) and is bound to the browser that started it by a cookie
+//! whose hash it stores: a form posted from another site or another browser is refused.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+
+use crate::context::Context;
+use crate::error::OAuthError;
+use crate::oauth::authorize::AuthorizationRequest;
+use crate::secret::{random_token, sha256};
+use crate::store::{self, StoreError};
+
+/// How long a person has to finish logging in and consenting.
+pub const PENDING_TTL: Duration = Duration::from_secs(600);
+
+/// A pending authorization.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Pending {
+    pub request: AuthorizationRequest,
+    /// Expected in the form's hidden `csrf_token` field.
+    pub csrf: String,
+    /// SHA-256 of the browser-binding cookie.
+    browser: String,
+    /// The person logged in during this interaction (satisfies `prompt=login` / `max_age`).
+    pub logged_in: bool,
+}
+
+fn key(id: &str) -> String {
+    format!(
+        "interaction:{}",
+        URL_SAFE_NO_PAD.encode(sha256(id.as_bytes()))
+    )
+}
+
+fn browser_hash(bind_cookie: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha256(bind_cookie.as_bytes()))
+}
+
+impl Pending {
+    /// Starts an interaction for `request` in the browser holding `bind_cookie`.
+    pub async fn start(
+        ctx: &Context,
+        request: AuthorizationRequest,
+        bind_cookie: &str,
+    ) -> Result<(String, Self), OAuthError> {
+        let id = random_token().map_err(OAuthError::server_error)?;
+        let pending = Self {
+            request,
+            csrf: random_token().map_err(OAuthError::server_error)?,
+            browser: browser_hash(bind_cookie),
+            logged_in: false,
+        };
+        pending.save(ctx, &id).await?;
+        Ok((id, pending))
+    }
+
+    /// The interaction `id`, if it has not expired.
+    pub async fn find(ctx: &Context, id: &str) -> Result<Option<Self>, StoreError> {
+        store::get_json(ctx.store(), &key(id)).await
+    }
+
+    /// Stores the interaction's current state.
+    pub async fn save(&self, ctx: &Context, id: &str) -> Result<(), StoreError> {
+        store::put_json(ctx.store(), &key(id), self, Some(PENDING_TTL)).await
+    }
+
+    /// Ends the interaction.
+    pub async fn finish(ctx: &Context, id: &str) -> Result<(), StoreError> {
+        ctx.store().delete(&key(id)).await.map(|_| ())
+    }
+
+    /// Whether the browser holding `bind_cookie` started this interaction.
+    pub fn same_browser(&self, bind_cookie: Option<&str>) -> bool {
+        bind_cookie.is_some_and(|cookie| {
+            browser_hash(cookie)
+                .as_bytes()
+                .ct_eq(self.browser.as_bytes())
+                .into()
+        })
+    }
+
+    /// Whether `token` is this interaction's CSRF token (constant time).
+    pub fn csrf_matches(&self, token: Option<&str>) -> bool {
+        token.is_some_and(|token| token.as_bytes().ct_eq(self.csrf.as_bytes()).into())
+    }
+}

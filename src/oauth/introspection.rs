@@ -1,0 +1,121 @@
+//! Token introspection (RFC 7662): tells an authenticated client whether a token is active now
+//! — signature, issuer and expiry for access tokens, plus the revocation deny-list; the family
+//! and rotation state for refresh tokens — and, if so, what it stands for. Anything else is
+//! exactly `{"active": false}`. Refresh tokens are described only to the client they belong to.
+
+use crate::context::Context;
+use crate::error::OAuthError;
+use crate::oauth::access_token::{self, Audience};
+use crate::oauth::client_auth::{self, ClientCredentials};
+use crate::oauth::clients::{AuthMethod, Client};
+use crate::oauth::token_operation::TokenOperation;
+use crate::oauth::{deny_list, refresh_family};
+
+/// What an active token stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveToken {
+    pub scope: String,
+    pub client_id: String,
+    pub sub: String,
+    pub aud: Option<Audience>,
+    pub iss: String,
+    pub exp: u64,
+    pub iat: u64,
+    pub jti: Option<String>,
+    /// `access_token` or `refresh_token`.
+    pub token_type: &'static str,
+}
+
+/// Handles an introspection request (RFC 7662): only authenticated confidential clients.
+pub async fn handle(
+    ctx: &Context,
+    credentials: ClientCredentials,
+    operation: TokenOperation,
+) -> Result<Option<ActiveToken>, OAuthError> {
+    let client = client_auth::authenticate(ctx.store(), credentials).await?;
+    if client.auth_method == AuthMethod::None {
+        return Err(OAuthError::invalid_client(
+            "introspection requires a confidential client",
+        ));
+    }
+    introspect(
+        ctx,
+        &client,
+        operation.token()?,
+        operation.token_type_hint.as_deref(),
+    )
+    .await
+}
+
+/// Introspects `token` for `client`; `None` means inactive.
+pub async fn introspect(
+    ctx: &Context,
+    client: &Client,
+    token: &str,
+    hint: Option<&str>,
+) -> Result<Option<ActiveToken>, OAuthError> {
+    // The hint orders the look-ups; it is never trusted to exclude one (RFC 7662 §2.1).
+    if hint == Some("refresh_token") {
+        if let Some(active) = as_refresh_token(ctx, client, token).await? {
+            return Ok(Some(active));
+        }
+        return as_access_token(ctx, token).await;
+    }
+    if let Some(active) = as_access_token(ctx, token).await? {
+        return Ok(Some(active));
+    }
+    as_refresh_token(ctx, client, token).await
+}
+
+async fn as_access_token(ctx: &Context, token: &str) -> Result<Option<ActiveToken>, OAuthError> {
+    if token.split('.').count() != 3 {
+        return Ok(None);
+    }
+    let ring = ctx.key_ring()?;
+    let Ok(claims) = access_token::verify(
+        &ring,
+        token,
+        ctx.settings().issuer(),
+        ctx.clock().now_secs(),
+    ) else {
+        return Ok(None);
+    };
+    if deny_list::is_revoked(ctx.store(), &claims.jti).await? {
+        return Ok(None);
+    }
+    Ok(Some(ActiveToken {
+        scope: claims.scope,
+        client_id: claims.client_id,
+        sub: claims.sub,
+        aud: Some(claims.aud),
+        iss: claims.iss,
+        exp: claims.exp,
+        iat: claims.iat,
+        jti: Some(claims.jti),
+        token_type: "access_token",
+    }))
+}
+
+async fn as_refresh_token(
+    ctx: &Context,
+    client: &Client,
+    token: &str,
+) -> Result<Option<ActiveToken>, OAuthError> {
+    let Some((family, current)) = refresh_family::inspect(ctx, token).await? else {
+        return Ok(None);
+    };
+    if !current || family.client_id != client.client_id {
+        return Ok(None);
+    }
+    Ok(Some(ActiveToken {
+        scope: family.scopes.join(" "),
+        client_id: family.client_id,
+        sub: family.user_id,
+        aud: None,
+        iss: ctx.settings().issuer().to_owned(),
+        exp: family.expires_at,
+        iat: family.created_at,
+        jti: None,
+        token_type: "refresh_token",
+    }))
+}

@@ -1,0 +1,360 @@
+//! Refresh tokens (RFC 6749 §6, OAuth 2.0 Security BCP §4.14). A refresh token is 256 random
+//! bits, stored only by SHA-256. Every token belongs to a family — one per original grant —
+//! holding the user, client, scopes, `auth_time`, session and an absolute expiry; each token
+//! also expires when idle. Rotation swaps the presented token's record from `active` to
+//! `rotated` with one compare-and-swap, so of concurrent refreshes exactly one rotates. The
+//! successor is an HMAC of the presented token, so a replay within the grace window (a lost
+//! response, two tabs) is handed the same successor; any other reuse revokes the whole family
+//! and the access tokens it issued — and nothing else of that user or client.
+
+use std::time::Duration;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+use crate::context::Context;
+use crate::error::OAuthError;
+use crate::oauth::clients::{Client, RotationPolicy};
+use crate::oauth::deny_list;
+use crate::secret::{random_token, sha256};
+use crate::store::{self, StoreError};
+
+/// A grant's refresh-token family.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Family {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: String,
+    pub scopes: Vec<String>,
+    pub auth_time: u64,
+    pub amr: Vec<String>,
+    pub sid: String,
+    pub created_at: u64,
+    /// Absolute end of the family, seconds since the epoch.
+    pub expires_at: u64,
+    pub revoked: bool,
+    /// Access tokens issued from this family and not yet expired: revoked with it.
+    pub access_tokens: Vec<IssuedAccessToken>,
+}
+
+/// An access token a family issued.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedAccessToken {
+    pub jti: String,
+    pub exp: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+enum TokenRecord {
+    Active {
+        family: String,
+    },
+    Rotated {
+        family: String,
+        at_ms: u64,
+        successor: String,
+    },
+}
+
+impl TokenRecord {
+    fn family(&self) -> &str {
+        match self {
+            Self::Active { family } | Self::Rotated { family, .. } => family,
+        }
+    }
+}
+
+/// What a new family starts from.
+pub struct NewFamily<'a> {
+    /// From `new_family_id`, known before the code is redeemed.
+    pub id: String,
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub scopes: &'a [String],
+    pub auth_time: u64,
+    pub amr: &'a [String],
+    pub sid: &'a str,
+    pub access_token: IssuedAccessToken,
+}
+
+fn token_key(token: &str) -> String {
+    format!(
+        "refresh:{}",
+        URL_SAFE_NO_PAD.encode(sha256(token.as_bytes()))
+    )
+}
+
+fn family_key(id: &str) -> String {
+    format!("refresh-family:{id}")
+}
+
+fn session_key(sid: &str) -> String {
+    format!("session-families:{sid}")
+}
+
+/// A fresh family id.
+pub fn new_family_id() -> Result<String, OAuthError> {
+    random_token().map_err(OAuthError::server_error)
+}
+
+/// Seconds left until `at`, at least one.
+fn until(at: u64, now: u64) -> Duration {
+    Duration::from_secs(at.saturating_sub(now).max(1))
+}
+
+fn idle_ttl(ctx: &Context, family: &Family, now: u64) -> Duration {
+    let idle = ctx.settings().tokens.refresh_token_idle_ttl_secs;
+    Duration::from_secs(idle.min(family.expires_at.saturating_sub(now)).max(1))
+}
+
+/// Starts a family and returns its first refresh token.
+pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, OAuthError> {
+    let now = ctx.clock().now_secs();
+    let family = Family {
+        id: new.id,
+        client_id: new.client_id.to_owned(),
+        user_id: new.user_id.to_owned(),
+        scopes: new.scopes.to_vec(),
+        auth_time: new.auth_time,
+        amr: new.amr.to_vec(),
+        sid: new.sid.to_owned(),
+        created_at: now,
+        expires_at: now + ctx.settings().tokens.refresh_token_absolute_ttl_secs,
+        revoked: false,
+        access_tokens: vec![new.access_token],
+    };
+    let token = random_token().map_err(OAuthError::server_error)?;
+    let store = ctx.store();
+    store::put_json(
+        store,
+        &family_key(&family.id),
+        &family,
+        Some(until(family.expires_at, now)),
+    )
+    .await?;
+    let record = TokenRecord::Active {
+        family: family.id.clone(),
+    };
+    store::put_json(
+        store,
+        &token_key(&token),
+        &record,
+        Some(idle_ttl(ctx, &family, now)),
+    )
+    .await?;
+    remember_in_session(ctx, &family, now).await?;
+    Ok(token)
+}
+
+async fn remember_in_session(ctx: &Context, family: &Family, now: u64) -> Result<(), StoreError> {
+    let ttl = Some(until(family.expires_at, now));
+    store::update_json(
+        ctx.store(),
+        &session_key(&family.sid),
+        |_: &Vec<String>| ttl,
+        |ids| {
+            let mut ids = ids.unwrap_or_default();
+            ids.push(family.id.clone());
+            Some(ids)
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// The outcome of presenting a refresh token.
+pub struct Refreshed {
+    pub family: Family,
+    /// The refresh token to return: the successor, or the same one under `reuse`.
+    pub refresh_token: String,
+}
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is unknown, expired or revoked")
+}
+
+/// Rotates (or, under `reuse`, renews) the refresh token `presented` for `client`.
+pub async fn refresh(
+    ctx: &Context,
+    client: &Client,
+    presented: &str,
+) -> Result<Refreshed, OAuthError> {
+    let store = ctx.store();
+    let key = token_key(presented);
+    let now = ctx.clock().now_secs();
+    let Some(raw) = store.get(&key).await? else {
+        return Err(invalid());
+    };
+    let record: TokenRecord = store::decode(&key, &raw)?;
+    let family = store::get_json::<Family>(store, &family_key(record.family()))
+        .await?
+        .filter(|family| !family.revoked && family.expires_at > now)
+        .ok_or_else(invalid)?;
+    if family.client_id != client.client_id {
+        return Err(OAuthError::invalid_grant(
+            "the refresh token was issued to another client",
+        ));
+    }
+    if client.refresh_token_rotation == RotationPolicy::Reuse {
+        if matches!(record, TokenRecord::Rotated { .. }) {
+            return Err(invalid());
+        }
+        store
+            .put(&key, raw, Some(idle_ttl(ctx, &family, now)))
+            .await?;
+        return Ok(Refreshed {
+            family,
+            refresh_token: presented.to_owned(),
+        });
+    }
+    let successor = ctx.derived_keys().refresh_successor(presented);
+    let successor_key = token_key(&successor);
+    if let TokenRecord::Active { .. } = record {
+        // The successor first: it is the same for every concurrent caller, so writing it twice
+        // is harmless, and it exists before any caller can hand it out.
+        let active = TokenRecord::Active {
+            family: family.id.clone(),
+        };
+        store::put_json(
+            store,
+            &successor_key,
+            &active,
+            Some(idle_ttl(ctx, &family, now)),
+        )
+        .await?;
+        let rotated = TokenRecord::Rotated {
+            family: family.id.clone(),
+            at_ms: ctx.clock().now_millis(),
+            successor: successor_key.clone(),
+        };
+        let rotated = store::encode(&rotated)?;
+        if store
+            .compare_and_swap(&key, &raw, rotated, Some(until(family.expires_at, now)))
+            .await?
+        {
+            return Ok(Refreshed {
+                family,
+                refresh_token: successor,
+            });
+        }
+    }
+    // Already rotated, by an earlier request or a concurrent one.
+    let current = store.get(&key).await?.ok_or_else(invalid)?;
+    if let TokenRecord::Rotated {
+        at_ms,
+        successor: recorded,
+        ..
+    } = store::decode(&key, &current)?
+    {
+        let grace_ms = ctx.settings().tokens.refresh_token_reuse_grace_secs * 1000;
+        let within_grace =
+            ctx.clock().now_millis().saturating_sub(at_ms) <= grace_ms && grace_ms > 0;
+        let successor_unused = matches!(
+            store::get_json::<TokenRecord>(store, &successor_key).await?,
+            Some(TokenRecord::Active { .. })
+        );
+        if within_grace && recorded == successor_key && successor_unused {
+            return Ok(Refreshed {
+                family,
+                refresh_token: successor,
+            });
+        }
+    }
+    revoke_family(ctx, &family.id).await?;
+    tracing::warn!(
+        target: "ferrid::audit",
+        event = "refresh_token_reuse",
+        client_id = %family.client_id,
+        sub = %family.user_id,
+        "a rotated refresh token was used again; its family is revoked"
+    );
+    Err(OAuthError::invalid_grant(
+        "the refresh token was already used; every token of this grant is now revoked",
+    ))
+}
+
+/// Records an access token issued from `family`, so revoking the family revokes it too. Both
+/// are compare-and-swap updates of the family record, so neither can undo the other; a token
+/// recorded after the family was revoked is revoked at once.
+pub async fn record_access_token(
+    ctx: &Context,
+    family: &Family,
+    issued: IssuedAccessToken,
+) -> Result<(), StoreError> {
+    let now = ctx.clock().now_secs();
+    let mut revoked = false;
+    store::update_json(
+        ctx.store(),
+        &family_key(&family.id),
+        |family: &Family| Some(until(family.expires_at, now)),
+        |current: Option<Family>| {
+            let mut current = current?;
+            revoked = current.revoked;
+            if revoked {
+                return None;
+            }
+            current.access_tokens.retain(|token| token.exp > now);
+            current.access_tokens.push(issued.clone());
+            Some(current)
+        },
+    )
+    .await?;
+    if revoked {
+        deny_list::revoke_access_token(ctx.store(), &issued.jti, issued.exp, now).await?;
+    }
+    Ok(())
+}
+
+/// Revokes every token of family `id` and the access tokens it issued.
+pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
+    let now = ctx.clock().now_secs();
+    let mut issued = Vec::new();
+    store::update_json(
+        ctx.store(),
+        &family_key(id),
+        |family: &Family| Some(until(family.expires_at, now)),
+        |current: Option<Family>| {
+            let mut family = current?;
+            issued = family.access_tokens.clone();
+            if family.revoked {
+                return None;
+            }
+            family.revoked = true;
+            Some(family)
+        },
+    )
+    .await?;
+    for token in &issued {
+        deny_list::revoke_access_token(ctx.store(), &token.jti, token.exp, now).await?;
+    }
+    Ok(())
+}
+
+/// The live family of refresh token `token`, and whether the token itself is the current one.
+pub async fn inspect(ctx: &Context, token: &str) -> Result<Option<(Family, bool)>, StoreError> {
+    let key = token_key(token);
+    let Some(record) = store::get_json::<TokenRecord>(ctx.store(), &key).await? else {
+        return Ok(None);
+    };
+    let now = ctx.clock().now_secs();
+    let family = store::get_json::<Family>(ctx.store(), &family_key(record.family()))
+        .await?
+        .filter(|family| !family.revoked && family.expires_at > now);
+    Ok(family.map(|family| (family, matches!(record, TokenRecord::Active { .. }))))
+}
+
+/// The families started in browser session `sid`.
+pub async fn families_of_session(ctx: &Context, sid: &str) -> Result<Vec<Family>, StoreError> {
+    let ids: Vec<String> = store::get_json(ctx.store(), &session_key(sid))
+        .await?
+        .unwrap_or_default();
+    let mut families = Vec::with_capacity(ids.len());
+    for id in ids {
+        if let Some(family) = store::get_json::<Family>(ctx.store(), &family_key(&id)).await? {
+            families.push(family);
+        }
+    }
+    Ok(families)
+}

@@ -1,0 +1,154 @@
+//! The `ferrid` binary as an operator runs it: start with no config (demo client, keys in
+//! `keys/`), serve, stop on SIGTERM; refuse a bad config with one line naming the key; print the
+//! OpenAPI document.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_ferrid");
+
+fn ferrid(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(BIN);
+    command.current_dir(dir).env_remove("FERRID_CONFIG");
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("FERRID_")) {
+        command.env_remove(name);
+    }
+    command
+}
+
+#[test]
+fn an_invalid_setting_exits_non_zero_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ferrid(dir.path())
+        .env("FERRID_TOKENS__ACCESS_TOKEN_TTL_SECS", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("tokens.access_token_ttl_secs"), "{stderr}");
+
+    let output = ferrid(dir.path())
+        .args(["--config", "missing.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8(output.stderr)
+        .unwrap()
+        .contains("missing.toml"));
+}
+
+#[test]
+fn openapi_prints_the_checked_in_spec() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = ferrid(dir.path()).arg("openapi").output().unwrap();
+    assert!(output.status.success());
+    let printed: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let checked_in: Value =
+        serde_json::from_str(include_str!("../../openapi/openapi.json")).unwrap();
+    assert_eq!(printed, checked_in);
+}
+
+#[test]
+fn hash_password_prints_an_argon2id_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = ferrid(dir.path())
+        .arg("hash-password")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"wonderland\n")
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8(output.stdout)
+        .unwrap()
+        .starts_with("$argon2id$"));
+}
+
+/// One start of the binary with no config: returns the kid it signed with.
+fn start_issue_token_and_stop(dir: &std::path::Path) -> String {
+    let mut child = ferrid(dir)
+        .env("FERRID_BIND", "127.0.0.1:0")
+        .env("FERRID_LOG__FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (lines_tx, lines) = mpsc::channel::<Value>();
+    let stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Ok(json) = serde_json::from_str(&line) {
+                let _ = lines_tx.send(json);
+            }
+        }
+    });
+    let mut address = None;
+    let mut secret = None;
+    let mut kid = None;
+    while address.is_none() || secret.is_none() || kid.is_none() {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ferrid logs its start-up");
+        if line["message"] == "ferrid is listening" {
+            assert_eq!(line["issuer"], "http://127.0.0.1:8080");
+            address = line["listen"].as_str().map(str::to_owned);
+        }
+        if line["client_id"] == "demo" {
+            secret = line["client_secret"].as_str().map(str::to_owned);
+        }
+        if line["kid"].is_string() {
+            kid = line["kid"].as_str().map(str::to_owned);
+        }
+    }
+    let address = address.unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let token: Value = runtime.block_on(async {
+        let response = oauth2::reqwest::Client::new()
+            .post(format!("http://{address}/token"))
+            .basic_auth("demo", secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
+    });
+    assert_eq!(token["scope"], "read write");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+    kid.unwrap()
+}
+
+#[test]
+fn starting_without_config_serves_a_demo_client_and_keeps_its_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let kid = start_issue_token_and_stop(dir.path());
+    let pem = dir.path().join("keys").join(format!("{kid}.pem"));
+    assert_eq!(
+        std::fs::metadata(&pem).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        start_issue_token_and_stop(dir.path()),
+        kid,
+        "the key is reused on the next start"
+    );
+}
