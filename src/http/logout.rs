@@ -6,12 +6,17 @@ use std::sync::Arc;
 
 use askama::Template;
 use poem::http::{header, StatusCode};
-use poem::web::{Data, Form, Query};
-use poem::{handler, Request, Response};
+use poem::web::Data;
+use poem::{IntoResponse, Request, Response};
+use poem_openapi::param::Query;
+use poem_openapi::payload::{Form, Html};
+use poem_openapi::registry::{MetaResponses, Registry};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::cookies::CookieNames;
 use super::pages::{error_page, html};
+use super::ApiTags;
 use crate::context::Context;
 use crate::error::browser::BrowserError;
 use crate::oidc::logout::{self, LogoutRequest, LogoutStep};
@@ -29,17 +34,122 @@ struct ConfirmPage<'a> {
 #[template(path = "logged_out.html")]
 struct LoggedOutPage;
 
-/// Logout parameters, from the query (GET) or the form (POST).
-#[derive(Debug, Default, Deserialize)]
-pub struct LogoutParams {
-    id_token_hint: Option<String>,
-    client_id: Option<String>,
-    post_logout_redirect_uri: Option<String>,
-    state: Option<String>,
-    csrf_token: Option<String>,
+/// Logout parameters (OIDC RP-Initiated Logout 1.0 §2), from the query (GET) or the form (POST).
+#[derive(Debug, Default, Deserialize, Object)]
+pub struct LogoutForm {
+    /// An ID token ferrid issued to the client; identifies the session to end.
+    pub id_token_hint: Option<String>,
+    /// The client asking for the logout (needed with `post_logout_redirect_uri` when there is
+    /// no `id_token_hint`).
+    pub client_id: Option<String>,
+    /// Where to send the person afterwards; must be registered for the client exactly.
+    pub post_logout_redirect_uri: Option<String>,
+    /// Opaque value echoed back on that redirect.
+    pub state: Option<String>,
+    /// The CSRF token of ferrid's own confirmation form.
+    pub csrf_token: Option<String>,
 }
 
-async fn run(ctx: &Context, request: &Request, params: LogoutParams) -> Response {
+/// The documented responses of `/logout`; the real ones are built by `run`.
+#[allow(dead_code)]
+#[derive(ApiResponse)]
+enum LogoutDoc {
+    /// The confirmation page (the request did not prove it comes from the session's own client)
+    /// or the signed-out page. The session cookie is cleared once the session has ended.
+    #[oai(status = 200)]
+    Ok(Html<String>, #[oai(header = "Set-Cookie")] Option<String>),
+    /// Signed out; on to the client's registered `post_logout_redirect_uri` with `state`.
+    #[oai(status = 303)]
+    SeeOther(
+        #[oai(header = "Location")] String,
+        #[oai(header = "Set-Cookie")] Option<String>,
+    ),
+    /// The hint, client or redirect URI is invalid: an HTML page, never a redirect.
+    #[oai(status = 400)]
+    BadRequest(Html<String>),
+    /// The store is unreachable: an HTML page; retry later.
+    #[oai(status = 503)]
+    Unavailable(Html<String>),
+}
+
+/// A response built by `run`, documented as `LogoutDoc`.
+pub struct LogoutResponse(Response);
+
+impl ApiResponse for LogoutResponse {
+    const BAD_REQUEST_HANDLER: bool = true;
+
+    fn meta() -> MetaResponses {
+        LogoutDoc::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        LogoutDoc::register(registry);
+    }
+
+    fn from_parse_request_error(err: poem::Error) -> Self {
+        let message = format!("The logout request is malformed: {err}.");
+        Self(error_page(
+            400,
+            &crate::error::sanitize_description(&message),
+        ))
+    }
+}
+
+impl IntoResponse for LogoutResponse {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+/// The end-session endpoint.
+pub struct LogoutApi;
+
+#[OpenApi(tag = "ApiTags::OpenIdConnect")]
+impl LogoutApi {
+    /// End-session endpoint
+    ///
+    /// Ends the person's session at ferrid (OIDC RP-Initiated Logout 1.0). Without proof that
+    /// the request comes from the session's own client, ferrid asks the person to confirm first.
+    #[oai(path = "/logout", method = "get", operation_id = "logout")]
+    async fn logout_get(
+        &self,
+        ctx: Data<&Arc<Context>>,
+        request: &Request,
+        /// An ID token ferrid issued to the client; identifies the session to end.
+        id_token_hint: Query<Option<String>>,
+        /// The client asking for the logout.
+        client_id: Query<Option<String>>,
+        /// Where to send the person afterwards; must be registered for the client exactly.
+        post_logout_redirect_uri: Query<Option<String>>,
+        /// Opaque value echoed back on that redirect.
+        state: Query<Option<String>>,
+    ) -> LogoutResponse {
+        let params = LogoutForm {
+            id_token_hint: id_token_hint.0,
+            client_id: client_id.0,
+            post_logout_redirect_uri: post_logout_redirect_uri.0,
+            state: state.0,
+            csrf_token: None,
+        };
+        LogoutResponse(run(&ctx, request, params).await)
+    }
+
+    /// End-session endpoint (form post)
+    ///
+    /// The same as `GET /logout` with the parameters in a form body; ferrid's confirmation page
+    /// posts here with its CSRF token.
+    #[oai(path = "/logout", method = "post", operation_id = "logout_post")]
+    async fn logout_post(
+        &self,
+        ctx: Data<&Arc<Context>>,
+        request: &Request,
+        form: Form<LogoutForm>,
+    ) -> LogoutResponse {
+        LogoutResponse(run(&ctx, request, form.0).await)
+    }
+}
+
+async fn run(ctx: &Context, request: &Request, params: LogoutForm) -> Response {
     let names = CookieNames::for_issuer(ctx.settings().issuer());
     let logout_request = LogoutRequest {
         id_token_hint: params.id_token_hint,
@@ -80,26 +190,4 @@ async fn run(ctx: &Context, request: &Request, params: LogoutParams) -> Response
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
-}
-
-/// GET /logout.
-#[handler]
-pub async fn logout_get(
-    ctx: Data<&Arc<Context>>,
-    request: &Request,
-    query: Result<Query<LogoutParams>, poem::Error>,
-) -> Response {
-    let params = query.map(|q| q.0).unwrap_or_default();
-    run(&ctx, request, params).await
-}
-
-/// POST /logout (the confirmation form, or an RP posting the parameters).
-#[handler]
-pub async fn logout_post(
-    ctx: Data<&Arc<Context>>,
-    request: &Request,
-    form: Result<Form<LogoutParams>, poem::Error>,
-) -> Response {
-    let params = form.map(|f| f.0).unwrap_or_default();
-    run(&ctx, request, params).await
 }

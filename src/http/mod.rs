@@ -66,6 +66,7 @@ pub type Api = (
     introspection::IntrospectionApi,
     authorize::AuthorizeApi,
     userinfo::UserinfoApi,
+    logout::LogoutApi,
     well_known::WellKnownApi,
     health::HealthApi,
 );
@@ -78,6 +79,7 @@ pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
         introspection::IntrospectionApi,
         authorize::AuthorizeApi,
         userinfo::UserinfoApi,
+        logout::LogoutApi,
         well_known::WellKnownApi::new(settings),
         health::HealthApi,
     );
@@ -107,10 +109,6 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
         .at(
             "/consent",
             get(pages::consent_page).post(pages::consent_submit),
-        )
-        .at(
-            paths::LOGOUT,
-            get(logout::logout_get).post(logout::logout_post),
         )
         .nest("/", api)
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))

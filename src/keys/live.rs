@@ -84,7 +84,10 @@ impl LiveKeys {
             return Ok(false);
         }
         match self.persistence.load().await? {
-            Some(snapshot) => self.install(&snapshot),
+            // Swap only if no other task installed a ring while we were loading: a rotation
+            // performed here meanwhile installs a newer revision than the one just loaded, and
+            // replacing it would move this instance's ring backwards.
+            Some(snapshot) => self.install_replacing(&current, &snapshot),
             None => Ok(false),
         }
     }
@@ -147,6 +150,33 @@ impl LiveKeys {
         }
         self.announce().await;
         Ok(())
+    }
+
+    /// Swaps in `snapshot`'s ring if the current ring is still `expected`; `true` when swapped.
+    fn install_replacing(
+        &self,
+        expected: &Arc<KeyRing>,
+        snapshot: &Snapshot,
+    ) -> Result<bool, KeyError> {
+        if expected.revision() == snapshot.revision {
+            return Ok(false);
+        }
+        let ring = Arc::new(snapshot.ring()?);
+        let previous = self
+            .ring
+            .compare_and_swap(&Some(expected.clone()), Some(ring.clone()));
+        let swapped = previous
+            .as_ref()
+            .is_some_and(|previous| Arc::ptr_eq(previous, expected));
+        if swapped {
+            tracing::info!(
+                revision = ring.revision(),
+                active_kid = %ring.active().kid(),
+                keys = ring.keys().len(),
+                "signing keys: loaded a changed key ring"
+            );
+        }
+        Ok(swapped)
     }
 
     /// Swaps in `snapshot`'s ring unless ours is already that revision.

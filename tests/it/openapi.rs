@@ -1,7 +1,7 @@
 //! The OpenAPI document: the checked-in copy matches the code, every response is described,
 //! and the served spec and Swagger UI are reachable.
 
-use crate::common::{http, Backend, TestServer};
+use crate::common::{http, Backend, Reply, TestServer};
 use ferrid::config::Settings;
 use serde_json::Value;
 
@@ -34,6 +34,11 @@ fn every_operation_is_documented_with_described_responses() {
         "/.well-known/jwks.json",
         "/healthz",
         "/readyz",
+        "/logout",
+        "/revoke",
+        "/introspect",
+        "/authorize",
+        "/userinfo",
     ] {
         assert!(paths.contains_key(expected), "{expected} is not documented");
     }
@@ -61,6 +66,62 @@ fn every_operation_is_documented_with_described_responses() {
         serde_json::json!([{"ClientBasic": []}, {}])
     );
     assert_eq!(spec["servers"][0]["url"], "http://127.0.0.1:8080");
+}
+
+/// Every endpoint discovery advertises is an operation of the spec, so what clients find through
+/// discovery can be read and tried in Swagger UI.
+#[tokio::test]
+async fn every_endpoint_discovery_advertises_is_documented() {
+    let server = TestServer::start(Backend::Memory, vec![]).await;
+    let spec = generated();
+    let paths = spec["paths"].as_object().unwrap();
+    for document in [
+        "/.well-known/openid-configuration",
+        "/.well-known/oauth-authorization-server",
+    ] {
+        let metadata = Reply::from(http().get(server.at(document)).send().await.unwrap())
+            .await
+            .json;
+        let advertised: Vec<(&String, &str)> = metadata
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(name, _)| name.ends_with("_endpoint") || name.as_str() == "jwks_uri")
+            .map(|(name, url)| (name, url.as_str().unwrap()))
+            .collect();
+        assert!(advertised.len() >= 6, "{document}: {advertised:?}");
+        for (name, url) in advertised {
+            let path = url
+                .strip_prefix(server.url.as_str())
+                .unwrap_or_else(|| panic!("{name} {url} is not under the issuer"));
+            assert!(
+                paths.contains_key(path),
+                "{document} advertises {name} = {path}, which the spec does not document"
+            );
+        }
+    }
+}
+
+/// The token form documents every grant type discovery lists.
+#[tokio::test]
+async fn the_token_form_names_every_supported_grant_type() {
+    let server = TestServer::start(Backend::Memory, vec![]).await;
+    let discovery = server.at("/.well-known/openid-configuration");
+    let metadata = Reply::from(http().get(discovery).send().await.unwrap())
+        .await
+        .json;
+    let spec = generated();
+    let described = spec["components"]["schemas"]["TokenRequest"]["properties"]["grant_type"]
+        ["description"]
+        .as_str()
+        .unwrap();
+    for grant_type in metadata["grant_types_supported"].as_array().unwrap() {
+        let grant_type = grant_type.as_str().unwrap();
+        assert!(
+            described.contains(&format!("`{grant_type}`")),
+            "grant_type's description does not name {grant_type}: {described}"
+        );
+    }
 }
 
 #[tokio::test]
