@@ -175,12 +175,16 @@ fn invalid() -> OAuthError {
     OAuthError::invalid_grant("the refresh token is unknown, expired or revoked")
 }
 
-/// Rotates (or, under `reuse`, renews) the refresh token `presented` for `client`.
-pub async fn refresh(
+/// Rotates (or, under `reuse`, renews) the refresh token `presented` for `client`, once
+/// `validate` accepts the request against the token's family. Everything the request itself can
+/// get wrong (scope, audience) goes into `validate`, which runs before anything is written: a
+/// rejected refresh leaves the token and its family untouched.
+pub async fn refresh<T>(
     ctx: &Context,
     client: &Client,
     presented: &str,
-) -> Result<Refreshed, OAuthError> {
+    validate: impl FnOnce(&Family) -> Result<T, OAuthError>,
+) -> Result<(Refreshed, T), OAuthError> {
     let store = ctx.store();
     let key = token_key(presented);
     let now = ctx.clock().now_secs();
@@ -197,6 +201,7 @@ pub async fn refresh(
             "the refresh token was issued to another client",
         ));
     }
+    let validated = validate(&family)?;
     if client.refresh_token_rotation == RotationPolicy::Reuse {
         if matches!(record, TokenRecord::Rotated { .. }) {
             return Err(invalid());
@@ -204,10 +209,11 @@ pub async fn refresh(
         store
             .put(&key, raw, Some(idle_ttl(ctx, &family, now)))
             .await?;
-        return Ok(Refreshed {
+        let refreshed = Refreshed {
             family,
             refresh_token: presented.to_owned(),
-        });
+        };
+        return Ok((refreshed, validated));
     }
     let successor = ctx.derived_keys().refresh_successor(presented);
     let successor_key = token_key(&successor);
@@ -234,10 +240,11 @@ pub async fn refresh(
             .compare_and_swap(&key, &raw, rotated, Some(until(family.expires_at, now)))
             .await?
         {
-            return Ok(Refreshed {
+            let refreshed = Refreshed {
                 family,
                 refresh_token: successor,
-            });
+            };
+            return Ok((refreshed, validated));
         }
     }
     // Already rotated, by an earlier request or a concurrent one.
@@ -256,10 +263,11 @@ pub async fn refresh(
             Some(TokenRecord::Active { .. })
         );
         if within_grace && recorded == successor_key && successor_unused {
-            return Ok(Refreshed {
+            let refreshed = Refreshed {
                 family,
                 refresh_token: successor,
-            });
+            };
+            return Ok((refreshed, validated));
         }
     }
     revoke_family(ctx, &family.id).await?;

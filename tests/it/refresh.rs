@@ -8,7 +8,7 @@ use crate::common::browser::Browser;
 use crate::common::grants::{
     alice, app_client, grant, introspect, now_clock, refresh, revoke, server, server_with, text,
 };
-use crate::common::{Backend, Options, RedisServer, RedisTarget, Reply, TestServer};
+use crate::common::{post_token, Backend, Options, RedisServer, RedisTarget, Reply, TestServer};
 
 async fn a_rotation_chain_of_five(backend: Backend) {
     let server = server(backend).await;
@@ -199,6 +199,38 @@ async fn scopes_narrow_but_never_widen(backend: Backend) {
     widened.assert_error(400, "invalid_scope");
 }
 
+/// A refresh the request itself gets wrong (scope wider than granted, an audience the client may
+/// not ask for) is refused before the token rotates: the same token still works afterwards, even
+/// after the reuse grace window, and its family is not revoked.
+async fn a_rejected_refresh_leaves_the_token_and_family_untouched(backend: Backend) {
+    let clock = now_clock();
+    let server = server_with(backend, Some(clock.clone()), |_| {}).await;
+    let tokens = grant(&server, &Browser::new(), "app", "openid offline_access").await;
+    let token = text(&tokens, "refresh_token");
+    refresh(&server, "app", &token, Some("openid roles"))
+        .await
+        .assert_error(400, "invalid_scope");
+    let secret = "app-secret";
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", token.as_str()),
+        ("resource", "https://not-registered.example.com"),
+    ];
+    post_token(&server, Some(("app", secret)), &form)
+        .await
+        .assert_error(400, "invalid_target");
+    clock.advance(Duration::from_secs(60));
+    let reply = refresh(&server, "app", &token, None).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_eq!(
+        introspect(&server, "app", &text(&tokens, "access_token")).await["active"],
+        true,
+        "the family's first access token is still active"
+    );
+    let next = refresh(&server, "app", &text(&reply.json, "refresh_token"), None).await;
+    assert_eq!(next.status, 200, "{}", next.json);
+}
+
 async fn the_reuse_policy_keeps_the_refresh_token(backend: Backend) {
     let server = server(backend).await;
     let tokens = grant(&server, &Browser::new(), "keeper", "openid offline_access").await;
@@ -237,6 +269,7 @@ for_each_backend!(
     fifty_concurrent_refreshes_share_one_successor_with_grace,
     revoking_a_family_after_concurrent_refreshes_revokes_every_access_token,
     scopes_narrow_but_never_widen,
+    a_rejected_refresh_leaves_the_token_and_family_untouched,
     the_reuse_policy_keeps_the_refresh_token,
     an_expired_family_no_longer_refreshes,
 );

@@ -1,6 +1,7 @@
-//! The refresh token grant (RFC 6749 §6): rotate the presented refresh token (see
-//! `oauth::refresh`), then issue a new access token — for the family's scopes or a subset the
-//! request narrows to, never more — and, for OpenID grants, a new ID token.
+//! The refresh token grant (RFC 6749 §6): once the request is known to be valid, rotate the
+//! presented refresh token (see `oauth::refresh_family`), then issue a new access token — for the
+//! family's scopes or a subset the request narrows to, never more — and, for OpenID grants, a
+//! new ID token.
 
 use async_trait::async_trait;
 
@@ -31,18 +32,24 @@ impl Grant for RefreshTokenGrant {
     ) -> Result<TokenSet, OAuthError> {
         let presented = params.require("refresh_token")?;
         let ring = ctx.key_ring()?;
-        let refreshed = refresh_family::refresh(ctx, client, presented).await?;
+        // RFC 6749 §6: the request is checked against the grant before the token rotates, so a
+        // bad `scope` or `resource` never uses the refresh token up.
+        let (refreshed, (scopes, audiences)) =
+            refresh_family::refresh(ctx, client, presented, |family| {
+                let scopes = narrow(&family.scopes, params.get("scope"))?;
+                let audiences = audience::resolve(
+                    client,
+                    params.get("resource"),
+                    params.get("audience"),
+                    ctx.settings().issuer(),
+                )?;
+                Ok((scopes, audiences))
+            })
+            .await?;
         let family = &refreshed.family;
-        let scopes = narrow(&family.scopes, params.get("scope"))?;
         let user = users::find_by_id(ctx.store(), &family.user_id)
             .await?
             .ok_or_else(|| OAuthError::invalid_grant("the user of this grant no longer exists"))?;
-        let audiences = audience::resolve(
-            client,
-            params.get("resource"),
-            params.get("audience"),
-            ctx.settings().issuer(),
-        )?;
         let authentication = Authentication {
             auth_time: family.auth_time,
             amr: &family.amr,
