@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, UserConfig};
 use crate::secret::{random_bytes, SecretString};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, keyspace, Store, StoreError};
 
 /// A user record.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,22 +117,14 @@ pub fn validate_configs(configs: &[UserConfig]) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn record_key(id: &str) -> String {
-    format!("user:{id}")
-}
-
-fn username_key(username: &str) -> String {
-    format!("username:{username}")
-}
-
 /// Looks a user up by stable id (the `sub` of their tokens).
 pub async fn find_by_id(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
-    store::get_json(store, &record_key(id)).await
+    store::get_json(store, &keyspace::user(id)).await
 }
 
 /// Looks a user up by username.
 pub async fn find(store: &dyn Store, username: &str) -> Result<Option<User>, StoreError> {
-    match store.get(&username_key(username)).await? {
+    match store.get(&keyspace::username(username)).await? {
         Some(id) => find_by_id(store, &String::from_utf8_lossy(&id)).await,
         None => Ok(None),
     }
@@ -158,10 +150,10 @@ pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Resul
         email: config.email.clone(),
         roles: config.roles.clone(),
     };
-    store::put_json(store, &record_key(&user.id), &user, None).await?;
+    store::put_json(store, &keyspace::user(&user.id), &user, None).await?;
     store
         .put(
-            &username_key(&user.username),
+            &keyspace::username(&user.username),
             user.id.clone().into_bytes(),
             None,
         )

@@ -4,11 +4,7 @@
 use std::time::Duration;
 
 use crate::context::Context;
-use crate::store::{self, StoreError};
-
-fn key(user_id: &str, client_id: &str) -> String {
-    format!("consent:{user_id}:{client_id}")
-}
+use crate::store::{self, keyspace, StoreError};
 
 /// Whether `user_id` approved every scope in `scopes` for `client_id`.
 pub async fn covers(
@@ -17,7 +13,7 @@ pub async fn covers(
     client_id: &str,
     scopes: &[String],
 ) -> Result<bool, StoreError> {
-    let granted: Vec<String> = store::get_json(ctx.store(), &key(user_id, client_id))
+    let granted: Vec<String> = store::get_json(ctx.store(), &keyspace::consent(user_id, client_id))
         .await?
         .unwrap_or_default();
     Ok(scopes.iter().all(|scope| granted.contains(scope)))
@@ -30,7 +26,7 @@ pub async fn remember(
     client_id: &str,
     scopes: &[String],
 ) -> Result<(), StoreError> {
-    let key = key(user_id, client_id);
+    let key = keyspace::consent(user_id, client_id);
     let mut granted: Vec<String> = store::get_json(ctx.store(), &key)
         .await?
         .unwrap_or_default();

@@ -6,16 +6,14 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::authorize::AuthorizationRequest;
-use crate::secret::{random_token, sha256};
-use crate::store::{self, StoreError};
+use crate::secret::random_token;
+use crate::store::{self, keyspace, StoreError};
 
 /// How long a person has to finish logging in and consenting.
 pub const PENDING_TTL: Duration = Duration::from_secs(600);
@@ -32,15 +30,10 @@ pub struct Pending {
     pub logged_in: bool,
 }
 
-fn key(id: &str) -> String {
-    format!(
-        "interaction:{}",
-        URL_SAFE_NO_PAD.encode(sha256(id.as_bytes()))
-    )
-}
-
+/// The stored form of the browser-binding cookie: the same digest that keys other secrets, so
+/// the store never holds a value a browser could present.
 fn browser_hash(bind_cookie: &str) -> String {
-    URL_SAFE_NO_PAD.encode(sha256(bind_cookie.as_bytes()))
+    keyspace::digest(bind_cookie)
 }
 
 impl Pending {
@@ -63,17 +56,17 @@ impl Pending {
 
     /// The interaction `id`, if it has not expired.
     pub async fn find(ctx: &Context, id: &str) -> Result<Option<Self>, StoreError> {
-        store::get_json(ctx.store(), &key(id)).await
+        store::get_json(ctx.store(), &keyspace::pending(id)).await
     }
 
     /// Stores the interaction's current state.
     pub async fn save(&self, ctx: &Context, id: &str) -> Result<(), StoreError> {
-        store::put_json(ctx.store(), &key(id), self, Some(PENDING_TTL)).await
+        store::put_json(ctx.store(), &keyspace::pending(id), self, Some(PENDING_TTL)).await
     }
 
     /// Ends the interaction.
     pub async fn finish(ctx: &Context, id: &str) -> Result<(), StoreError> {
-        ctx.store().delete(&key(id)).await.map(|_| ())
+        ctx.store().delete(&keyspace::pending(id)).await.map(|_| ())
     }
 
     /// Whether the browser holding `bind_cookie` started this interaction.

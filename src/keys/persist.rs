@@ -15,9 +15,8 @@ use super::sealed::Sealer;
 use super::{dir, rsa_key, stored, KeyError, KeyRing};
 use crate::clock::Clock;
 use crate::secret::random_token;
+use crate::store::keyspace::{KEY_RING, KEY_RING_CHANGED};
 use crate::store::{Notices, SharedStore};
-
-pub use stored::RING_KEY;
 
 /// How long a lock on the ring is held at most; a holder that dies frees it after this.
 pub const LOCK_TTL: Duration = Duration::from_secs(60);
@@ -69,7 +68,7 @@ impl KeyPersistence {
     pub fn describe(&self) -> String {
         match self {
             Self::Dir(dir) => format!("directory {}", dir.display()),
-            Self::Store { .. } => format!("store entry `{RING_KEY}` (sealed)"),
+            Self::Store { .. } => format!("store entry `{KEY_RING}` (sealed)"),
         }
     }
 
@@ -163,7 +162,7 @@ impl KeyPersistence {
     pub async fn announce(&self) -> Result<(), KeyError> {
         match self {
             Self::Dir(_) => Ok(()),
-            Self::Store { store, .. } => Ok(store.publish(stored::CHANNEL).await?),
+            Self::Store { store, .. } => Ok(store.publish(KEY_RING_CHANGED).await?),
         }
     }
 
@@ -171,7 +170,7 @@ impl KeyPersistence {
     pub fn watch(&self) -> Option<Notices> {
         match self {
             Self::Dir(_) => None,
-            Self::Store { store, .. } => Some(store.subscribe(stored::CHANNEL)),
+            Self::Store { store, .. } => Some(store.subscribe(KEY_RING_CHANGED)),
         }
     }
 }

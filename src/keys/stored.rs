@@ -1,12 +1,12 @@
-//! The key ring in the shared store (Redis mode): one entry, `keys:ring`, holding the ring's
-//! revision and each key's algorithm, state and transition times, with every private key sealed
-//! under the system secret (`sealed`). ferrid refuses an entry whose keys are not sealed, or
+//! The key ring in the shared store (Redis mode): one entry, `keyspace::KEY_RING`, holding the
+//! ring's revision and each key's algorithm, state and transition times, with every private key
+//! sealed under the system secret (`sealed`). ferrid refuses an entry whose keys are not sealed, or
 //! do not open, with an error saying which key and why — never a silent fallback.
 //!
 //! Changes go through `compare_and_swap` on the exact bytes that were read (the fencing check: a
-//! writer whose lock expired cannot overwrite a newer ring), and a notice on `keys:changed`
-//! tells the other instances to reload. `keys:lock` (`put_new` with a TTL, i.e. `SET NX PX`)
-//! makes one instance at a time do the work.
+//! writer whose lock expired cannot overwrite a newer ring), and a notice on
+//! `keyspace::KEY_RING_CHANGED` tells the other instances to reload. `keyspace::KEY_RING_LOCK`
+//! (`put_new` with a TTL, i.e. `SET NX PX`) makes one instance at a time do the work.
 
 use std::time::Duration;
 
@@ -16,14 +16,9 @@ use super::material::{Algorithm, KeyMaterial, Lifecycle};
 use super::persist::Snapshot;
 use super::sealed::{SealedBlob, Sealer};
 use super::KeyError;
+use crate::store::keyspace::{KEY_RING, KEY_RING_LOCK};
 use crate::store::{self, Store};
 
-/// Store key of the sealed ring.
-pub const RING_KEY: &str = "keys:ring";
-/// Store key of the lock held while the ring changes.
-pub const LOCK_KEY: &str = "keys:lock";
-/// Channel on which a changed ring is announced.
-pub const CHANNEL: &str = "keys:changed";
 /// Format version of the entry.
 const FORMAT: u32 = 1;
 
@@ -58,17 +53,17 @@ struct RevisionOnly {
 
 /// The persisted ring, if any, with every key opened.
 pub async fn load(store: &dyn Store, sealer: &Sealer) -> Result<Option<Snapshot>, KeyError> {
-    let Some(raw) = store.get(RING_KEY).await? else {
+    let Some(raw) = store.get(KEY_RING).await? else {
         return Ok(None);
     };
     let ring: StoredRing = serde_json::from_slice(&raw).map_err(|err| {
         KeyError::Sealed(format!(
-            "store entry `{RING_KEY}` is not a sealed key ring: {err}"
+            "store entry `{KEY_RING}` is not a sealed key ring: {err}"
         ))
     })?;
     if ring.version != FORMAT {
         return Err(KeyError::Ring(format!(
-            "store entry `{RING_KEY}` has format version {}, this ferrid reads {FORMAT}",
+            "store entry `{KEY_RING}` has format version {}, this ferrid reads {FORMAT}",
             ring.version
         )));
     }
@@ -78,7 +73,7 @@ pub async fn load(store: &dyn Store, sealer: &Sealer) -> Result<Option<Snapshot>
         .map(|key| {
             let (Some(nonce), Some(ciphertext)) = (key.nonce, key.ciphertext) else {
                 return Err(KeyError::Sealed(format!(
-                    "key {} in store entry `{RING_KEY}` is not sealed; ferrid never loads an \
+                    "key {} in store entry `{KEY_RING}` is not sealed; ferrid never loads an \
                      unencrypted private key from the store",
                     key.kid
                 )));
@@ -87,7 +82,7 @@ pub async fn load(store: &dyn Store, sealer: &Sealer) -> Result<Option<Snapshot>
             let material = KeyMaterial::with_lifecycle(pkcs8, key.alg, key.lifecycle)?;
             if material.kid != key.kid {
                 return Err(KeyError::Invalid(format!(
-                    "store entry `{RING_KEY}` holds key {} under kid {}",
+                    "store entry `{KEY_RING}` holds key {} under kid {}",
                     material.kid, key.kid
                 )));
             }
@@ -103,9 +98,9 @@ pub async fn load(store: &dyn Store, sealer: &Sealer) -> Result<Option<Snapshot>
 
 /// The persisted ring's revision, without opening any key.
 pub async fn revision(store: &dyn Store) -> Result<Option<u64>, KeyError> {
-    match store.get(RING_KEY).await? {
+    match store.get(KEY_RING).await? {
         Some(raw) => Ok(Some(
-            store::decode::<RevisionOnly>(RING_KEY, &raw)?.revision,
+            store::decode::<RevisionOnly>(KEY_RING, &raw)?.revision,
         )),
         None => Ok(None),
     }
@@ -118,7 +113,7 @@ pub async fn create(
     keys: &[KeyMaterial],
 ) -> Result<bool, KeyError> {
     let raw = encode(sealer, keys, 1)?;
-    Ok(store.put_new(RING_KEY, raw, None).await?)
+    Ok(store.put_new(KEY_RING, raw, None).await?)
 }
 
 /// Writes `keys` as the next revision if the entry is still `current`; the new snapshot, or
@@ -132,7 +127,7 @@ pub async fn replace(
     let revision = current.revision + 1;
     let raw = encode(sealer, keys, revision)?;
     if !store
-        .compare_and_swap(RING_KEY, &current.raw, raw.clone(), None)
+        .compare_and_swap(KEY_RING, &current.raw, raw.clone(), None)
         .await?
     {
         return Ok(None);
@@ -147,13 +142,13 @@ pub async fn replace(
 /// Takes the lock for `ttl` unless someone else holds it.
 pub async fn try_lock(store: &dyn Store, token: &str, ttl: Duration) -> Result<bool, KeyError> {
     Ok(store
-        .put_new(LOCK_KEY, token.as_bytes().to_vec(), Some(ttl))
+        .put_new(KEY_RING_LOCK, token.as_bytes().to_vec(), Some(ttl))
         .await?)
 }
 
 /// Releases the lock if `token` still holds it.
 pub async fn unlock(store: &dyn Store, token: &str) -> Result<(), KeyError> {
-    store.delete_if(LOCK_KEY, token.as_bytes()).await?;
+    store.delete_if(KEY_RING_LOCK, token.as_bytes()).await?;
     Ok(())
 }
 

@@ -9,7 +9,7 @@ use crate::config::{ClientConfig, ConfigError};
 use crate::oauth::grants::GrantType;
 use crate::oauth::{redirect_uri, scope};
 use crate::secret::{digests_equal, sha256, Digest256};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, keyspace, Store, StoreError};
 
 /// How a client proves its identity at the token endpoint (RFC 7591 names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -278,22 +278,16 @@ pub fn swagger_ui_client(issuer: &str) -> ClientConfig {
     }
 }
 
-fn store_key(client_id: &str) -> String {
-    format!("client:{client_id}")
-}
-
 /// Writes (or replaces) a client.
 pub async fn upsert(store: &dyn Store, client: &Client) -> Result<(), StoreError> {
-    store::put_json(store, &store_key(&client.client_id), client, None).await
+    store::put_json(store, &keyspace::client(&client.client_id), client, None).await
 }
-
-const BOOTSTRAP_KEY: &str = "clients:bootstrap";
 
 /// Makes the store's config-provisioned clients exactly `configured`: upserts each, and deletes
 /// those an earlier start provisioned that the config no longer lists (their refresh tokens and
 /// sessions then stop working, as the operator meant).
 pub async fn sync_bootstrap(store: &dyn Store, configured: &[Client]) -> Result<(), StoreError> {
-    let previous: Vec<String> = store::get_json(store, BOOTSTRAP_KEY)
+    let previous: Vec<String> = store::get_json(store, keyspace::BOOTSTRAP_CLIENTS)
         .await?
         .unwrap_or_default();
     for client in configured {
@@ -303,16 +297,16 @@ pub async fn sync_bootstrap(store: &dyn Store, configured: &[Client]) -> Result<
         .iter()
         .filter(|id| !configured.iter().any(|c| &c.client_id == *id))
     {
-        store.delete(&store_key(stale)).await?;
+        store.delete(&keyspace::client(stale)).await?;
         tracing::info!(client_id = %stale, "client removed from the config: deleted");
     }
     let ids: Vec<&str> = configured.iter().map(|c| c.client_id.as_str()).collect();
-    store::put_json(store, BOOTSTRAP_KEY, &ids, None).await
+    store::put_json(store, keyspace::BOOTSTRAP_CLIENTS, &ids, None).await
 }
 
 /// Looks a client up by id.
 pub async fn find(store: &dyn Store, client_id: &str) -> Result<Option<Client>, StoreError> {
-    store::get_json(store, &store_key(client_id)).await
+    store::get_json(store, &keyspace::client(client_id)).await
 }
 
 mod hex_digest {

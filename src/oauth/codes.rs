@@ -8,15 +8,13 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::{deny_list, refresh_family};
-use crate::secret::{random_token, sha256};
-use crate::store::{self, Store};
+use crate::secret::random_token;
+use crate::store::{self, keyspace, Store};
 
 /// Lifetime of a code (the DESIGN's upper bound).
 pub const CODE_TTL: Duration = Duration::from_secs(60);
@@ -47,15 +45,13 @@ enum CodeEntry {
     },
 }
 
-fn key(code: &str) -> String {
-    format!("code:{}", URL_SAFE_NO_PAD.encode(sha256(code.as_bytes())))
-}
-
 /// Stores `grant` and returns the code to hand to the client.
 pub async fn issue(store: &dyn Store, grant: &AuthorizationCode) -> Result<String, OAuthError> {
     let code = random_token().map_err(OAuthError::server_error)?;
     let entry = store::encode(&CodeEntry::Issued(grant.clone()))?;
-    store.put(&key(&code), entry, Some(CODE_TTL)).await?;
+    store
+        .put(&keyspace::code(&code), entry, Some(CODE_TTL))
+        .await?;
     Ok(code)
 }
 
@@ -75,7 +71,7 @@ pub async fn redeem(
     issuing: Issuing<'_>,
 ) -> Result<AuthorizationCode, OAuthError> {
     let store = ctx.store();
-    let key = key(code);
+    let key = keyspace::code(code);
     let marker = store::encode(&CodeEntry::Redeemed {
         jti: issuing.jti.to_owned(),
         exp: issuing.exp,

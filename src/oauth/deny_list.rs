@@ -5,11 +5,7 @@
 
 use std::time::Duration;
 
-use crate::store::{Store, StoreError};
-
-fn key(jti: &str) -> String {
-    format!("revoked-jti:{jti}")
-}
+use crate::store::{keyspace, Store, StoreError};
 
 /// Revokes the access token `jti` that expires at `exp` (seconds); a no-op once expired.
 pub async fn revoke_access_token(
@@ -23,7 +19,7 @@ pub async fn revoke_access_token(
     }
     store
         .put(
-            &key(jti),
+            &keyspace::revoked_jti(jti),
             b"1".to_vec(),
             Some(Duration::from_secs(exp - now)),
         )
@@ -32,5 +28,5 @@ pub async fn revoke_access_token(
 
 /// Whether the access token `jti` was revoked.
 pub async fn is_revoked(store: &dyn Store, jti: &str) -> Result<bool, StoreError> {
-    Ok(store.get(&key(jti)).await?.is_some())
+    Ok(store.get(&keyspace::revoked_jti(jti)).await?.is_some())
 }

@@ -9,16 +9,14 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::clients::{Client, RotationPolicy};
 use crate::oauth::deny_list;
-use crate::secret::{random_token, sha256};
-use crate::store::{self, StoreError};
+use crate::secret::random_token;
+use crate::store::{self, keyspace, StoreError};
 
 /// A grant's refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -79,21 +77,6 @@ pub struct NewFamily<'a> {
     pub access_token: IssuedAccessToken,
 }
 
-fn token_key(token: &str) -> String {
-    format!(
-        "refresh:{}",
-        URL_SAFE_NO_PAD.encode(sha256(token.as_bytes()))
-    )
-}
-
-fn family_key(id: &str) -> String {
-    format!("refresh-family:{id}")
-}
-
-fn session_key(sid: &str) -> String {
-    format!("session-families:{sid}")
-}
-
 /// A fresh family id.
 pub fn new_family_id() -> Result<String, OAuthError> {
     random_token().map_err(OAuthError::server_error)
@@ -129,7 +112,7 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
     let store = ctx.store();
     store::put_json(
         store,
-        &family_key(&family.id),
+        &keyspace::refresh_family(&family.id),
         &family,
         Some(until(family.expires_at, now)),
     )
@@ -139,7 +122,7 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
     };
     store::put_json(
         store,
-        &token_key(&token),
+        &keyspace::refresh_token(&token),
         &record,
         Some(idle_ttl(ctx, &family, now)),
     )
@@ -152,7 +135,7 @@ async fn remember_in_session(ctx: &Context, family: &Family, now: u64) -> Result
     let ttl = Some(until(family.expires_at, now));
     store::update_json(
         ctx.store(),
-        &session_key(&family.sid),
+        &keyspace::session_families(&family.sid),
         |_: &Vec<String>| ttl,
         |ids| {
             let mut ids = ids.unwrap_or_default();
@@ -186,13 +169,13 @@ pub async fn refresh<T>(
     validate: impl FnOnce(&Family) -> Result<T, OAuthError>,
 ) -> Result<(Refreshed, T), OAuthError> {
     let store = ctx.store();
-    let key = token_key(presented);
+    let key = keyspace::refresh_token(presented);
     let now = ctx.clock().now_secs();
     let Some(raw) = store.get(&key).await? else {
         return Err(invalid());
     };
     let record: TokenRecord = store::decode(&key, &raw)?;
-    let family = store::get_json::<Family>(store, &family_key(record.family()))
+    let family = store::get_json::<Family>(store, &keyspace::refresh_family(record.family()))
         .await?
         .filter(|family| !family.revoked && family.expires_at > now)
         .ok_or_else(invalid)?;
@@ -216,7 +199,7 @@ pub async fn refresh<T>(
         return Ok((refreshed, validated));
     }
     let successor = ctx.derived_keys().refresh_successor(presented);
-    let successor_key = token_key(&successor);
+    let successor_key = keyspace::refresh_token(&successor);
     if let TokenRecord::Active { .. } = record {
         // The successor first: it is the same for every concurrent caller, so writing it twice
         // is harmless, and it exists before any caller can hand it out.
@@ -295,7 +278,7 @@ pub async fn record_access_token(
     let mut revoked = false;
     store::update_json(
         ctx.store(),
-        &family_key(&family.id),
+        &keyspace::refresh_family(&family.id),
         |family: &Family| Some(until(family.expires_at, now)),
         |current: Option<Family>| {
             let mut current = current?;
@@ -321,7 +304,7 @@ pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
     let mut issued = Vec::new();
     store::update_json(
         ctx.store(),
-        &family_key(id),
+        &keyspace::refresh_family(id),
         |family: &Family| Some(until(family.expires_at, now)),
         |current: Option<Family>| {
             let mut family = current?;
@@ -342,12 +325,12 @@ pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
 
 /// The live family of refresh token `token`, and whether the token itself is the current one.
 pub async fn inspect(ctx: &Context, token: &str) -> Result<Option<(Family, bool)>, StoreError> {
-    let key = token_key(token);
+    let key = keyspace::refresh_token(token);
     let Some(record) = store::get_json::<TokenRecord>(ctx.store(), &key).await? else {
         return Ok(None);
     };
     let now = ctx.clock().now_secs();
-    let family = store::get_json::<Family>(ctx.store(), &family_key(record.family()))
+    let family = store::get_json::<Family>(ctx.store(), &keyspace::refresh_family(record.family()))
         .await?
         .filter(|family| !family.revoked && family.expires_at > now);
     Ok(family.map(|family| (family, matches!(record, TokenRecord::Active { .. }))))
@@ -355,12 +338,14 @@ pub async fn inspect(ctx: &Context, token: &str) -> Result<Option<(Family, bool)
 
 /// The families started in browser session `sid`.
 pub async fn families_of_session(ctx: &Context, sid: &str) -> Result<Vec<Family>, StoreError> {
-    let ids: Vec<String> = store::get_json(ctx.store(), &session_key(sid))
+    let ids: Vec<String> = store::get_json(ctx.store(), &keyspace::session_families(sid))
         .await?
         .unwrap_or_default();
     let mut families = Vec::with_capacity(ids.len());
     for id in ids {
-        if let Some(family) = store::get_json::<Family>(ctx.store(), &family_key(&id)).await? {
+        if let Some(family) =
+            store::get_json::<Family>(ctx.store(), &keyspace::refresh_family(&id)).await?
+        {
             families.push(family);
         }
     }

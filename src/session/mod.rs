@@ -5,14 +5,12 @@
 
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::secret::{random_token, sha256};
-use crate::store::{self, StoreError};
+use crate::secret::random_token;
+use crate::store::{self, keyspace, StoreError};
 use crate::users::User;
 
 /// A logged-in browser.
@@ -27,13 +25,6 @@ pub struct Session {
     pub clients: Vec<String>,
     /// Absolute end, seconds since the epoch.
     pub expires_at: u64,
-}
-
-fn key(cookie: &str) -> String {
-    format!(
-        "session:{}",
-        URL_SAFE_NO_PAD.encode(sha256(cookie.as_bytes()))
-    )
 }
 
 fn ttl(ctx: &Context, session: &Session) -> Duration {
@@ -69,7 +60,8 @@ pub async fn load(ctx: &Context, cookie: Option<&str>) -> Result<Option<Session>
     let Some(cookie) = cookie.filter(|c| !c.is_empty()) else {
         return Ok(None);
     };
-    let Some(session) = store::get_json::<Session>(ctx.store(), &key(cookie)).await? else {
+    let Some(session) = store::get_json::<Session>(ctx.store(), &keyspace::session(cookie)).await?
+    else {
         return Ok(None);
     };
     if session.expires_at <= ctx.clock().now_secs() {
@@ -95,7 +87,7 @@ pub async fn add_client(
 
 /// Ends the session behind `cookie`, returning it if it was live.
 pub async fn end(ctx: &Context, cookie: &str) -> Result<Option<Session>, StoreError> {
-    let key = key(cookie);
+    let key = keyspace::session(cookie);
     match ctx.store().take(&key).await? {
         Some(bytes) => store::decode(&key, &bytes).map(Some),
         None => Ok(None),
@@ -103,5 +95,11 @@ pub async fn end(ctx: &Context, cookie: &str) -> Result<Option<Session>, StoreEr
 }
 
 async fn save(ctx: &Context, cookie: &str, session: &Session) -> Result<(), StoreError> {
-    store::put_json(ctx.store(), &key(cookie), session, Some(ttl(ctx, session))).await
+    store::put_json(
+        ctx.store(),
+        &keyspace::session(cookie),
+        session,
+        Some(ttl(ctx, session)),
+    )
+    .await
 }

@@ -7,8 +7,10 @@
 //! `compare_and_swap` / `delete_if` write or delete only while the value is still the one the
 //! caller read (refresh-token rotation, fencing a read-modify-write, releasing a lock one still
 //! holds). `publish` / `subscribe` carry best-effort change notices between the instances
-//! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top.
+//! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key
+//! name comes from `keyspace`.
 
+pub mod keyspace;
 pub mod memory;
 pub mod notices;
 pub mod redis;

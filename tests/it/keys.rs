@@ -10,8 +10,8 @@ use crate::common::{Backend, Options, RedisTarget, TestServer, SYSTEM_SECRET};
 use ferrid::bootstrap;
 use ferrid::clock::{Clock, ManualClock, SystemClock};
 use ferrid::config::Settings;
-use ferrid::keys::persist::RING_KEY;
 use ferrid::keys::rotation::Step;
+use ferrid::store::keyspace::KEY_RING;
 
 fn unseeded(backend: Backend) -> Options {
     Options {
@@ -114,7 +114,7 @@ async fn redis_mode_seals_keys_and_instances_share_them() {
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let raw: String = redis::cmd("GET")
-        .arg(format!("{prefix}{RING_KEY}"))
+        .arg(format!("{prefix}{KEY_RING}"))
         .query_async(&mut connection)
         .await
         .unwrap();
@@ -187,7 +187,7 @@ async fn another_system_secret_or_tampering_is_refused() {
 
     let client = redis::Client::open(target.url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{}{RING_KEY}", target.prefix);
+    let key = format!("{}{KEY_RING}", target.prefix);
     let raw: String = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut connection)
@@ -227,7 +227,7 @@ async fn unencrypted_key_material_in_redis_is_refused() {
     bootstrap::provision(&app).await.unwrap();
     let client = redis::Client::open(target.url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let key = format!("{}{RING_KEY}", target.prefix);
+    let key = format!("{}{KEY_RING}", target.prefix);
     let raw: String = redis::cmd("GET")
         .arg(&key)
         .query_async(&mut connection)
@@ -283,7 +283,7 @@ async fn redis_mode_refuses_to_start_without_the_system_secret() {
     let client = redis::Client::open(target.url.as_str()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
     let exists: bool = redis::cmd("EXISTS")
-        .arg(format!("{}{RING_KEY}", target.prefix))
+        .arg(format!("{}{KEY_RING}", target.prefix))
         .query_async(&mut connection)
         .await
         .unwrap();

@@ -13,6 +13,7 @@ mod discovery;
 mod key_rotation;
 mod keys;
 mod keys_cli;
+mod keyspace;
 mod login_pages;
 mod logout;
 mod openapi;

@@ -1,0 +1,184 @@
+//! Every store key ferrid writes, and the one hashing helper for keys derived from secrets. A
+//! record's key is built here and nowhere else, so the layout an operator sees in Redis (listed
+//! in the README's "Store key layout") is this file. The Redis backend puts the configured
+//! `redis.prefix` in front of each name; the memory store uses them as they are.
+//!
+//! Keys derived from a secret — an authorization code, a refresh token, a session cookie, an
+//! interaction id — hold its `digest` (SHA-256, base64url without padding), never the value
+//! itself: a store dump, `MONITOR` or a replica does not hand out anything a browser or client
+//! could present.
+//!
+//! Every name carries a Redis Cluster hash tag (`{…}`: Redis hashes only the text between the
+//! first `{` and the next `}`), around the record's id, so the layout is uniform and keys that
+//! a multi-key script or `MULTI` must touch together can be put in one slot by giving them the
+//! same tag. The key ring, its lock and its change channel share `{ring}`. Today every store
+//! operation touches a single key, so no other pair needs a common slot; a refresh token and its
+//! family, or a session and its family list, could not share one by naming alone, because each
+//! is looked up by a value (the token, the cookie) that does not carry the other's id. The tags
+//! assume a prefix without braces: a `{` in `redis.prefix` would become every key's tag.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::secret::sha256;
+
+/// The sealed key ring (no TTL).
+pub const KEY_RING: &str = "keys:{ring}";
+/// The lock held while the key ring changes; same slot as `KEY_RING`.
+pub const KEY_RING_LOCK: &str = "keys:{ring}:lock";
+/// The pub/sub channel announcing a changed key ring; same slot as `KEY_RING`.
+pub const KEY_RING_CHANGED: &str = "keys:{ring}:changed";
+/// The ids of the clients the config provisioned, to delete those it no longer lists.
+pub const BOOTSTRAP_CLIENTS: &str = "clients:{bootstrap}";
+
+/// SHA-256 of `secret`, base64url without padding: the id of every record keyed by a secret.
+pub fn digest(secret: &str) -> String {
+    URL_SAFE_NO_PAD.encode(sha256(secret.as_bytes()))
+}
+
+/// A registered client, by `client_id`.
+pub fn client(client_id: &str) -> String {
+    format!("client:{{{client_id}}}")
+}
+
+/// An authorization code (or, once redeemed, its replay marker), by the code's digest.
+pub fn code(raw_code: &str) -> String {
+    format!("code:{{{}}}", digest(raw_code))
+}
+
+/// A refresh token's record, by the token's digest.
+pub fn refresh_token(raw_token: &str) -> String {
+    format!("refresh:{{{}}}", digest(raw_token))
+}
+
+/// A refresh-token family, by family id.
+pub fn refresh_family(family_id: &str) -> String {
+    format!("refresh-family:{{{family_id}}}")
+}
+
+/// A browser session, by the session cookie's digest.
+pub fn session(cookie: &str) -> String {
+    format!("session:{{{}}}", digest(cookie))
+}
+
+/// The ids of the refresh-token families started in browser session `sid` (its public id).
+pub fn session_families(sid: &str) -> String {
+    format!("session-families:{{{sid}}}")
+}
+
+/// The scopes `user_id` approved for `client_id`.
+pub fn consent(user_id: &str, client_id: &str) -> String {
+    format!("consent:{{{user_id}}}:{client_id}")
+}
+
+/// An authorization interaction in progress, by the interaction id's digest.
+pub fn pending(interaction_id: &str) -> String {
+    format!("interaction:{{{}}}", digest(interaction_id))
+}
+
+/// A user record, by stable user id (`sub`).
+pub fn user(user_id: &str) -> String {
+    format!("user:{{{user_id}}}")
+}
+
+/// The user id of `username`.
+pub fn username(username: &str) -> String {
+    format!("username:{{{username}}}")
+}
+
+/// The deny-list entry of a revoked access token, by its `jti`.
+pub fn revoked_jti(jti: &str) -> String {
+    format!("revoked-jti:{{{jti}}}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The Redis Cluster rule: the text between the first `{` and the next `}`, if non-empty;
+    /// otherwise the whole key is hashed.
+    fn hash_tag(key: &str) -> &str {
+        key.find('{')
+            .and_then(|open| {
+                let rest = &key[open + 1..];
+                rest.find('}').map(|close| &rest[..close])
+            })
+            .filter(|tag| !tag.is_empty())
+            .unwrap_or(key)
+    }
+
+    #[test]
+    fn names_are_stable() {
+        assert_eq!(client("billing"), "client:{billing}");
+        assert_eq!(refresh_family("f1"), "refresh-family:{f1}");
+        assert_eq!(session_families("s1"), "session-families:{s1}");
+        assert_eq!(consent("u1", "billing"), "consent:{u1}:billing");
+        assert_eq!(user("u1"), "user:{u1}");
+        assert_eq!(username("alice"), "username:{alice}");
+        assert_eq!(revoked_jti("j1"), "revoked-jti:{j1}");
+        assert_eq!(
+            code("abc"),
+            "code:{ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0}"
+        );
+        assert_eq!(KEY_RING, "keys:{ring}");
+        assert_eq!(KEY_RING_LOCK, "keys:{ring}:lock");
+        assert_eq!(BOOTSTRAP_CLIENTS, "clients:{bootstrap}");
+    }
+
+    #[test]
+    fn digest_is_sha256_base64url_without_padding() {
+        // SHA-256("abc") = ba7816bf…f20015ad (FIPS 180-2 test vector).
+        assert_eq!(digest("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(digest("code-123").len(), 43);
+    }
+
+    #[test]
+    fn secrets_never_appear_in_a_key() {
+        let secret = "kR3x9bY2mQ7vT4nW8pL1sD6fH0jA5cE2gU9iO3yZ7wX";
+        for key in [
+            code(secret),
+            refresh_token(secret),
+            session(secret),
+            pending(secret),
+        ] {
+            assert!(!key.contains(secret), "{key}");
+            assert!(key.contains(&digest(secret)), "{key}");
+        }
+    }
+
+    #[test]
+    fn keys_that_must_share_a_slot_have_the_same_tag() {
+        assert_eq!(hash_tag(KEY_RING), "ring");
+        assert_eq!(hash_tag(KEY_RING_LOCK), hash_tag(KEY_RING));
+        assert_eq!(hash_tag(KEY_RING_CHANGED), hash_tag(KEY_RING));
+        // The Redis backend's prefix comes first; without braces it does not change the tag.
+        assert_eq!(
+            hash_tag(&format!("ferrid:{KEY_RING_LOCK}")),
+            hash_tag(&format!("ferrid:{KEY_RING}"))
+        );
+    }
+
+    #[test]
+    fn every_key_is_tagged_by_its_id() {
+        assert_eq!(hash_tag(&client("billing")), "billing");
+        assert_eq!(hash_tag(&code("abc")), digest("abc"));
+        assert_eq!(hash_tag(&refresh_token("abc")), digest("abc"));
+        assert_eq!(hash_tag(&refresh_family("f1")), "f1");
+        assert_eq!(hash_tag(&session("abc")), digest("abc"));
+        assert_eq!(hash_tag(&session_families("s1")), "s1");
+        assert_eq!(hash_tag(&consent("u1", "billing")), "u1");
+        assert_eq!(hash_tag(&pending("abc")), digest("abc"));
+        assert_eq!(hash_tag(&user("u1")), "u1");
+        assert_eq!(hash_tag(&username("alice")), "alice");
+        assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
+        assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
+    }
+
+    #[test]
+    fn the_hash_tag_helper_follows_the_redis_rule() {
+        assert_eq!(hash_tag("plain"), "plain");
+        assert_eq!(hash_tag("a{}b{c}"), "a{}b{c}");
+        assert_eq!(hash_tag("a{b}{c}"), "b");
+        assert_eq!(hash_tag("a{b"), "a{b");
+    }
+}

@@ -1,0 +1,102 @@
+//! The store key layout as an operator sees it in Redis (README, "Store key layout"): after a
+//! grant, a refresh and a revocation, every key ferrid wrote is one of the documented kinds,
+//! carries a non-empty hash tag, expires unless its record is permanent, and holds no token or
+//! cookie value.
+
+use std::collections::BTreeSet;
+
+use ferrid::store::keyspace::KEY_RING;
+
+use crate::common::browser::Browser;
+use crate::common::grants::{grant, refresh, revoke, server, text};
+use crate::common::Backend;
+
+/// Kinds whose records never expire.
+const PERMANENT: [&str; 4] = ["client", "clients", "user", "username"];
+/// Every kind the README lists.
+const DOCUMENTED: [&str; 13] = [
+    "client",
+    "clients",
+    "user",
+    "username",
+    "keys",
+    "code",
+    "refresh",
+    "refresh-family",
+    "session",
+    "session-families",
+    "consent",
+    "interaction",
+    "revoked-jti",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_key_follows_the_documented_layout() {
+    let server = server(Backend::Redis).await;
+    let target = server.redis.as_ref().unwrap();
+    let browser = Browser::new();
+    let tokens = grant(&server, &browser, "app", "openid offline_access").await;
+    let first_refresh = text(&tokens, "refresh_token");
+    let rotated = refresh(&server, "app", &first_refresh, None).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    let access = text(&rotated.json, "access_token");
+    revoke(&server, "app", &access, Some("access_token")).await;
+    let mut secrets = vec![first_refresh, text(&rotated.json, "refresh_token")];
+    secrets.extend(
+        browser
+            .cookie_header()
+            .split("; ")
+            .filter_map(|pair| pair.split_once('=').map(|(_, value)| value.to_owned())),
+    );
+
+    let client = redis::Client::open(target.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}*", target.prefix))
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    let mut kinds = BTreeSet::new();
+    for key in &keys {
+        let name = key.strip_prefix(&target.prefix).unwrap();
+        let kind = name.split(':').next().unwrap();
+        assert!(DOCUMENTED.contains(&kind), "undocumented key {name}");
+        kinds.insert(kind.to_owned());
+        let tag = name
+            .split_once('{')
+            .and_then(|(_, rest)| rest.split_once('}'))
+            .map(|(tag, _)| tag);
+        assert!(
+            tag.is_some_and(|tag| !tag.is_empty()),
+            "no hash tag: {name}"
+        );
+        for secret in &secrets {
+            assert!(!name.contains(secret.as_str()), "{name} holds a secret");
+        }
+        let ttl: i64 = redis::cmd("PTTL")
+            .arg(key)
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        if PERMANENT.contains(&kind) || name == KEY_RING {
+            assert_eq!(ttl, -1, "{name} must not expire");
+        } else {
+            assert!(ttl > 0, "{name} must expire (PTTL {ttl})");
+        }
+    }
+    for expected in [
+        "client",
+        "clients",
+        "user",
+        "username",
+        "keys",
+        "code",
+        "refresh",
+        "refresh-family",
+        "session",
+        "session-families",
+        "revoked-jti",
+    ] {
+        assert!(kinds.contains(expected), "no {expected} key in {keys:?}");
+    }
+}
