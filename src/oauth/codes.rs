@@ -110,3 +110,6 @@ pub async fn redeem(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -358,3 +358,6 @@ pub async fn families_of_session(ctx: &Context, sid: &str) -> Result<Vec<Family>
     }
     Ok(families)
 }
+
+#[cfg(test)]
+mod tests;
