@@ -25,4 +25,6 @@ pub mod secret;
 pub mod session;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod test_support;
 pub mod users;

@@ -1,13 +1,15 @@
 //! The interactive part of the authorization code flow: from a validated request, through the
 //! login and consent pages, to the redirect that carries the code. Each entry point — the
 //! authorization request, showing a page, posting the login form, posting the consent form —
-//! returns the next `Step` for the browser; `decide` is the one place that chooses it (log in?
-//! consent? done?), honouring SSO, `prompt`, `max_age`, remembered consent and `skip_consent`.
-//! Beside it: the pending interactions between pages (`pending`), remembered consent
-//! (`consent`) and login throttling (`throttle`); browser sessions themselves are `session`.
+//! returns the next `Step` for the browser; `decide` is the one place that chooses it: it
+//! gathers the facts (session, remembered consent, what this interaction already did), asks the
+//! interaction `policy` (log in? consent? done?) and acts on the answer. Beside it: the pending
+//! interactions between pages (`pending`), remembered consent (`consent`) and login throttling
+//! (`throttle`); browser sessions themselves are `session`.
 
 pub mod consent;
 pub mod pending;
+pub mod policy;
 pub mod throttle;
 
 use crate::context::Context;
@@ -23,6 +25,7 @@ use crate::session::{self, Session};
 use crate::users;
 
 use self::pending::Pending;
+use self::policy::{Decision, Interaction, Situation};
 
 /// The cookies the browser presented.
 #[derive(Debug, Clone, Copy, Default)]
@@ -100,8 +103,15 @@ pub async fn authorize(
 ) -> Result<Outcome, BrowserError> {
     let (client, request) = authorize::validate(ctx, params).await?;
     let session = session::load(ctx, browser.session).await?;
-    let session = browser.session.zip(session);
-    decide(ctx, &client, request, None, session, browser.bind, false).await
+    let progress = Progress {
+        client: &client,
+        request,
+        pending: None,
+        session: browser.session.zip(session),
+        bind: browser.bind,
+        consent_given: false,
+    };
+    decide(ctx, progress).await
 }
 
 /// Shows the page of interaction `id` again (e.g. after a reload).
@@ -118,22 +128,12 @@ pub async fn show(
         return Err(BrowserError::page(FORGED));
     }
     let client = find_client(ctx, &pending.request.client_id).await?;
-    let context = PageContext {
-        interaction: id.to_owned(),
-        csrf: pending.csrf.clone(),
-        client_name: client.name.clone(),
-    };
+    let context = page_context(id, &pending, &client);
     match (page, session::load(ctx, browser.session).await?) {
         (Page::Consent, Some(session)) => {
             Ok(consent_step(context, &session, &pending.request).into())
         }
-        _ => Ok(Step::Login {
-            page: context,
-            login_hint: pending.request.login_hint.clone(),
-            failed: false,
-            throttled: false,
-        }
-        .into()),
+        _ => Ok(login_step(context, &pending.request).into()),
     }
 }
 
@@ -160,13 +160,8 @@ pub async fn login(
         .allow(form.username, form.client_address)
     {
         tracing::warn!(target: "ferrid::audit", event = "login", outcome = "throttled", client_id = %client.client_id, "too many login attempts");
-        let context = PageContext {
-            interaction: form.interaction.to_owned(),
-            csrf: pending.csrf,
-            client_name: client.name,
-        };
         let step = Step::Login {
-            page: context,
+            page: page_context(form.interaction, &pending, &client),
             login_hint: Some(form.username.to_owned()),
             failed: true,
             throttled: true,
@@ -183,13 +178,8 @@ pub async fn login(
     .map_err(|err| BrowserError::server(OAuthError::server_error(err)))?;
     let Some(user) = user.filter(|_| valid) else {
         tracing::info!(target: "ferrid::audit", event = "login", outcome = "failure", client_id = %client.client_id, "wrong username or password");
-        let context = PageContext {
-            interaction: form.interaction.to_owned(),
-            csrf: pending.csrf,
-            client_name: client.name,
-        };
         return Ok(Step::Login {
-            page: context,
+            page: page_context(form.interaction, &pending, &client),
             login_hint: Some(form.username.to_owned()),
             failed: true,
             throttled: false,
@@ -201,17 +191,15 @@ pub async fn login(
         .map_err(BrowserError::server)?;
     pending.logged_in = true;
     pending.save(ctx, form.interaction).await?;
-    let request = pending.request.clone();
-    let mut outcome = decide(
-        ctx,
-        &client,
-        request,
-        Some((form.interaction, pending)),
-        Some((&cookie, session)),
-        browser.bind,
-        false,
-    )
-    .await?;
+    let progress = Progress {
+        client: &client,
+        request: pending.request.clone(),
+        pending: Some((form.interaction, pending)),
+        session: Some((&cookie, session)),
+        bind: browser.bind,
+        consent_given: false,
+    };
+    let mut outcome = decide(ctx, progress).await?;
     outcome.set_session = Some(cookie);
     Ok(outcome)
 }
@@ -232,18 +220,8 @@ pub async fn consent(
     let (client, pending) =
         checked_pending(ctx, form.interaction, form.csrf_token, browser).await?;
     let Some(session) = session::load(ctx, browser.session).await? else {
-        let context = PageContext {
-            interaction: form.interaction.to_owned(),
-            csrf: pending.csrf.clone(),
-            client_name: client.name,
-        };
-        return Ok(Step::Login {
-            page: context,
-            login_hint: pending.request.login_hint.clone(),
-            failed: false,
-            throttled: false,
-        }
-        .into());
+        let context = page_context(form.interaction, &pending, &client);
+        return Ok(login_step(context, &pending.request).into());
     };
     let request = pending.request.clone();
     if !form.allow {
@@ -255,17 +233,15 @@ pub async fn consent(
         return Ok(redirect_error(ctx, &request, error).into());
     }
     consent::remember(ctx, &session.user_id, &client.client_id, &request.scopes).await?;
-    let cookie = browser.session.unwrap_or_default();
-    decide(
-        ctx,
-        &client,
+    let progress = Progress {
+        client: &client,
         request,
-        Some((form.interaction, pending)),
-        Some((cookie, session)),
-        browser.bind,
-        true,
-    )
-    .await
+        pending: Some((form.interaction, pending)),
+        session: Some((browser.session.unwrap_or_default(), session)),
+        bind: browser.bind,
+        consent_given: true,
+    };
+    decide(ctx, progress).await
 }
 
 async fn checked_pending(
@@ -291,82 +267,93 @@ async fn find_client(ctx: &Context, client_id: &str) -> Result<Client, BrowserEr
     })
 }
 
-/// Chooses the next step: login, consent, or a code for the client.
-async fn decide(
-    ctx: &Context,
-    client: &Client,
+/// Where an authorization stands when the next step is chosen.
+struct Progress<'a> {
+    client: &'a Client,
     request: AuthorizationRequest,
-    pending: Option<(&str, Pending)>,
-    session: Option<(&str, Session)>,
-    bind: Option<&str>,
+    /// The interaction under way (its id and state), once a page was shown.
+    pending: Option<(&'a str, Pending)>,
+    /// The browser session: its cookie and its record.
+    session: Option<(&'a str, Session)>,
+    /// The browser-binding cookie.
+    bind: Option<&'a str>,
+    /// The person approved the consent page just now.
     consent_given: bool,
-) -> Result<Outcome, BrowserError> {
-    let logged_in_now = pending.as_ref().is_some_and(|(_, p)| p.logged_in);
-    let now = ctx.clock().now_secs();
-    let needs_login = match &session {
-        None => true,
-        Some((_, session)) => {
-            let too_old = request
-                .max_age
-                .is_some_and(|max_age| now.saturating_sub(session.auth_time) > max_age);
-            !logged_in_now && (request.prompt.login || too_old)
+}
+
+/// Chooses the next step: gathers the facts, asks the interaction policy, then shows the page
+/// it requires, sends its `prompt=none` error to the client, or issues a code.
+async fn decide(ctx: &Context, progress: Progress<'_>) -> Result<Outcome, BrowserError> {
+    let situation = situation(ctx, &progress).await?;
+    match policy::AUTHORIZATION.decide(&situation) {
+        Decision::Proceed => issue_code(ctx, progress).await,
+        Decision::Interact(required) => {
+            tracing::debug!(reason = required.reason, client_id = %progress.client.client_id, "interaction required");
+            show_page(ctx, progress, required.interaction).await
         }
-    };
-    if needs_login {
-        if request.prompt.none {
-            return Ok(redirect_error(
-                ctx,
-                &request,
-                OAuthError::new(ErrorCode::LoginRequired, "the person must log in"),
-            )
-            .into());
+        Decision::Refuse(required, error) => {
+            tracing::debug!(reason = required.reason, client_id = %progress.client.client_id, "interaction required but prompt=none");
+            Ok(redirect_error(ctx, &progress.request, error).into())
         }
-        let login_hint = request.login_hint.clone();
-        let (context, set_bind) = interaction(ctx, client, request, pending, bind).await?;
-        return Ok(Outcome {
-            step: Step::Login {
-                page: context,
-                login_hint,
-                failed: false,
-                throttled: false,
-            },
-            set_session: None,
-            set_bind,
-        });
     }
-    let Some((cookie, mut session)) = session.map(|(cookie, session)| (cookie.to_owned(), session))
-    else {
+}
+
+/// The facts the policy decides on. Remembered consent is that of the session's person, so it
+/// is looked up only when there is a session.
+async fn situation(ctx: &Context, progress: &Progress<'_>) -> Result<Situation, BrowserError> {
+    let (client, request) = (progress.client, &progress.request);
+    let session = progress.session.as_ref().map(|(_, session)| session);
+    let consent_remembered = match session {
+        Some(session) => {
+            consent::covers(ctx, &session.user_id, &client.client_id, &request.scopes).await?
+        }
+        None => false,
+    };
+    Ok(Situation {
+        prompt: request.prompt,
+        max_age: request.max_age,
+        auth_time: session.map(|session| session.auth_time),
+        logged_in_now: progress.pending.as_ref().is_some_and(|(_, p)| p.logged_in),
+        consent_given_now: progress.consent_given,
+        consent_remembered,
+        skip_consent: client.skip_consent,
+        now: ctx.clock().now_secs(),
+    })
+}
+
+/// Shows the login or consent page, in the interaction under way or a new one.
+async fn show_page(
+    ctx: &Context,
+    progress: Progress<'_>,
+    required: Interaction,
+) -> Result<Outcome, BrowserError> {
+    let request = &progress.request;
+    let (context, set_bind) = interaction(
+        ctx,
+        progress.client,
+        request,
+        progress.pending,
+        progress.bind,
+    )
+    .await?;
+    let step = match (required, &progress.session) {
+        (Interaction::Consent, Some((_, session))) => consent_step(context, session, request),
+        // Consent is given by a logged-in person: without a session, the login page first.
+        _ => login_step(context, request),
+    };
+    Ok(Outcome {
+        step,
+        set_session: None,
+        set_bind,
+    })
+}
+
+/// Issues the code, records the client in the session and sends the browser back with it.
+async fn issue_code(ctx: &Context, progress: Progress<'_>) -> Result<Outcome, BrowserError> {
+    let (client, request) = (progress.client, &progress.request);
+    let Some((cookie, mut session)) = progress.session else {
         return Err(BrowserError::page(EXPIRED));
     };
-    let needs_consent = !client.skip_consent
-        && !consent_given
-        && (request.prompt.consent
-            || !consent::covers(ctx, &session.user_id, &client.client_id, &request.scopes).await?);
-    if needs_consent {
-        if request.prompt.none {
-            return Ok(redirect_error(
-                ctx,
-                &request,
-                OAuthError::new(
-                    ErrorCode::ConsentRequired,
-                    "the person must approve the requested scopes",
-                ),
-            )
-            .into());
-        }
-        let scopes = request.scopes.clone();
-        let (context, set_bind) = interaction(ctx, client, request, pending, bind).await?;
-        let step = Step::Consent {
-            page: context,
-            username: session.username.clone(),
-            scopes: describe(&scopes),
-        };
-        return Ok(Outcome {
-            step,
-            set_session: None,
-            set_bind,
-        });
-    }
     let grant = AuthorizationCode {
         client_id: client.client_id.clone(),
         redirect_uri: request.redirect_uri.clone(),
@@ -381,8 +368,8 @@ async fn decide(
     let code = codes::issue(ctx.store(), &grant)
         .await
         .map_err(BrowserError::server)?;
-    session::add_client(ctx, &cookie, &mut session, &client.client_id).await?;
-    if let Some((id, _)) = pending {
+    session::add_client(ctx, cookie, &mut session, &client.client_id).await?;
+    if let Some((id, _)) = progress.pending {
         Pending::finish(ctx, id).await?;
     }
     let mut params = vec![("code", code.as_str())];
@@ -397,17 +384,12 @@ async fn decide(
 async fn interaction(
     ctx: &Context,
     client: &Client,
-    request: AuthorizationRequest,
+    request: &AuthorizationRequest,
     pending: Option<(&str, Pending)>,
     bind: Option<&str>,
 ) -> Result<(PageContext, Option<String>), BrowserError> {
     if let Some((id, pending)) = pending {
-        let context = PageContext {
-            interaction: id.to_owned(),
-            csrf: pending.csrf,
-            client_name: client.name.clone(),
-        };
-        return Ok((context, None));
+        return Ok((page_context(id, &pending, client), None));
     }
     let (bind, set_bind) = match bind {
         Some(bind) => (bind.to_owned(), None),
@@ -417,17 +399,29 @@ async fn interaction(
             (fresh.clone(), Some(fresh))
         }
     };
-    let (id, pending) = Pending::start(ctx, request, &bind)
+    let (id, pending) = Pending::start(ctx, request.clone(), &bind)
         .await
         .map_err(BrowserError::server)?;
-    Ok((
-        PageContext {
-            interaction: id,
-            csrf: pending.csrf,
-            client_name: client.name.clone(),
-        },
-        set_bind,
-    ))
+    Ok((page_context(&id, &pending, client), set_bind))
+}
+
+/// What every page of interaction `id` carries.
+fn page_context(id: &str, pending: &Pending, client: &Client) -> PageContext {
+    PageContext {
+        interaction: id.to_owned(),
+        csrf: pending.csrf.clone(),
+        client_name: client.name.clone(),
+    }
+}
+
+/// The login form, as first shown (nothing tried yet).
+fn login_step(page: PageContext, request: &AuthorizationRequest) -> Step {
+    Step::Login {
+        page,
+        login_hint: request.login_hint.clone(),
+        failed: false,
+        throttled: false,
+    }
 }
 
 fn consent_step(page: PageContext, session: &Session, request: &AuthorizationRequest) -> Step {

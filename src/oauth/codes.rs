@@ -106,3 +106,6 @@ pub async fn redeem(
         }
     }
 }
+
+#[cfg(test)]
+mod tests;

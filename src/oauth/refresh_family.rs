@@ -351,3 +351,6 @@ pub async fn families_of_session(ctx: &Context, sid: &str) -> Result<Vec<Family>
     }
     Ok(families)
 }
+
+#[cfg(test)]
+mod tests;
