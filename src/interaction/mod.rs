@@ -10,7 +10,10 @@
 pub mod consent;
 pub mod pending;
 pub mod policy;
+pub mod step;
 pub mod throttle;
+
+pub use self::step::{Browser, Outcome, Page, PageContext, Step};
 
 use crate::context::Context;
 use crate::error::browser::BrowserError;
@@ -26,71 +29,6 @@ use crate::users;
 
 use self::pending::Pending;
 use self::policy::{Decision, Interaction, Situation};
-
-/// The cookies the browser presented.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Browser<'a> {
-    /// The session cookie.
-    pub session: Option<&'a str>,
-    /// The browser-binding cookie of pending interactions.
-    pub bind: Option<&'a str>,
-}
-
-/// A page to show.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PageContext {
-    pub interaction: String,
-    pub csrf: String,
-    pub client_name: String,
-}
-
-/// What the browser does next.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Step {
-    /// Show the login form.
-    Login {
-        page: PageContext,
-        login_hint: Option<String>,
-        failed: bool,
-        /// Too many attempts: the form is shown again, nothing was checked.
-        throttled: bool,
-    },
-    /// Show the consent form: each scope with its description.
-    Consent {
-        page: PageContext,
-        username: String,
-        scopes: Vec<(String, String)>,
-    },
-    /// Go to this URL (the client's redirect URI, with a code or an error).
-    Redirect(String),
-}
-
-/// The next step and the cookies to set with it.
-#[derive(Debug, Clone)]
-pub struct Outcome {
-    pub step: Step,
-    /// A new session cookie value.
-    pub set_session: Option<String>,
-    /// A new browser-binding cookie value.
-    pub set_bind: Option<String>,
-}
-
-impl From<Step> for Outcome {
-    fn from(step: Step) -> Self {
-        Self {
-            step,
-            set_session: None,
-            set_bind: None,
-        }
-    }
-}
-
-/// Which page a GET of an interaction asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Page {
-    Login,
-    Consent,
-}
 
 const EXPIRED: &str = "This sign-in request has expired or was already completed. Go back to the application and start again.";
 const FORGED: &str = "This form could not be verified (its security token is missing or belongs to another browser). Go back to the application and start again.";
@@ -298,16 +236,19 @@ async fn decide(ctx: &Context, progress: Progress<'_>) -> Result<Outcome, Browse
     }
 }
 
-/// The facts the policy decides on. Remembered consent is that of the session's person, so it
-/// is looked up only when there is a session.
+/// The facts the policy decides on. Remembered consent is that of the session's person, looked
+/// up only when it can matter: a session exists, and neither `skip_consent`, consent given in
+/// this interaction, nor `prompt=consent` (which asks again anyway) already decides the check —
+/// so a first-party SSO login costs no consent read.
 async fn situation(ctx: &Context, progress: &Progress<'_>) -> Result<Situation, BrowserError> {
     let (client, request) = (progress.client, &progress.request);
     let session = progress.session.as_ref().map(|(_, session)| session);
+    let consent_decided = client.skip_consent || progress.consent_given || request.prompt.consent;
     let consent_remembered = match session {
-        Some(session) => {
+        Some(session) if !consent_decided => {
             consent::covers(ctx, &session.user_id, &client.client_id, &request.scopes).await?
         }
-        None => false,
+        _ => false,
     };
     Ok(Situation {
         prompt: request.prompt,

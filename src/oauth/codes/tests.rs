@@ -91,7 +91,7 @@ async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
         .unwrap()
         .is_none());
     let client = test_support::web_client("webapp");
-    let refreshed = refresh_family::refresh(&t.ctx, &client, &refresh_token).await;
+    let refreshed = refresh_family::refresh(&t.ctx, &client, &refresh_token, |_| Ok(())).await;
     assert_eq!(
         refreshed.err().map(|err| err.code()),
         Some(ErrorCode::InvalidGrant)

@@ -32,9 +32,9 @@ async fn start(t: &TestContext, jti: &str) -> (String, String) {
 
 async fn rotate(t: &TestContext, token: &str) -> Result<String, OAuthError> {
     let client = test_support::web_client(CLIENT);
-    refresh(&t.ctx, &client, token)
+    refresh(&t.ctx, &client, token, |_| Ok(()))
         .await
-        .map(|refreshed| refreshed.refresh_token)
+        .map(|(refreshed, ())| refreshed.refresh_token)
 }
 
 fn assert_invalid_grant(result: Result<String, OAuthError>) {
@@ -164,7 +164,10 @@ async fn a_token_presented_by_another_client_is_refused_and_stays_current() {
     let t = test_support::context(|_| {});
     let (_, first) = start(&t, "at-1").await;
     let other = test_support::web_client("other-app");
-    let err = refresh(&t.ctx, &other, &first).await.err().unwrap();
+    let err = refresh(&t.ctx, &other, &first, |_| Ok(()))
+        .await
+        .err()
+        .unwrap();
     assert_eq!(err.code(), ErrorCode::InvalidGrant);
     assert_eq!(is_current(&t, &first).await, Some(true));
 }

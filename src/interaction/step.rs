@@ -1,0 +1,68 @@
+//! What the interaction hands the HTTP layer: the cookies the browser presented (`Browser`), and
+//! the next step with the cookies to set (`Outcome`): a login page, a consent page, or a
+//! redirect back to the client.
+
+/// The cookies the browser presented.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Browser<'a> {
+    /// The session cookie.
+    pub session: Option<&'a str>,
+    /// The browser-binding cookie of pending interactions.
+    pub bind: Option<&'a str>,
+}
+
+/// A page to show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageContext {
+    pub interaction: String,
+    pub csrf: String,
+    pub client_name: String,
+}
+
+/// What the browser does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Show the login form.
+    Login {
+        page: PageContext,
+        login_hint: Option<String>,
+        failed: bool,
+        /// Too many attempts: the form is shown again, nothing was checked.
+        throttled: bool,
+    },
+    /// Show the consent form: each scope with its description.
+    Consent {
+        page: PageContext,
+        username: String,
+        scopes: Vec<(String, String)>,
+    },
+    /// Go to this URL (the client's redirect URI, with a code or an error).
+    Redirect(String),
+}
+
+/// The next step and the cookies to set with it.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub step: Step,
+    /// A new session cookie value.
+    pub set_session: Option<String>,
+    /// A new browser-binding cookie value.
+    pub set_bind: Option<String>,
+}
+
+impl From<Step> for Outcome {
+    fn from(step: Step) -> Self {
+        Self {
+            step,
+            set_session: None,
+            set_bind: None,
+        }
+    }
+}
+
+/// Which page a GET of an interaction asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    Login,
+    Consent,
+}
