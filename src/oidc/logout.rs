@@ -1,17 +1,49 @@
 //! RP-Initiated Logout 1.0: ends the person's browser session at ferrid and, per
 //! `sessions.logout_revokes`, the refresh-token families started in it (by default those without
 //! `offline_access`). An `id_token_hint` is checked for ferrid's signature, issuer and audience
-//! but not expiry (apps keep old ID tokens); with a valid hint the logout happens at once,
-//! without one the person confirms on a page (so no other site can log them out). The person is
-//! sent to `post_logout_redirect_uri` only when it is registered for the client, with `state`.
+//! but not expiry (apps keep old ID tokens), and must be an ID token (JOSE `typ` absent or `JWT`:
+//! an access token is not a hint). The logout happens at once only when the hint belongs to the
+//! session being ended — its `sid`, or without one its `sub` — so that a valid ID token of
+//! anyone (which any client of ferrid can obtain) cannot end another person's session from a
+//! link on another site; otherwise the person confirms on a page first. The person is sent to
+//! `post_logout_redirect_uri` only when it is registered for the client, with `state`.
 
 use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
 
 use crate::context::Context;
 use crate::error::browser::BrowserError;
+use crate::oauth::access_token::Audience;
 use crate::oauth::{clients, redirect_uri, refresh_family};
-use crate::oidc::id_token::IdTokenClaims;
 use crate::session;
+
+/// The claims of an `id_token_hint` that logout uses.
+#[derive(Debug, Deserialize)]
+struct HintClaims {
+    sub: String,
+    aud: Audience,
+    #[serde(default)]
+    sid: Option<String>,
+}
+
+impl HintClaims {
+    /// The client the ID token was issued to (its only audience).
+    fn client_id(&self) -> Option<String> {
+        match &self.aud {
+            Audience::One(one) => Some(one.clone()),
+            Audience::Many(many) if many.len() == 1 => many.first().cloned(),
+            Audience::Many(_) => None,
+        }
+    }
+
+    /// Whether the hint names `session`: by `sid` when it has one, else by the person.
+    fn names(&self, session: &session::Session) -> bool {
+        match &self.sid {
+            Some(sid) => *sid == session.sid,
+            None => self.sub == session.user_id,
+        }
+    }
+}
 
 /// The logout request's parameters.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +77,7 @@ pub async fn logout(
     let client_id = request
         .client_id
         .clone()
-        .or_else(|| hint.as_ref().map(|claims| claims.aud.clone()));
+        .or_else(|| hint.as_ref().and_then(HintClaims::client_id));
     let redirect = match (&request.post_logout_redirect_uri, &client_id) {
         (Some(uri), Some(client_id)) => {
             let client = clients::find(ctx.store(), client_id).await?;
@@ -71,7 +103,13 @@ pub async fn logout(
         return Ok(LogoutStep::Done { redirect });
     };
     let expected_csrf = ctx.derived_keys().logout_csrf(cookie);
-    let confirmed = hint.is_some()
+    let hint_names_this_session = match &hint {
+        Some(claims) => session::load(ctx, Some(cookie))
+            .await?
+            .is_some_and(|session| claims.names(&session)),
+        None => false,
+    };
+    let confirmed = hint_names_this_session
         || confirmation.is_some_and(|token| {
             subtle::ConstantTimeEq::ct_eq(token.as_bytes(), expected_csrf.as_bytes()).into()
         });
@@ -97,7 +135,22 @@ fn verify_hint(
     ctx: &Context,
     hint: &str,
     client_id: Option<&str>,
-) -> Result<IdTokenClaims, BrowserError> {
+) -> Result<HintClaims, BrowserError> {
+    let invalid = || {
+        BrowserError::page(
+            "The logout request carries an ID token that is not valid for this application.",
+        )
+    };
+    // RFC 8725 §3.11: a token's `typ` says what it is for; an access token (`at+jwt`) or any
+    // other typed JWT is not an ID token, whatever its signature.
+    let header = jsonwebtoken::decode_header(hint).map_err(|_| invalid())?;
+    if header
+        .typ
+        .as_deref()
+        .is_some_and(|typ| !typ.eq_ignore_ascii_case("JWT"))
+    {
+        return Err(invalid());
+    }
     let ring = ctx.key_ring().map_err(BrowserError::server)?;
     let mut validation = Validation::new(Algorithm::RS256);
     validation.set_issuer(&[ctx.settings().issuer()]);
@@ -107,10 +160,6 @@ fn verify_hint(
         Some(client_id) => validation.set_audience(&[client_id]),
         None => validation.validate_aud = false,
     }
-    ring.verify::<IdTokenClaims>(hint, &validation)
-        .map_err(|_| {
-            BrowserError::page(
-                "The logout request carries an ID token that is not valid for this application.",
-            )
-        })
+    ring.verify::<HintClaims>(hint, &validation)
+        .map_err(|_| invalid())
 }
