@@ -193,6 +193,18 @@ impl Client {
         }
         let refresh_token_rotation = match config.refresh_token_rotation.as_deref() {
             None | Some("rotate") => RotationPolicy::Rotate,
+            // RFC 9700 §4.14.2: a public client's refresh tokens must be sender-constrained or
+            // rotate; ferrid does not bind them to a key, so they rotate.
+            Some("reuse") if config.public => {
+                return fail(
+                    "refresh_token_rotation",
+                    format!(
+                        "client `{}` is public: its refresh tokens must rotate (RFC 9700 §4.14.2); \
+                         remove `reuse` or make the client confidential",
+                        config.id
+                    ),
+                )
+            }
             Some("reuse") => RotationPolicy::Reuse,
             Some(other) => {
                 return fail(

@@ -112,3 +112,37 @@ fn duplicate_ids_are_rejected() {
     let err = validate_configs(&[config(), config()]).unwrap_err();
     assert_eq!(err.key, "clients[1].id");
 }
+
+#[test]
+fn a_public_client_cannot_keep_its_refresh_tokens() {
+    let public = ClientConfig {
+        id: "spa".into(),
+        public: true,
+        secret: None,
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        scopes: vec!["openid".into(), "offline_access".into()],
+        redirect_uris: vec!["https://spa.example.com/cb".into()],
+        refresh_token_rotation: Some("reuse".into()),
+        ..ClientConfig::default()
+    };
+    let (field, message) = Client::from_config(&public).unwrap_err();
+    assert_eq!(field, "refresh_token_rotation");
+    assert!(message.contains("`spa`"), "{message}");
+    let err = validate_configs(&[config(), public.clone()]).unwrap_err();
+    assert!(
+        err.to_string().contains("clients[1].refresh_token_rotation"),
+        "{err}"
+    );
+    // Rotating is fine, and a confidential client may keep its tokens.
+    assert!(Client::from_config(&ClientConfig {
+        refresh_token_rotation: Some("rotate".into()),
+        ..public.clone()
+    })
+    .is_ok());
+    assert!(Client::from_config(&ClientConfig {
+        public: false,
+        secret: Some("s".to_owned().into()),
+        ..public
+    })
+    .is_ok());
+}
