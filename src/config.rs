@@ -141,6 +141,9 @@ pub struct ClientConfig {
     /// `rotate` (default: every refresh returns a new refresh token) or `reuse` (the refresh
     /// token stays the same, for platforms that keep old ones).
     pub refresh_token_rotation: Option<String>,
+    /// A trusted resource server that may introspect any active token, not only those issued
+    /// to it or naming it in `aud`.
+    pub introspect_any_token: bool,
 }
 
 /// A `[[users]]` entry.

@@ -75,6 +75,9 @@ pub struct Client {
     pub issue_refresh_tokens: bool,
     #[serde(default)]
     pub refresh_token_rotation: RotationPolicy,
+    /// May introspect any active token (a trusted resource server).
+    #[serde(default)]
+    pub introspect_any_token: bool,
 }
 
 impl Client {
@@ -234,6 +237,7 @@ impl Client {
             skip_consent: config.skip_consent,
             issue_refresh_tokens: config.issue_refresh_tokens,
             refresh_token_rotation,
+            introspect_any_token: config.introspect_any_token,
         })
     }
 

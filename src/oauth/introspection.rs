@@ -1,7 +1,9 @@
 //! Token introspection (RFC 7662): tells an authenticated client whether a token is active now
 //! — signature, issuer and expiry for access tokens, plus the revocation deny-list; the family
 //! and rotation state for refresh tokens — and, if so, what it stands for. Anything else is
-//! exactly `{"active": false}`. Refresh tokens are described only to the client they belong to.
+//! exactly `{"active": false}`. An access token is described only to the client it was issued
+//! to, a client its `aud` names, or a client trusted with `introspect_any_token`; a refresh token
+//! only to the client it belongs to.
 
 use crate::context::Context;
 use crate::error::OAuthError;
@@ -59,15 +61,19 @@ pub async fn introspect(
         if let Some(active) = as_refresh_token(ctx, client, token).await? {
             return Ok(Some(active));
         }
-        return as_access_token(ctx, token).await;
+        return as_access_token(ctx, client, token).await;
     }
-    if let Some(active) = as_access_token(ctx, token).await? {
+    if let Some(active) = as_access_token(ctx, client, token).await? {
         return Ok(Some(active));
     }
     as_refresh_token(ctx, client, token).await
 }
 
-async fn as_access_token(ctx: &Context, token: &str) -> Result<Option<ActiveToken>, OAuthError> {
+async fn as_access_token(
+    ctx: &Context,
+    client: &Client,
+    token: &str,
+) -> Result<Option<ActiveToken>, OAuthError> {
     if token.split('.').count() != 3 {
         return Ok(None);
     }
@@ -80,6 +86,19 @@ async fn as_access_token(ctx: &Context, token: &str) -> Result<Option<ActiveToke
     ) else {
         return Ok(None);
     };
+    // Only the token's own client and the resource servers it is meant for may learn what it
+    // stands for; to anyone else it is just inactive (RFC 7662 §4: the server decides what
+    // each caller may see). Trusted resource servers opt in with `introspect_any_token`.
+    let audience_names_client = match &claims.aud {
+        Audience::One(one) => *one == client.client_id,
+        Audience::Many(many) => many.iter().any(|aud| *aud == client.client_id),
+    };
+    if !(client.introspect_any_token
+        || claims.client_id == client.client_id
+        || audience_names_client)
+    {
+        return Ok(None);
+    }
     if deny_list::is_revoked(ctx.store(), &claims.jti).await? {
         return Ok(None);
     }

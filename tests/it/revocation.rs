@@ -3,7 +3,7 @@
 
 use crate::common::browser::Browser;
 use crate::common::grants::{grant, introspect, refresh, revoke, server, text};
-use crate::common::{http, Backend, Reply};
+use crate::common::{http, post_token, service_client, Backend, Reply, TestServer};
 
 async fn revocation_of_each_token_type_shows_at_introspection(backend: Backend) {
     let server = server(backend).await;
@@ -108,7 +108,49 @@ async fn introspection_describes_active_tokens_and_requires_client_auth(backend:
     }
 }
 
+/// Introspection tells what a token stands for only to its own client, to a resource server its
+/// `aud` names, and to a trusted resource server (`introspect_any_token`); to any other
+/// authenticated client, an active token is simply `{"active": false}`.
+async fn introspection_discloses_a_token_only_to_those_it_concerns(backend: Backend) {
+    let mut issuer = service_client("billing", &["invoices:read"]);
+    issuer.audiences = vec!["invoices-api".into()];
+    let mut gateway = service_client("gateway", &[]);
+    gateway.introspect_any_token = true;
+    let clients = vec![
+        issuer,
+        service_client("invoices-api", &[]),
+        service_client("stranger", &[]),
+        gateway,
+    ];
+    let server = TestServer::start(backend, clients).await;
+    let reply = post_token(
+        &server,
+        Some(("billing", "billing-secret")),
+        &[
+            ("grant_type", "client_credentials"),
+            ("resource", "invoices-api"),
+        ],
+    )
+    .await;
+    let token = text(&reply.json, "access_token");
+    for (client, active) in [
+        ("billing", true),
+        ("invoices-api", true),
+        ("gateway", true),
+        ("stranger", false),
+    ] {
+        let answer = introspect(&server, client, &token).await;
+        if active {
+            assert_eq!(answer["active"], true, "{client}: {answer}");
+            assert_eq!(answer["client_id"], "billing");
+        } else {
+            assert_eq!(answer, serde_json::json!({"active": false}), "{client}");
+        }
+    }
+}
+
 for_each_backend!(
+    introspection_discloses_a_token_only_to_those_it_concerns,
     revocation_of_each_token_type_shows_at_introspection,
     introspection_describes_active_tokens_and_requires_client_auth,
 );

@@ -130,7 +130,8 @@ fn a_public_client_cannot_keep_its_refresh_tokens() {
     assert!(message.contains("`spa`"), "{message}");
     let err = validate_configs(&[config(), public.clone()]).unwrap_err();
     assert!(
-        err.to_string().contains("clients[1].refresh_token_rotation"),
+        err.to_string()
+            .contains("clients[1].refresh_token_rotation"),
         "{err}"
     );
     // Rotating is fine, and a confidential client may keep its tokens.
