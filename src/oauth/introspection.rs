@@ -91,7 +91,7 @@ async fn as_access_token(
     // each caller may see). Trusted resource servers opt in with `introspect_any_token`.
     let audience_names_client = match &claims.aud {
         Audience::One(one) => *one == client.client_id,
-        Audience::Many(many) => many.iter().any(|aud| *aud == client.client_id),
+        Audience::Many(many) => many.contains(&client.client_id),
     };
     if !(client.introspect_any_token
         || claims.client_id == client.client_id
