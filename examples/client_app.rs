@@ -4,11 +4,13 @@
 //!
 //! ```sh
 //! cargo run --release -- --config examples/ferrid.toml     # ferrid on :8080
-//! cargo run --example client_app                            # this app on :3000
+//! cargo run --release --example client_app                  # this app on :3000
 //! ```
 //! Then open <http://127.0.0.1:3000> and sign in as alice / wonderland.
-//! Environment: `FERRID_URL` (default http://127.0.0.1:8080), `APP_URL`
-//! (http://127.0.0.1:3000), `CLIENT_ID` (example-app), `CLIENT_SECRET` (example-app-secret).
+//! Environment (its own names: ferrid refuses unknown `FERRID_*` variables, so exporting one for
+//! this app would stop ferrid in the same shell): `CLIENT_APP_ISSUER` (default
+//! http://127.0.0.1:8080), `CLIENT_APP_URL` (http://127.0.0.1:3000), `CLIENT_APP_CLIENT_ID`
+//! (example-app), `CLIENT_APP_CLIENT_SECRET` (example-app-secret).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -62,9 +64,9 @@ fn env(name: &str, default: &str) -> String {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let ferrid = env("FERRID_URL", "http://127.0.0.1:8080");
-    let app_url = env("APP_URL", "http://127.0.0.1:3000");
-    let client_id = env("CLIENT_ID", "example-app");
+    let ferrid = env("CLIENT_APP_ISSUER", "http://127.0.0.1:8080");
+    let app_url = env("CLIENT_APP_URL", "http://127.0.0.1:3000");
+    let client_id = env("CLIENT_APP_CLIENT_ID", "example-app");
     // Endpoints come from discovery, as any OpenID Connect client finds them.
     let discovery: Value = serde_json::from_slice(
         &http()
@@ -77,7 +79,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let endpoint = |name: &str| discovery[name].as_str().unwrap_or_default().to_owned();
     let client = oauth2::Client::new(ClientId::new(client_id.clone()))
         .set_client_secret(ClientSecret::new(env(
-            "CLIENT_SECRET",
+            "CLIENT_APP_CLIENT_SECRET",
             "example-app-secret",
         )))
         .set_auth_uri(AuthUrl::new(endpoint("authorization_endpoint"))?)

@@ -6,13 +6,14 @@
 //!
 //! ```sh
 //! cargo run --release -- --config examples/ferrid.toml    # ferrid on :8080
-//! cargo run --example resource_server                      # this API on :4000
+//! cargo run --release --example resource_server            # this API on :4000
 //! TOKEN=$(curl -s -u example-service:example-service-secret -d grant_type=client_credentials \
 //!   http://127.0.0.1:8080/token | sed 's/.*"access_token":"\([^"]*\)".*/\1/')
 //! curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:4000/reports
 //! ```
-//! Environment: `FERRID_URL` (http://127.0.0.1:8080), `API_URL` (http://127.0.0.1:4000, also the
-//! expected audience), `REQUIRED_SCOPE` (reports:read).
+//! Environment (its own names, not `FERRID_*`, which ferrid refuses as unknown settings):
+//! `RESOURCE_SERVER_ISSUER` (http://127.0.0.1:8080), `RESOURCE_SERVER_URL`
+//! (http://127.0.0.1:4000, also the expected audience), `RESOURCE_SERVER_SCOPE` (reports:read).
 
 use std::sync::{Arc, RwLock};
 
@@ -153,8 +154,10 @@ async fn reports(verifier: Data<&Arc<Verifier>>, request: &Request) -> Response 
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let ferrid = std::env::var("FERRID_URL").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
-    let api_url = std::env::var("API_URL").unwrap_or_else(|_| "http://127.0.0.1:4000".into());
+    let ferrid =
+        std::env::var("RESOURCE_SERVER_ISSUER").unwrap_or_else(|_| "http://127.0.0.1:8080".into());
+    let api_url =
+        std::env::var("RESOURCE_SERVER_URL").unwrap_or_else(|_| "http://127.0.0.1:4000".into());
     let discovery: Value = serde_json::from_slice(
         &http()
             .get(format!("{ferrid}/.well-known/openid-configuration"))
@@ -170,7 +173,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .as_str()
             .unwrap_or_default()
             .to_owned(),
-        required_scope: std::env::var("REQUIRED_SCOPE").unwrap_or_else(|_| "reports:read".into()),
+        required_scope: std::env::var("RESOURCE_SERVER_SCOPE")
+            .unwrap_or_else(|_| "reports:read".into()),
         keys: RwLock::new(Vec::new()),
     });
     let app = Route::new()

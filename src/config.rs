@@ -2,6 +2,10 @@
 //! environment variables (`FERRID_SECTION__KEY`, e.g. `FERRID_SECRETS__SYSTEM`). `Settings::load`
 //! merges and validates them; every failure is one line naming the key and what is wrong.
 //!
+//! When only `bind` is set, the default issuer follows it (`issuer`); a syntax error in the file
+//! names the file and shows the line (`file`); `secrets.system_file` reads the system secret from
+//! a file (`secrets`).
+//!
 //! Environment values are always read as strings (figment's own `Env` provider would turn
 //! `FERRID_SECRETS__SYSTEM=0123…` into the number 123); numeric settings accept either form.
 
@@ -17,9 +21,16 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::secret::SecretString;
 
+mod file;
+mod issuer;
 mod keys;
+mod log;
+mod secrets;
 
+pub use issuer::PortMismatch;
 pub use keys::KeySettings;
+pub use log::LogSettings;
+pub use secrets::SecretSettings;
 
 /// The environment variable prefix.
 pub const ENV_PREFIX: &str = "FERRID_";
@@ -47,13 +58,6 @@ pub struct Settings {
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
     pub users: Vec<UserConfig>,
-}
-
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct SecretSettings {
-    /// Encrypts private keys at rest in Redis; at least 32 characters.
-    pub system: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,15 +111,6 @@ pub struct HttpSettings {
     /// Largest request body accepted; larger ones get 413 with a JSON error.
     #[serde(deserialize_with = "number")]
     pub max_body_bytes: usize,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogSettings {
-    /// `json`, `pretty`, or `auto` (json unless stdout is a terminal).
-    pub format: String,
-    /// An `EnvFilter` directive such as `info` or `ferrid=debug,poem=info`.
-    pub level: String,
 }
 
 /// A `[[clients]]` entry.
@@ -216,15 +211,6 @@ impl Default for HttpSettings {
     }
 }
 
-impl Default for LogSettings {
-    fn default() -> Self {
-        Self {
-            format: "auto".into(),
-            level: "info".into(),
-        }
-    }
-}
-
 /// Where mutable state lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreKind {
@@ -276,22 +262,41 @@ impl Settings {
         config_file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        let defaults = Serialized::defaults(Settings::default());
+        let defaults_name = defaults.metadata().name;
+        let mut figment = Figment::from(defaults);
         if let Some(path) = config_file {
-            if !path.is_file() {
-                return Err(ConfigError::new(
-                    "",
-                    format!("config file {} does not exist", path.display()),
-                ));
-            }
+            file::check_syntax(path)?;
             figment = figment.merge(Toml::file_exact(path));
         }
-        let settings: Settings = figment
-            .merge(StringEnv::from_vars(env))
+        let figment = figment.merge(StringEnv::from_vars(env));
+        let mut settings: Settings = figment
             .extract()
             .map_err(|err| ConfigError::new("", first_line(&err.to_string())))?;
+        let configured = |key: &str| {
+            figment
+                .find_metadata(key)
+                .is_some_and(|metadata| metadata.name != defaults_name)
+        };
+        if configured("bind") && !configured("issuer") {
+            if let Some(issuer) = issuer::issuer_for_bind(&settings.bind) {
+                settings.issuer = issuer;
+            }
+        }
+        settings.secrets.resolve_files()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The address a client on this machine reaches ferrid at: `bind`, an unspecified address
+    /// through loopback; `None` for port 0.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        issuer::local_addr(&self.bind)
+    }
+
+    /// The issuer's port when it differs from the bind port (logged at start-up).
+    pub fn issuer_port_mismatch(&self) -> Option<PortMismatch> {
+        issuer::port_mismatch(&self.issuer, &self.bind)
     }
 
     /// Checks every value that figment's types cannot.
@@ -381,18 +386,7 @@ impl Settings {
                 "must be at least 1024",
             ));
         }
-        if !matches!(self.log.format.as_str(), "auto" | "json" | "pretty") {
-            return Err(ConfigError::new(
-                "log.format",
-                "must be `auto`, `json` or `pretty`",
-            ));
-        }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
-            return Err(ConfigError::new(
-                "log.level",
-                "is not a valid filter such as `info`",
-            ));
-        }
+        self.log.validate()?;
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())

@@ -1,7 +1,10 @@
-//! The `ferrid` command line: `serve` (the default), `openapi`, `hash-password`, `keys`. Each
-//! subcommand is one file; `main.rs` only calls `run`.
+//! The `ferrid` command line: `serve` (the default), `check`, `healthcheck`, `openapi`,
+//! `hash-password`, `keys`. Each subcommand is one file; `main.rs` only calls `run`. Exit codes:
+//! 0 success, 2 a configuration error, 1 anything else.
 
+pub mod check;
 pub mod hash_password;
+pub mod healthcheck;
 pub mod keys;
 pub mod openapi;
 pub mod serve;
@@ -28,10 +31,23 @@ pub struct Cli {
 pub enum Command {
     /// Run the server (the default).
     Serve,
+    /// Check the configuration, the store connection and the signing keys, then exit.
+    Check,
+    /// Exit 0 when a running ferrid answers 200 on /readyz (the container health check).
+    Healthcheck {
+        /// URL to probe; default: /readyz on the configured `bind` address.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Print the OpenAPI document (JSON) to stdout.
     Openapi,
-    /// Read a password from stdin and print its Argon2id hash, for `password_hash`.
-    HashPassword,
+    /// Print the Argon2id hash of a password, for `password_hash`: prompted for without echo on
+    /// a terminal, else read as one line from stdin.
+    HashPassword {
+        /// Read the password from stdin even on a terminal.
+        #[arg(long)]
+        password_stdin: bool,
+    },
     /// List, rotate or import signing keys in the store the config names.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -42,8 +58,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve::run(cli.config),
+        Command::Check => check::run(cli.config),
+        Command::Healthcheck { url } => healthcheck::run(cli.config, url),
         Command::Openapi => openapi::run(cli.config),
-        Command::HashPassword => hash_password::run(),
+        Command::HashPassword { password_stdin } => hash_password::run(password_stdin),
         Command::Keys(command) => keys::run(cli.config, command),
     }
 }

@@ -53,12 +53,20 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
     let shutdown = shutdown_signal();
     let bind = settings.bind.clone();
     let issuer = settings.issuer().to_owned();
+    let mismatch = settings.issuer_port_mismatch();
     let ctx = bootstrap::build(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
     let bound = Bound::bind(&bind)
         .await
         .map_err(|err| format!("cannot listen on {bind}: {err}"))?;
     tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = ctx.store().name(), "ferrid is listening");
     tracing::info!(location = %ctx.key_location(), "signing keys: {}", ctx.key_location());
+    match mismatch {
+        Some(mismatch) if mismatch.loopback => {
+            tracing::warn!(issuer = %issuer, bind = %bind, "{mismatch}")
+        }
+        Some(mismatch) => tracing::info!(issuer = %issuer, bind = %bind, "{mismatch}"),
+        None => {}
+    }
     if let Some(secret) = demo_secret {
         tracing::warn!(
             client_id = DEMO_CLIENT_ID,

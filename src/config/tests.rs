@@ -227,3 +227,87 @@ fn the_shipped_example_configs_are_valid() {
         assert!(!settings.clients.is_empty(), "{file}");
     }
 }
+
+#[test]
+fn setting_only_bind_moves_the_default_issuer() {
+    let settings = load(&[("FERRID_BIND", "127.0.0.1:9090")]).unwrap();
+    assert_eq!(settings.issuer(), "http://127.0.0.1:9090");
+    assert_eq!(settings.issuer_port_mismatch(), None);
+    let settings = load(&[("FERRID_BIND", "0.0.0.0:9091")]).unwrap();
+    assert_eq!(settings.issuer(), "http://127.0.0.1:9091");
+    // Port 0 is only known once listening: the default issuer stays.
+    let settings = load(&[("FERRID_BIND", "127.0.0.1:0")]).unwrap();
+    assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
+}
+
+#[test]
+fn an_explicit_issuer_is_kept_and_a_port_mismatch_reported() {
+    let settings = load(&[
+        ("FERRID_BIND", "127.0.0.1:9090"),
+        ("FERRID_ISSUER", "http://127.0.0.1:8080"),
+    ])
+    .unwrap();
+    assert_eq!(settings.issuer(), "http://127.0.0.1:8080");
+    let mismatch = settings.issuer_port_mismatch().unwrap();
+    assert_eq!((mismatch.issuer_port, mismatch.bind_port), (8080, 9090));
+    assert!(mismatch.loopback);
+
+    // The issuer from the file counts as explicit too.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferrid.toml");
+    std::fs::write(&path, "issuer = \"https://auth.example.com\"\n").unwrap();
+    let settings =
+        Settings::load_from(Some(&path), env(&[("FERRID_BIND", "0.0.0.0:8080")])).unwrap();
+    assert_eq!(settings.issuer(), "https://auth.example.com");
+    assert!(!settings.issuer_port_mismatch().unwrap().loopback);
+}
+
+#[test]
+fn an_unknown_log_level_is_a_config_error() {
+    let err = load(&[("FERRID_LOG__LEVEL", "warning")]).unwrap_err();
+    assert_eq!(err.key, "log.level");
+    assert!(err.message.contains("`warn`"), "{err}");
+}
+
+#[test]
+fn a_toml_syntax_error_names_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferrid.toml");
+    std::fs::write(&path, "issuer = \"http://127.0.0.1:8080\nbind = 1\n").unwrap();
+    let err = Settings::load_from(Some(&path), env(&[])).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains(&format!("{}:1:", path.display())), "{text}");
+    assert!(
+        text.contains("1 | issuer = \"http://127.0.0.1:8080"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_system_secret_can_come_from_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("system_secret");
+    std::fs::write(&path, "0123456789abcdef0123456789abcdef\n").unwrap();
+    let file = path.to_str().unwrap();
+    let settings = load(&[
+        ("FERRID_STORE", "redis://127.0.0.1:6379/0"),
+        ("FERRID_SECRETS__SYSTEM_FILE", file),
+    ])
+    .unwrap();
+    assert_eq!(
+        settings.secrets.system.unwrap().expose(),
+        "0123456789abcdef0123456789abcdef"
+    );
+    let err = load(&[
+        ("FERRID_SECRETS__SYSTEM_FILE", file),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "secrets.system_file");
+    let err = load(&[("FERRID_SECRETS__SYSTEM_FILE", "/nonexistent/secret")]).unwrap_err();
+    assert_eq!(err.key, "secrets.system_file");
+    assert!(err.message.contains("/nonexistent/secret"), "{err}");
+    std::fs::write(&path, "short\n").unwrap();
+    let err = load(&[("FERRID_SECRETS__SYSTEM_FILE", file)]).unwrap_err();
+    assert_eq!(err.key, "secrets.system");
+}

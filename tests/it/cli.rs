@@ -1,6 +1,7 @@
 //! The `ferrid` binary as an operator runs it: start with no config (demo client, keys in
 //! `keys/`), serve, stop on SIGTERM; refuse a bad config with one line naming the key; print the
-//! OpenAPI document.
+//! OpenAPI document; hash a password typed without echo; refuse a key that is not RSA, naming
+//! the supported ones.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -12,7 +13,8 @@ use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_ferrid");
 
-fn ferrid(dir: &std::path::Path) -> Command {
+/// The binary, run in `dir` with none of the caller's `FERRID_*` variables.
+pub(crate) fn ferrid(dir: &std::path::Path) -> Command {
     let mut command = Command::new(BIN);
     command.current_dir(dir).env_remove("FERRID_CONFIG");
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("FERRID_")) {
@@ -75,6 +77,115 @@ fn hash_password_prints_an_argon2id_hash() {
     assert!(String::from_utf8(output.stdout)
         .unwrap()
         .starts_with("$argon2id$"));
+}
+
+/// On a terminal, `hash-password` prompts twice and turns echo off: what is typed never appears
+/// on the screen. `script` runs it on a pseudo-terminal whose echo is forced on (`-E always`),
+/// so a program that leaves echo alone shows the input — checked first with `head`.
+#[test]
+fn hash_password_reads_a_terminal_without_echo() {
+    let dir = tempfile::tempdir().unwrap();
+    let echoed = on_terminal(dir.path(), "head -1", &[("", "typed-in-clear")]);
+    assert_eq!(
+        echoed.matches("typed-in-clear").count(),
+        2,
+        "the terminal echoes by default: {echoed:?}"
+    );
+
+    let command = format!("{BIN} hash-password");
+    let screen = on_terminal(
+        dir.path(),
+        &command,
+        &[
+            ("Password: ", "never-on-screen"),
+            ("Repeat password: ", "never-on-screen"),
+        ],
+    );
+    assert!(screen.contains("$argon2id$"), "{screen:?}");
+    assert!(!screen.contains("never-on-screen"), "echoed: {screen:?}");
+}
+
+/// Runs `command` on a pseudo-terminal, answering each prompt (after it appears) with a line;
+/// returns everything the terminal showed once the command ends.
+fn on_terminal(dir: &std::path::Path, command: &str, answers: &[(&str, &str)]) -> String {
+    use std::io::{Read, Write};
+    let mut script = Command::new("script");
+    script
+        .args(["-q", "-E", "always", "-c", command, "/dev/null"])
+        .current_dir(dir);
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("FERRID_")) {
+        script.env_remove(name);
+    }
+    let mut child = script
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) runs a command on a pseudo-terminal");
+    let (chunks_tx, chunks) = mpsc::channel::<Vec<u8>>();
+    let mut stdout = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 1024];
+        while let Ok(read @ 1..) = stdout.read(&mut buffer) {
+            let _ = chunks_tx.send(buffer[..read].to_vec());
+        }
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let mut screen = String::new();
+    let shown = |screen: &mut String| {
+        let chunk = chunks
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the terminal shows more");
+        screen.push_str(&String::from_utf8_lossy(&chunk));
+    };
+    let mut answered = 0;
+    for (prompt, answer) in answers {
+        while !screen[answered..].contains(prompt) {
+            shown(&mut screen);
+        }
+        answered = screen.len();
+        stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    while let Ok(chunk) = chunks.recv_timeout(Duration::from_secs(5)) {
+        screen.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(status.success(), "{command}: {screen:?}");
+    screen
+}
+
+#[test]
+fn importing_an_ec_key_names_the_supported_key_types() {
+    use aws_lc_rs::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let rng = aws_lc_rs::rand::SystemRandom::new();
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+    let body = base64::engine::general_purpose::STANDARD.encode(pkcs8.as_ref());
+    let lines: Vec<&str> = body
+        .as_bytes()
+        .chunks(64)
+        .map(|line| std::str::from_utf8(line).unwrap())
+        .collect();
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        lines.join("\n")
+    );
+    std::fs::write(dir.path().join("ec.pem"), pem).unwrap();
+    let output = ferrid(dir.path())
+        .args(["keys", "import", "ec.pem"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("EC private key (P-256)"), "{stderr}");
+    assert!(
+        stderr.contains("only RSA private keys are supported"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("BEGIN RSA PRIVATE KEY"), "{stderr}");
+    assert!(!dir.path().join("keys").exists(), "nothing was imported");
 }
 
 /// One start of the binary with no config: returns the kid it signed with.

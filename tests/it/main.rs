@@ -7,9 +7,11 @@
 mod common;
 
 mod authorization_code;
+mod check;
 mod cli;
 mod client_credentials;
 mod discovery;
+mod docker_context;
 mod key_rotation;
 mod keys;
 mod keys_cli;
