@@ -4,8 +4,8 @@
 # The build stage copies exactly what `cargo build --locked --bin ferrid` reads: the workspace
 # manifests and lock file, src/, templates/ (askama and include_str! read them at compile time)
 # and benches/ (a workspace member: cargo loads its manifest, and a package must have a target).
-# tests/it/docker_context.rs builds these same COPY lines without Docker, so a path missing here
-# fails `cargo test`.
+# tests/it/docker_context.rs checks these COPY lines against every file the build reads (without
+# Docker), so a path missing here fails `cargo test`.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./

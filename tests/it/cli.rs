@@ -142,6 +142,12 @@ fn on_terminal(dir: &std::path::Path, command: &str, answers: &[(&str, &str)]) -
         while !screen[answered..].contains(prompt) {
             shown(&mut screen);
         }
+        // A person reads the prompt before typing: give the program the moment it takes to
+        // switch echo off after printing it (input typed earlier is echoed by the terminal
+        // itself, whatever the program does), collecting anything else it shows meanwhile.
+        while let Ok(chunk) = chunks.recv_timeout(Duration::from_secs(1)) {
+            screen.push_str(&String::from_utf8_lossy(&chunk));
+        }
         answered = screen.len();
         stdin.write_all(format!("{answer}\n").as_bytes()).unwrap();
         stdin.flush().unwrap();

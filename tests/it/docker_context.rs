@@ -1,16 +1,18 @@
 //! The Docker build without Docker (CI has none): the build stage's `COPY` lines are parsed from
 //! the Dockerfile, exactly those paths (less what `.dockerignore` drops from the context) are
 //! copied into an empty directory laid out as the stage's `WORKDIR`, and cargo loads the
-//! workspace there (`cargo metadata --locked`) and compiles ferrid (`cargo check --locked
-//! --offline --bin ferrid`, sharing this build's target directory so it takes seconds, not a
-//! release build's minutes). A path the build needs and the Dockerfile does not copy fails here.
-//! So that this cannot pass by checking nothing, the same copy without `templates/` must fail.
+//! workspace there (`cargo metadata --locked --offline`). Every file compiling ferrid read —
+//! from the dep-info cargo wrote for this very build: each source file, each template askama
+//! and `include_str!` pulled in — must be in that context. A path the build needs and the
+//! Dockerfile does not copy fails here, without compiling anything a second time. So that this
+//! cannot pass by checking nothing, the same context without `templates/` (or `benches/`) must
+//! fail.
 //!
 //! Also checked: the runtime stage runs as a non-root user with a health check on `/readyz`,
 //! and docker-compose.yml is valid YAML wiring ferrid to a durable, healthy Redis without a
 //! secret on its command line or a known password in its mounted config.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -252,34 +254,90 @@ fn build_context(stage: &Stage) -> BTreeMap<PathBuf, PathBuf> {
     context
 }
 
-/// Copies the context into `dir`, keeping modification times: cargo then judges the copy by
-/// the files it holds, as it would the repository.
+/// Copies the context into `dir`.
 fn lay_out(context: &BTreeMap<PathBuf, PathBuf>, dir: &Path) {
     for (target, source) in context {
         let target = dir.join(target);
         std::fs::create_dir_all(target.parent().unwrap()).unwrap();
-        let source = repo().join(source);
-        std::fs::copy(&source, &target).unwrap();
-        let modified = std::fs::metadata(&source).unwrap().modified().unwrap();
-        std::fs::File::options()
-            .write(true)
-            .open(&target)
-            .unwrap()
-            .set_modified(modified)
-            .unwrap();
+        std::fs::copy(repo().join(source), &target).unwrap();
     }
 }
 
-/// `cargo <args>` in `dir`, on this build's target directory; the combined output on failure.
-fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
-    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+/// Every file of the repository that compiling ferrid read, from the dep-info files cargo wrote
+/// for this very build (rustc lists each source file, and each template askama and
+/// `include_str!` pulled in). Files listed there that no longer exist are stale entries.
+fn read_by_the_build() -> BTreeSet<PathBuf> {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target"));
+    let deps = target.join("debug").join("deps");
+    let mut read = BTreeSet::new();
+    for entry in std::fs::read_dir(&deps).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("ferrid-") && name.ends_with(".d")) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let first = text.lines().next().unwrap_or_default();
+        let Some((_, inputs)) = first.split_once(": ") else {
+            continue;
+        };
+        // Make-style: inputs separated by spaces, a space inside a path escaped as `\ `.
+        let inputs = inputs.replace("\\ ", "\u{0}");
+        for input in inputs.split_whitespace() {
+            let input = PathBuf::from(input.replace('\u{0}', " "));
+            let relative = normalise(input.strip_prefix(repo()).unwrap_or(&input));
+            // clippy.toml is read by clippy's builds only, never by `cargo build`.
+            if relative.is_relative()
+                && relative != Path::new("clippy.toml")
+                && repo().join(&relative).is_file()
+            {
+                read.insert(relative);
+            }
+        }
+    }
+    read
+}
+
+/// `path` without `.` and `..` segments (`src/http/../../templates/x` → `templates/x`).
+fn normalise(path: &Path) -> PathBuf {
+    let mut normal = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                normal.pop();
+            }
+            other => normal.push(other),
+        }
+    }
+    normal
+}
+
+/// The files the build read that `context` lacks.
+fn missing_from(context: &BTreeMap<PathBuf, PathBuf>, read: &BTreeSet<PathBuf>) -> Vec<PathBuf> {
+    let copied: BTreeSet<&PathBuf> = context.values().collect();
+    read.iter()
+        .filter(|file| !copied.contains(file))
+        .cloned()
+        .collect()
+}
+
+/// `cargo metadata` in `dir`: the workspace (every member manifest and target) loads from the
+/// copy with the lock file as it is.
+fn load_workspace(dir: &Path) -> Result<(), String> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let output = Command::new(cargo)
-        .args(args)
+        .args([
+            "metadata",
+            "--locked",
+            "--offline",
+            "--format-version",
+            "1",
+            "--no-deps",
+        ])
         .current_dir(dir)
-        .env("CARGO_TARGET_DIR", target)
         .env_remove("CARGO_MANIFEST_DIR")
         .output()
         .unwrap();
@@ -288,14 +346,6 @@ fn cargo(dir: &Path, args: &[&str]) -> Result<(), String> {
     } else {
         Err(String::from_utf8_lossy(&output.stderr).into_owned())
     }
-}
-
-fn build(dir: &Path) -> Result<(), String> {
-    cargo(
-        dir,
-        &["metadata", "--locked", "--format-version", "1", "--no-deps"],
-    )?;
-    cargo(dir, &["check", "--locked", "--offline", "--bin", "ferrid"])
 }
 
 fn dockerfile() -> Vec<Stage> {
@@ -307,32 +357,42 @@ fn the_build_stage_copies_everything_the_build_reads() {
     let stages = dockerfile();
     let context = build_context(&stages[0]);
     assert!(context.contains_key(Path::new("Cargo.lock")), "{context:?}");
-    // Outside the target directory: cargo records the files a build read relative to the
-    // package (so each copy is judged by its own files), but relative to the target directory
-    // when they lie inside it (so a copy there could borrow another copy's files).
-    let scratch = tempfile::tempdir().unwrap();
-
-    // The check must notice a missing path: without templates/ ferrid does not compile. (First,
-    // so that the complete copy's check leaves cargo's record of ferrid fresh.)
+    let read = read_by_the_build();
+    for expected in ["src/lib.rs", "src/main.rs", "templates/login.html"] {
+        assert!(
+            read.contains(Path::new(expected)),
+            "the dep-info of this build lists {expected}: {read:?}"
+        );
+    }
+    let missing = missing_from(&context, &read);
+    assert!(
+        missing.is_empty(),
+        "the Dockerfile's build stage does not copy what compiling ferrid reads: {missing:?}"
+    );
+    // The check notices a missing path: the same context without templates/ lacks files.
     let without_templates: BTreeMap<_, _> = context
         .iter()
         .filter(|(target, _)| !target.starts_with("templates"))
         .map(|(target, source)| (target.clone(), source.clone()))
         .collect();
-    assert!(
-        without_templates.len() < context.len(),
-        "the build stage does not copy templates/ (askama and include_str! read it)"
-    );
-    let incomplete = scratch.path().join("without-templates");
-    lay_out(&without_templates, &incomplete);
-    let output = build(&incomplete).expect_err("ferrid must not build without templates/");
-    assert!(output.contains("templates"), "{output}");
+    assert!(missing_from(&without_templates, &read)
+        .iter()
+        .any(|file| file.starts_with("templates")));
 
-    let complete = scratch.path().join("as-copied");
-    lay_out(&context, &complete);
-    if let Err(output) = build(&complete) {
-        panic!("the Dockerfile's build context does not build:\n{output}");
+    let scratch = tempfile::tempdir().unwrap();
+    lay_out(&context, scratch.path());
+    if let Err(output) = load_workspace(scratch.path()) {
+        panic!("the workspace does not load from the Dockerfile's build context:\n{output}");
     }
+    // And it notices a missing manifest target: without benches/ the workspace does not load.
+    let without_benches: BTreeMap<_, _> = context
+        .iter()
+        .filter(|(target, _)| !target.starts_with("benches"))
+        .map(|(target, source)| (target.clone(), source.clone()))
+        .collect();
+    let incomplete = tempfile::tempdir().unwrap();
+    lay_out(&without_benches, incomplete.path());
+    assert!(load_workspace(incomplete.path()).is_err());
 }
 
 #[test]
