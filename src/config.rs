@@ -43,6 +43,11 @@ pub const CONFIG_ENV: &str = "FERRID_CONFIG";
 pub struct Settings {
     /// The issuer identifier: `iss` of every token, base of every endpoint URL.
     pub issuer: String,
+    /// Accept an `http://` issuer on a host other than loopback (tokens, codes and passwords
+    /// then cross the network in clear text; only behind a TLS-terminating proxy that rewrites
+    /// nothing, or for a lab). Read like a number: `true`/`false` also from an env string.
+    #[serde(deserialize_with = "number")]
+    pub allow_insecure_issuer: bool,
     /// Address the HTTP server listens on.
     pub bind: String,
     /// `memory` (embedded, single instance) or a `redis://`, `rediss://` or `redis+unix://` URL.
@@ -157,6 +162,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             issuer: "http://127.0.0.1:8080".into(),
+            allow_insecure_issuer: false,
             bind: "127.0.0.1:8080".into(),
             store: "memory".into(),
             secrets: SecretSettings::default(),
@@ -310,6 +316,20 @@ impl Settings {
             return Err(ConfigError::new(
                 "issuer",
                 "must not have a query or fragment",
+            ));
+        }
+        // RFC 8414 §2 / OIDC Discovery §3: the issuer is an https URL. Plain http is accepted
+        // for loopback (development), or when the operator says so explicitly.
+        if issuer.scheme() == "http" && !issuer::is_loopback(&issuer) && !self.allow_insecure_issuer
+        {
+            return Err(ConfigError::new(
+                "issuer",
+                format!(
+                    "`{}` is plain http on a host other than loopback: tokens, codes and passwords \
+                     would cross the network unencrypted; use https (tls.cert/tls.key or a TLS \
+                     proxy) or set allow_insecure_issuer = true",
+                    self.issuer
+                ),
             ));
         }
         SocketAddr::from_str(&self.bind).map_err(|_| {

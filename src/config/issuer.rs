@@ -28,6 +28,19 @@ pub fn issuer_for_bind(bind: &str) -> Option<String> {
     local_addr(bind).map(|addr| format!("http://{addr}"))
 }
 
+/// Whether `issuer` names this machine only (`localhost`, `127.0.0.0/8`, `[::1]`): the one case
+/// where plain `http` is safe, since nothing travels over a network.
+pub fn is_loopback(issuer: &url::Url) -> bool {
+    match issuer.host() {
+        Some(url::Host::Domain(domain)) => {
+            domain.eq_ignore_ascii_case("localhost") || domain.ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
 /// An issuer whose port differs from the one ferrid listens on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PortMismatch {

@@ -311,3 +311,33 @@ fn the_system_secret_can_come_from_a_file() {
     let err = load(&[("FERRID_SECRETS__SYSTEM_FILE", file)]).unwrap_err();
     assert_eq!(err.key, "secrets.system");
 }
+
+#[test]
+fn a_plain_http_issuer_is_refused_off_loopback_unless_allowed() {
+    for public in [
+        "http://auth.example.com",
+        "http://10.0.0.5:8080",
+        "http://[2001:db8::1]",
+    ] {
+        let err = load(&[("FERRID_ISSUER", public)]).unwrap_err();
+        assert_eq!(err.key, "issuer", "{public}");
+        assert!(
+            err.to_string().contains("allow_insecure_issuer"),
+            "the error names the switch: {err}"
+        );
+        let allowed = load(&[
+            ("FERRID_ISSUER", public),
+            ("FERRID_ALLOW_INSECURE_ISSUER", "true"),
+        ]);
+        assert!(allowed.is_ok(), "{public}: {allowed:?}");
+    }
+    for local in [
+        "http://127.0.0.1:8080",
+        "http://127.0.0.2",
+        "http://localhost:8080",
+        "http://[::1]:8080",
+        "https://auth.example.com",
+    ] {
+        assert!(load(&[("FERRID_ISSUER", local)]).is_ok(), "{local}");
+    }
+}
