@@ -91,6 +91,9 @@ impl fmt::Display for ErrorCode {
 pub struct OAuthError {
     code: ErrorCode,
     description: Option<String>,
+    /// RFC 6750 §3.1: the request carried no credentials at all, so the challenge names no
+    /// error (the client may not even know the resource is protected).
+    no_credentials: bool,
 }
 
 /// The realm named in `WWW-Authenticate: Basic` challenges.
@@ -102,6 +105,7 @@ impl OAuthError {
         Self {
             code,
             description: Some(sanitize_description(&description.into())),
+            no_credentials: false,
         }
     }
 
@@ -120,6 +124,15 @@ impl OAuthError {
         Self::new(ErrorCode::InvalidToken, description)
     }
 
+    /// A protected resource was requested without any bearer token: 401 whose challenge is only
+    /// `Bearer realm="…"`, no `error` (RFC 6750 §3.1); the body still says `invalid_token`.
+    pub fn bearer_token_required(description: impl Into<String>) -> Self {
+        Self {
+            no_credentials: true,
+            ..Self::invalid_token(description)
+        }
+    }
+
     /// `invalid_client` with a description.
     pub fn invalid_client(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidClient, description)
@@ -136,6 +149,7 @@ impl OAuthError {
         Self {
             code: ErrorCode::ServerError,
             description: Some("internal error; the server log has the details".to_owned()),
+            no_credentials: false,
         }
     }
 
@@ -159,6 +173,9 @@ impl OAuthError {
     pub fn www_authenticate(&self) -> Option<String> {
         match self.code {
             ErrorCode::InvalidClient => Some(format!("Basic realm=\"{BASIC_REALM}\"")),
+            ErrorCode::InvalidToken if self.no_credentials => {
+                Some(format!("Bearer realm=\"{BASIC_REALM}\""))
+            }
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 let mut challenge =
                     format!("Bearer realm=\"{BASIC_REALM}\", error=\"{}\"", self.code);
@@ -238,6 +255,22 @@ mod tests {
         let challenge = OAuthError::invalid_client("x").www_authenticate();
         assert_eq!(challenge.as_deref(), Some("Basic realm=\"ferrid\""));
         assert_eq!(OAuthError::invalid_request("x").www_authenticate(), None);
+    }
+
+    #[test]
+    fn bearer_challenges_name_an_error_only_when_credentials_were_sent() {
+        let missing = OAuthError::bearer_token_required("a bearer access token is required");
+        assert_eq!(missing.status(), 401);
+        assert_eq!(missing.code(), ErrorCode::InvalidToken);
+        assert_eq!(
+            missing.www_authenticate().as_deref(),
+            Some("Bearer realm=\"ferrid\"")
+        );
+        let invalid = OAuthError::invalid_token("expired");
+        assert_eq!(
+            invalid.www_authenticate().as_deref(),
+            Some("Bearer realm=\"ferrid\", error=\"invalid_token\", error_description=\"expired\"")
+        );
     }
 
     #[test]

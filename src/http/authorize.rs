@@ -8,17 +8,17 @@ use std::sync::Arc;
 use poem::web::Data;
 use poem::{IntoResponse, Request, Response};
 use poem_openapi::param::Query;
-use poem_openapi::payload::{Form, Html};
+use poem_openapi::payload::Html;
 use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi};
-use serde::Deserialize;
 
+use super::form::{self, FormPairs};
 use super::{pages, ApiTags};
 use crate::context::Context;
 use crate::oauth::authorize::AuthorizeParams;
 
-/// Authorization request parameters sent as a form (POST /authorize).
-#[derive(Debug, Default, Deserialize, Object)]
+/// Authorization request parameters sent as a form (POST /authorize); each at most once.
+#[derive(Debug, Default, Object)]
 pub struct AuthorizeForm {
     /// Must be `code`.
     pub response_type: Option<String>,
@@ -46,23 +46,34 @@ pub struct AuthorizeForm {
     pub response_mode: Option<String>,
 }
 
-impl From<AuthorizeForm> for AuthorizeParams {
-    fn from(form: AuthorizeForm) -> Self {
-        Self {
-            response_type: form.response_type,
-            client_id: form.client_id,
-            redirect_uri: form.redirect_uri,
-            scope: form.scope,
-            state: form.state,
-            nonce: form.nonce,
-            code_challenge: form.code_challenge,
-            code_challenge_method: form.code_challenge_method,
-            prompt: form.prompt,
-            max_age: form.max_age,
-            login_hint: form.login_hint,
-            response_mode: form.response_mode,
+/// The authorization parameters of a form body: the first value of each, and the names of all
+/// parameters that came more than once, for the domain to judge (RFC 6749 §3.1).
+fn params_from_pairs(pairs: &[(String, String)]) -> AuthorizeParams {
+    let mut params = AuthorizeParams {
+        repeated: form::repeated_names(pairs),
+        ..AuthorizeParams::default()
+    };
+    for (name, value) in pairs {
+        let field = match name.as_str() {
+            "response_type" => &mut params.response_type,
+            "client_id" => &mut params.client_id,
+            "redirect_uri" => &mut params.redirect_uri,
+            "scope" => &mut params.scope,
+            "state" => &mut params.state,
+            "nonce" => &mut params.nonce,
+            "code_challenge" => &mut params.code_challenge,
+            "code_challenge_method" => &mut params.code_challenge_method,
+            "prompt" => &mut params.prompt,
+            "max_age" => &mut params.max_age,
+            "login_hint" => &mut params.login_hint,
+            "response_mode" => &mut params.response_mode,
+            _ => continue,
+        };
+        if field.is_none() {
+            *field = Some(value.clone());
         }
     }
+    params
 }
 
 /// The documented responses of `/authorize`; the real ones come from `pages`.
@@ -76,7 +87,8 @@ enum AuthorizeDoc {
         #[oai(header = "Location")] String,
         #[oai(header = "Set-Cookie")] Option<String>,
     ),
-    /// The client is unknown or the redirect URI is not registered: an HTML page, never a redirect.
+    /// The client is unknown, the redirect URI is not registered, or either was sent more than
+    /// once: an HTML page, never a redirect.
     #[oai(status = 400)]
     BadRequest(Html<String>),
     /// The store is unreachable: an HTML page; retry later.
@@ -122,6 +134,7 @@ impl AuthorizeApi {
     ///
     /// Starts the authorization code flow (with PKCE S256): the person logs in and approves the
     /// requested scopes on ferrid's pages, then is sent back to `redirect_uri` with a `code`.
+    /// Each parameter may be sent once (RFC 6749 §3.1): a repeated one is `invalid_request`.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/authorize", method = "get", operation_id = "authorize")]
     async fn authorize(
@@ -166,6 +179,10 @@ impl AuthorizeApi {
             max_age: max_age.0,
             login_hint: login_hint.0,
             response_mode: response_mode.0,
+            // Query<…> takes the first of repeated values; the raw query tells which repeated.
+            repeated: form::repeated_names(&form::pairs(
+                request.uri().query().unwrap_or_default().as_bytes(),
+            )),
         };
         AuthorizeResponse(pages::authorize(&ctx, request, params).await)
     }
@@ -179,8 +196,9 @@ impl AuthorizeApi {
         &self,
         ctx: Data<&Arc<Context>>,
         request: &Request,
-        form: Form<AuthorizeForm>,
+        form: FormPairs<AuthorizeForm>,
     ) -> AuthorizeResponse {
-        AuthorizeResponse(pages::authorize(&ctx, request, form.0.into()).await)
+        let params = params_from_pairs(&form.pairs);
+        AuthorizeResponse(pages::authorize(&ctx, request, params).await)
     }
 }

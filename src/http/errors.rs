@@ -78,7 +78,8 @@ macro_rules! oauth_response {
                 #[oai(header = "Cache-Control")] String,
                 #[oai(header = "Pragma")] String,
             ),
-            /// The request body is larger than `http.max_body_bytes` (`invalid_request`).
+            /// The request body is larger than `http.max_body_bytes` (`invalid_request`); the
+            /// connection closes after this answer.
             #[oai(status = 413)]
             PayloadTooLarge(
                 poem_openapi::payload::Json<crate::http::errors::ErrorBody>,

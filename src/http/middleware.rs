@@ -2,17 +2,17 @@
 //! `X-Request-Id` or generated, echoed in the response, and carried by the tracing span so every
 //! log line of the request names it), one access-log line per request (health checks excepted),
 //! and the request-body limit, which answers oversized bodies with 413 and a JSON error before
-//! any parsing.
+//! any parsing — after reading what the client is still sending, so that it sees the answer.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use poem::error::ReadBodyError;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
 use super::errors::render;
@@ -76,7 +76,19 @@ fn new_request_id() -> String {
     URL_SAFE_NO_PAD.encode(id)
 }
 
-/// Rejects bodies over `max_bytes` with 413 (declared length) or while reading (chunked).
+/// How much of an oversized body is read and thrown away before the 413 is sent: at least
+/// this, and at least four times the limit.
+const DRAIN_MIN_BYTES: usize = 4 * 1024 * 1024;
+/// How long reading and throwing away an oversized body may take.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Rejects bodies over `max_bytes` with 413 and `Connection: close`, on the declared length or
+/// while reading (chunked). HTTP/1.1 has no way to stop a client that is still sending: a server
+/// that answers and closes with the body unread makes the client's kernel see a reset, and a
+/// stock client reports `EPIPE` / "connection reset" instead of the answer. So the rest of an
+/// oversized body is read and discarded first, up to a bound (a few MB, a few seconds); only
+/// beyond that bound, or when the client waits for `100 Continue` and so has sent nothing yet,
+/// is the answer sent at once.
 pub async fn limit_body<E: Endpoint>(
     endpoint: Arc<E>,
     mut request: Request,
@@ -87,14 +99,24 @@ pub async fn limit_body<E: Endpoint>(
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse::<u64>().ok());
+    let drain_bytes = DRAIN_MIN_BYTES.max(max_bytes.saturating_mul(4));
     match declared {
-        Some(length) if length > max_bytes as u64 => return Ok(too_large(max_bytes)),
+        Some(length) if length > max_bytes as u64 => {
+            let waits_for_continue = request
+                .headers()
+                .get(header::EXPECT)
+                .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+            if length <= drain_bytes as u64 && !waits_for_continue {
+                read_bounded(request.take_body(), 0, drain_bytes).await;
+            }
+            return Ok(too_large(max_bytes));
+        }
         Some(_) => {}
         None if request.headers().contains_key(header::TRANSFER_ENCODING) => {
-            match request.take_body().into_bytes_limit(max_bytes).await {
-                Ok(bytes) => request.set_body(bytes),
-                Err(ReadBodyError::PayloadTooLarge) => return Ok(too_large(max_bytes)),
-                Err(err) => {
+            match read_bounded(request.take_body(), max_bytes, drain_bytes).await {
+                BoundedRead::Body(bytes) => request.set_body(bytes),
+                BoundedRead::TooLarge => return Ok(too_large(max_bytes)),
+                BoundedRead::Unreadable(err) => {
                     let err =
                         OAuthError::invalid_request(format!("unreadable request body: {err}"));
                     return Ok(render(StatusCode::BAD_REQUEST, &err));
@@ -109,10 +131,56 @@ pub async fn limit_body<E: Endpoint>(
         .map(IntoResponse::into_response)
 }
 
+/// What reading a body under a limit found.
+enum BoundedRead {
+    /// The whole body, within the limit.
+    Body(Vec<u8>),
+    /// Over the limit: the rest was discarded up to the drain bound.
+    TooLarge,
+    /// The body could not be read (a broken chunked encoding, a dropped connection).
+    Unreadable(std::io::Error),
+}
+
+/// Reads `body`, keeping at most `max_bytes`; past that, discards the rest until its end, or
+/// until `drain_bytes` in all or `DRAIN_TIMEOUT` have gone by.
+async fn read_bounded(body: poem::Body, max_bytes: usize, drain_bytes: usize) -> BoundedRead {
+    let read = async move {
+        let mut reader = body.into_async_read();
+        let mut kept = Vec::new();
+        let mut total = 0usize;
+        let mut buffer = vec![0u8; 16 * 1024];
+        loop {
+            let read = match reader.read(&mut buffer).await {
+                Ok(0) if total > max_bytes => return BoundedRead::TooLarge,
+                Ok(0) => return BoundedRead::Body(kept),
+                Ok(read) => read,
+                Err(_) if total > max_bytes => return BoundedRead::TooLarge,
+                Err(err) => return BoundedRead::Unreadable(err),
+            };
+            total = total.saturating_add(read);
+            if total <= max_bytes {
+                kept.extend_from_slice(&buffer[..read]);
+            } else if total > drain_bytes {
+                return BoundedRead::TooLarge;
+            } else {
+                kept = Vec::new();
+            }
+        }
+    };
+    tokio::time::timeout(DRAIN_TIMEOUT, read)
+        .await
+        .unwrap_or(BoundedRead::TooLarge)
+}
+
+/// 413 with the RFC 6749 error body; the connection closes after it.
 fn too_large(max_bytes: usize) -> Response {
     let err =
         OAuthError::invalid_request(format!("the request body is larger than {max_bytes} bytes"));
-    render(StatusCode::PAYLOAD_TOO_LARGE, &err)
+    let mut response = render(StatusCode::PAYLOAD_TOO_LARGE, &err);
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
 }
 
 /// Security headers for every HTML response (login, consent, error pages, Swagger UI): no

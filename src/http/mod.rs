@@ -3,12 +3,14 @@
 //! the checked-in spec cannot differ — and `route`, which adds Swagger UI, the spec endpoints
 //! and the middleware. Handlers are thin: extract, call one domain function, map the result.
 
+pub mod allow;
 pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
 pub mod docs;
 pub mod errors;
+pub mod form;
 pub mod health;
 pub mod introspection;
 pub mod json_bytes;
@@ -24,9 +26,10 @@ pub mod well_known;
 
 use std::sync::Arc;
 
+use poem::http::Method;
 use poem::middleware::SetHeader;
 use poem::{get, Endpoint, EndpointExt, Route};
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{OpenApi, OpenApiService, Tags};
 
 use crate::config::Settings;
 use crate::context::Context;
@@ -102,6 +105,12 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     let spec = api.spec_endpoint();
     let docs = docs::endpoint(&api.swagger_ui_html());
     let max_body = ctx.settings().http.max_body_bytes;
+    let page_methods = [Method::GET, Method::POST];
+    let allowed = Arc::new(
+        allow::AllowedMethods::from_api(Api::meta())
+            .with("/login", &page_methods)
+            .with("/consent", &page_methods),
+    );
     Route::new()
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
@@ -111,6 +120,7 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
             get(pages::consent_page).post(pages::consent_submit),
         )
         .nest("/", api)
+        .around(move |endpoint, request| allow::allow_header(endpoint, request, allowed.clone()))
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
         .around(middleware::observe)
         .around(middleware::html_security_headers)

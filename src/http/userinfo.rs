@@ -1,16 +1,18 @@
 //! The UserInfo endpoint (OIDC Core §5.3), GET and POST: the claims about the person that the
 //! access token's scopes release. The token comes as `Authorization: Bearer` or, on POST, as an
-//! `access_token` form field (RFC 6750 §2.2); errors carry RFC 6750 `WWW-Authenticate`.
+//! `access_token` form field (RFC 6750 §2.2) — a POST with the header needs no body at all; errors
+//! carry RFC 6750 `WWW-Authenticate`.
 
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem_openapi::payload::{Form, Json};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::bearer::BearerAuthorization;
 use super::errors::{ErrorBody, NO_STORE};
+use super::form::OptionalForm;
 use super::ApiTags;
 use crate::context::Context;
 use crate::error::OAuthError;
@@ -23,7 +25,8 @@ enum UserinfoResponse {
     /// The claims the token's scopes release.
     #[oai(status = 200)]
     Ok(Json<UserInfo>, #[oai(header = "Cache-Control")] String),
-    /// No, malformed, expired or revoked token (`invalid_token`).
+    /// Malformed, expired or revoked token (`invalid_token`); without any token, the challenge is
+    /// only `Bearer realm="ferrid"` (RFC 6750 §3.1).
     #[oai(status = 401)]
     Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
     /// The token lacks the `openid` scope (`insufficient_scope`).
@@ -133,13 +136,14 @@ impl UserinfoApi {
     /// UserInfo endpoint (POST)
     ///
     /// The same as `GET /userinfo`; the token may also be sent as `access_token` in a form body
-    /// (RFC 6750 §2.2), but not in both places.
+    /// (RFC 6750 §2.2), but not in both places. With the token in the header, the body may be
+    /// left out.
     #[oai(path = "/userinfo", method = "post", operation_id = "userinfo_post")]
     async fn userinfo_post(
         &self,
         ctx: Data<&Arc<Context>>,
         bearer: BearerAuthorization,
-        form: Form<UserinfoForm>,
+        form: OptionalForm<UserinfoForm>,
     ) -> UserinfoResponse {
         let token = match (bearer.0, form.0.access_token.filter(|t| !t.is_empty())) {
             (Ok(Some(_)), Some(_)) => {

@@ -31,7 +31,26 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub response_mode: Option<String>,
+    /// Names of the parameters the request carried more than once, any name (the HTTP layer
+    /// keeps the first value of each); only those of `PARAMETERS` matter.
+    pub repeated: Vec<String>,
 }
+
+/// The authorization request parameters ferrid reads; unknown ones are ignored (RFC 6749 §3.1).
+pub const PARAMETERS: [&str; 12] = [
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "response_mode",
+];
 
 /// The `prompt` values of a request.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -76,6 +95,22 @@ pub async fn validate(
     ctx: &Context,
     params: AuthorizeParams,
 ) -> Result<(Client, AuthorizationRequest), BrowserError> {
+    // RFC 6749 §3.1: parameters MUST NOT be included more than once. Which client, or which of
+    // its redirect URIs, a repeated `client_id` / `redirect_uri` means cannot be known, so that
+    // error is shown to the person; any other repeat goes back to the client once both are
+    // verified.
+    let repeated: Vec<&str> = PARAMETERS
+        .into_iter()
+        .filter(|name| params.repeated.iter().any(|r| r == name))
+        .collect();
+    if let Some(name) = repeated
+        .iter()
+        .find(|name| matches!(**name, "client_id" | "redirect_uri"))
+    {
+        return Err(BrowserError::page(format!(
+            "The application sent `{name}` more than once, so where to return cannot be trusted."
+        )));
+    }
     let client_id = params
         .client_id
         .filter(|id| !id.is_empty())
@@ -101,7 +136,10 @@ pub async fn validate(
     })?
     .to_owned();
 
-    let state = params.state.filter(|s| !s.is_empty());
+    // A repeated `state` is not echoed: which one the client expects is unknown.
+    let state = params
+        .state
+        .filter(|s| !s.is_empty() && !repeated.contains(&"state"));
     let fail = |code: ErrorCode, description: String| {
         BrowserError::Redirect(RedirectError {
             redirect_uri: redirect.clone(),
@@ -109,6 +147,12 @@ pub async fn validate(
             error: OAuthError::new(code, description),
         })
     };
+    if !repeated.is_empty() {
+        return Err(fail(
+            ErrorCode::InvalidRequest,
+            repeated_description(&repeated),
+        ));
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None | Some("") => {
@@ -201,6 +245,18 @@ pub async fn validate(
     Ok((client, request))
 }
 
+fn repeated_description(names: &[&str]) -> String {
+    let list = names
+        .iter()
+        .map(|name| format!("`{name}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    match names {
+        [_] => format!("parameter {list} was sent more than once"),
+        _ => format!("parameters {list} were sent more than once"),
+    }
+}
+
 fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, String> {
     let mut parsed = Prompt::default();
     for value in prompt
@@ -238,6 +294,18 @@ mod tests {
         assert!(parse_prompt(Some("none")).unwrap().none);
         assert!(parse_prompt(Some("none login")).is_err());
         assert!(parse_prompt(Some("bogus")).is_err());
+    }
+
+    #[test]
+    fn repeated_parameters_are_named() {
+        assert_eq!(
+            repeated_description(&["state"]),
+            "parameter `state` was sent more than once"
+        );
+        assert_eq!(
+            repeated_description(&["scope", "nonce"]),
+            "parameters `scope`, `nonce` were sent more than once"
+        );
     }
 
     #[test]

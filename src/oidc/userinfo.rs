@@ -1,7 +1,7 @@
 //! The userinfo endpoint's logic (OIDC Core §5.3): a valid, unrevoked access token with the
 //! `openid` scope returns the claims its scopes release. Errors are RFC 6750: `invalid_token`
-//! (401) for a missing, malformed, expired or revoked token, `insufficient_scope` (403) without
-//! `openid`.
+//! (401) for a malformed, expired or revoked token — and for none at all, whose challenge then
+//! names no error (§3.1) — and `insufficient_scope` (403) without `openid`.
 
 use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError};
@@ -11,8 +11,8 @@ use crate::users;
 
 /// The claims for the bearer `token`.
 pub async fn userinfo(ctx: &Context, token: Option<&str>) -> Result<UserClaims, OAuthError> {
-    let token =
-        token.ok_or_else(|| OAuthError::invalid_token("a bearer access token is required"))?;
+    let token = token
+        .ok_or_else(|| OAuthError::bearer_token_required("a bearer access token is required"))?;
     let ring = ctx.key_ring()?;
     let access = access_token::verify(
         &ring,

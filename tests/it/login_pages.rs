@@ -176,10 +176,8 @@ async fn userinfo_rejects_bad_tokens(backend: Backend) {
         .header("www-authenticate")
         .unwrap()
         .starts_with("Bearer"));
-    assert!(none
-        .header("www-authenticate")
-        .unwrap()
-        .contains("error=\"invalid_token\""));
+    // RFC 6750 §3.1: no credentials, no error code in the challenge (see `userinfo`).
+    assert!(!none.header("www-authenticate").unwrap().contains("error="));
     for token in ["garbage", "a.b.c"] {
         assert_eq!(userinfo(&server, token).await.status, 401);
     }
