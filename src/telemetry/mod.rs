@@ -14,6 +14,20 @@ use crate::config::LogSettings;
 
 /// Installs the global subscriber once; later calls (tests, a second server) are no-ops.
 pub fn init(settings: &LogSettings) {
+    use tracing_subscriber::util::SubscriberInitExt;
+    // A subscriber may already be installed (tests start several servers): keep the first.
+    let _ = subscriber(settings, std::io::stdout).try_init();
+}
+
+/// The subscriber `init` installs, writing to `writer`: the same filter and format, so a test
+/// can read exactly the lines an operator would see.
+pub fn subscriber<W>(
+    settings: &LogSettings,
+    writer: W,
+) -> Box<dyn tracing::Subscriber + Send + Sync>
+where
+    W: for<'writer> tracing_subscriber::fmt::MakeWriter<'writer> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
     let json = match settings.format.as_str() {
         "json" => true,
@@ -22,14 +36,11 @@ pub fn init(settings: &LogSettings) {
     };
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(true);
-    // A subscriber may already be installed (tests start several servers): keep the first.
-    let _ = if json {
-        builder
-            .json()
-            .event_format(json_lines::JsonLines)
-            .try_init()
+        .with_target(true)
+        .with_writer(writer);
+    if json {
+        Box::new(builder.json().event_format(json_lines::JsonLines).finish())
     } else {
-        builder.compact().try_init()
-    };
+        Box::new(builder.compact().finish())
+    }
 }

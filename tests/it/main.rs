@@ -16,6 +16,7 @@ mod key_rotation;
 mod keys;
 mod keys_cli;
 mod keyspace;
+mod log_secrets;
 mod login_pages;
 mod logout;
 mod method_not_allowed;

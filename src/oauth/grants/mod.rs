@@ -80,10 +80,17 @@ impl GrantType {
 
 /// The token request's parameters by name, as the client sent them (each at most once: the HTTP
 /// layer refuses a repeated parameter). `grant_type` and the client credentials are read by
-/// `exchange`; everything else by the grant.
-#[derive(Debug, Clone, Default)]
+/// `exchange`; everything else by the grant. `Debug` shows the names only: values include codes,
+/// verifiers and refresh tokens.
+#[derive(Clone, Default)]
 pub struct TokenParameters {
     values: BTreeMap<&'static str, String>,
+}
+
+impl std::fmt::Debug for TokenParameters {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries(self.values.keys()).finish()
+    }
 }
 
 impl TokenParameters {
@@ -223,6 +230,7 @@ mod tests {
         assert_eq!(params.get("code"), None);
         assert_eq!(params.get("scope"), Some("read"));
         assert_eq!(params.get("resource"), None);
+        assert_eq!(format!("{params:?}"), r#"{"code", "scope"}"#);
         let err = params.require("code").unwrap_err();
         assert_eq!(err.code(), ErrorCode::InvalidRequest);
         assert_eq!(err.description(), Some("code is required"));

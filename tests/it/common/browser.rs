@@ -39,6 +39,11 @@ impl Browser {
         }
     }
 
+    /// Every cookie value the browser holds (session, browser binding, ...).
+    pub fn cookie_values(&self) -> Vec<String> {
+        self.cookies.lock().unwrap().values().cloned().collect()
+    }
+
     pub fn cookie_header(&self) -> String {
         let cookies = self.cookies.lock().unwrap();
         cookies
