@@ -20,6 +20,8 @@ mod openapi;
 mod openid_connect;
 mod redis_outage;
 mod refresh;
+mod removed_users;
 mod revocation;
 mod store;
+mod store_recovery;
 mod token_errors;
