@@ -25,6 +25,7 @@ pub struct Context {
     derived: DerivedKeys,
     login_throttle: LoginThrottle,
     not_ready_reason: ArcSwap<String>,
+    store_generation: ArcSwap<String>,
 }
 
 impl Context {
@@ -45,6 +46,7 @@ impl Context {
             derived,
             login_throttle,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
+            store_generation: ArcSwap::from_pointee(String::new()),
         }
     }
 
@@ -95,22 +97,37 @@ impl Context {
         self.keys.persistence().describe()
     }
 
-    /// Records why start-up is not complete (shown by `/readyz` until the ring is loaded).
+    /// Records why provisioning is not complete (shown by `/readyz` until `mark_ready`): at
+    /// start-up, or while a store that lost its data is provisioned again.
     pub fn mark_not_ready(&self, reason: String) {
         self.not_ready_reason.store(Arc::new(reason));
     }
 
-    /// Records that start-up completed.
+    /// Records that provisioning completed.
     pub fn mark_ready(&self) {
         self.not_ready_reason.store(Arc::new(String::new()));
     }
 
-    /// Readiness: the store answers and the key ring is loaded.
+    /// The generation of the store's provisioning this instance completed last (see
+    /// `store::provisioned`); empty before the first.
+    pub fn store_generation(&self) -> Arc<String> {
+        self.store_generation.load_full()
+    }
+
+    /// Records the generation of a completed provisioning.
+    pub fn set_store_generation(&self, generation: String) {
+        self.store_generation.store(Arc::new(generation));
+    }
+
+    /// Readiness: the store answers, is provisioned, and the key ring is loaded.
     pub async fn readiness(&self) -> Readiness {
         let store = self.store.ping().await.map_err(|err| err.to_string());
+        let reason = self.not_ready_reason.load();
         let keys = match self.keys.current() {
-            Some(_) => Ok(()),
-            None => Err(self.not_ready_reason.load().as_ref().clone()),
+            Some(_) if reason.is_empty() => Ok(()),
+            Some(_) => Err(reason.as_ref().clone()),
+            None if reason.is_empty() => Err("the signing keys are not loaded".to_owned()),
+            None => Err(reason.as_ref().clone()),
         };
         Readiness { store, keys }
     }

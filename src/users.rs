@@ -1,7 +1,8 @@
 //! People who log in. Passwords are Argon2id PHC strings (hashed on a blocking thread: Argon2 is
 //! deliberately slow), never stored or logged in plain text. Each user has a stable random `id`
 //! — the `sub` of their tokens — that survives renames and re-provisioning of the same username.
-//! Bootstrap users come from `[[users]]` in the config.
+//! Bootstrap users come from `[[users]]` in the config; start-up records which ids it provisioned,
+//! so that it deletes those the config no longer lists and no user created otherwise.
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -12,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, UserConfig};
 use crate::secret::{random_bytes, SecretString};
-use crate::store::{self, keyspace, Store, StoreError};
+use crate::store::{self, keyspace, provisioned, Store, StoreError};
 
 /// A user record.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,6 +131,17 @@ pub async fn find(store: &dyn Store, username: &str) -> Result<Option<User>, Sto
     }
 }
 
+/// Looks up the user logging in as `username`. Finding nobody is an answer only while the store
+/// holds what start-up provisioned; after the store lost it, `Unavailable` (503) until the
+/// configured users are back.
+pub async fn find_for_login(store: &dyn Store, username: &str) -> Result<Option<User>, StoreError> {
+    let user = find(store, username).await?;
+    if user.is_none() {
+        provisioned::confirm_absent(store).await?;
+    }
+    Ok(user)
+}
+
 /// Creates or updates a user from its config entry, keeping an existing user's id.
 pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Result<User, UserError> {
     let password_hash = match (&config.password, &config.password_hash) {
@@ -137,11 +149,7 @@ pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Resul
         (Some(password), None) => hash_in_background(password.clone()).await?,
         (None, None) => return Err(UserError::Hash("no password given".into())),
     };
-    let id = match find(store, &config.username).await? {
-        Some(existing) => existing.id,
-        None => URL_SAFE_NO_PAD
-            .encode(random_bytes::<16>().map_err(|err| UserError::Hash(err.to_string()))?),
-    };
+    let id = user_id_of(store, &config.username).await?;
     let user = User {
         id,
         username: config.username.clone(),
@@ -151,14 +159,49 @@ pub async fn upsert_from_config(store: &dyn Store, config: &UserConfig) -> Resul
         roles: config.roles.clone(),
     };
     store::put_json(store, &keyspace::user(&user.id), &user, None).await?;
-    store
-        .put(
-            &keyspace::username(&user.username),
-            user.id.clone().into_bytes(),
-            None,
-        )
-        .await?;
     Ok(user)
+}
+
+/// The id of `username`, claimed for a new random one if it has none. The claim is `put_new`:
+/// instances provisioning the same store at once all end up with the one id that won.
+async fn user_id_of(store: &dyn Store, username: &str) -> Result<String, UserError> {
+    let key = keyspace::username(username);
+    loop {
+        if let Some(id) = store.get(&key).await? {
+            return Ok(String::from_utf8_lossy(&id).into_owned());
+        }
+        let id = URL_SAFE_NO_PAD
+            .encode(random_bytes::<16>().map_err(|err| UserError::Hash(err.to_string()))?);
+        if store.put_new(&key, id.clone().into_bytes(), None).await? {
+            return Ok(id);
+        }
+    }
+}
+
+/// Deletes user `id` and its username (unless the username was given to another user since).
+pub async fn delete(store: &dyn Store, id: &str) -> Result<Option<User>, StoreError> {
+    let key = keyspace::user(id);
+    let Some(raw) = store.take(&key).await? else {
+        return Ok(None);
+    };
+    let user: User = store::decode(&key, &raw)?;
+    store
+        .delete_if(&keyspace::username(&user.username), id.as_bytes())
+        .await?;
+    Ok(Some(user))
+}
+
+/// The ids of the users the config provisioned at the last start.
+pub async fn provisioned_ids(store: &dyn Store) -> Result<Vec<String>, StoreError> {
+    Ok(store::get_json(store, keyspace::BOOTSTRAP_USERS)
+        .await?
+        .unwrap_or_default())
+}
+
+/// Records the ids of the users the config provisions now, so that a later start can tell the
+/// users the config removed from users created any other way.
+pub async fn record_provisioned_ids(store: &dyn Store, ids: &[String]) -> Result<(), StoreError> {
+    store::put_json(store, keyspace::BOOTSTRAP_USERS, &ids, None).await
 }
 
 async fn hash_in_background(password: SecretString) -> Result<String, UserError> {

@@ -1,9 +1,11 @@
 //! Start-up, above the domain and the only place that knows both store backends: settings →
 //! store → key persistence → `Context` (`build`, `with_store`), then `provision` brings the store
-//! up to date (clients and users from the config, the key ring loaded or created). `until_ready`
-//! retries provisioning with backoff while Redis is unreachable, so ferrid starts, reports
-//! not-ready on `/readyz` with the reason, and becomes ready by itself; `maintain_keys` then keeps
-//! the key ring current and on its rotation schedule for as long as ferrid runs.
+//! up to date (clients and users from the config, the key ring loaded or created) and marks it
+//! provisioned. `ferrid serve` provisions once before it listens; while Redis is unreachable,
+//! `until_ready` retries with backoff, so ferrid starts, reports not-ready on `/readyz` with the
+//! reason, and becomes ready by itself. `maintain` then keeps the key ring current and on its
+//! rotation schedule, and provisions the store again if it loses its data (`recovery`), for as
+//! long as ferrid runs.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +13,7 @@ use std::time::Duration;
 use crate::clock::SharedClock;
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::context::Context;
-use crate::keys::live::LiveKeys;
+use crate::keys::live::{LiveKeys, RingOrigin};
 use crate::keys::persist::KeyPersistence;
 use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
@@ -20,8 +22,13 @@ use crate::oauth::clients::{self, Client};
 use crate::secret::{random_token, DerivedKeys, SecretString};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
-use crate::store::{SharedStore, StoreError};
-use crate::users::{self, UserError};
+use crate::store::{provisioned, SharedStore, StoreError};
+use crate::users::UserError;
+
+mod recovery;
+mod users;
+
+pub use recovery::watch_store;
 
 /// Why ferrid could not start or provision its store.
 #[derive(Debug, thiserror::Error)]
@@ -36,6 +43,20 @@ pub enum StartError {
     Users(#[from] UserError),
     #[error("{0}")]
     Io(String),
+}
+
+impl StartError {
+    /// Whether the store's trouble may pass by itself (unreachable, refusing for now), so that
+    /// provisioning is worth retrying; anything else needs the operator.
+    pub fn is_transient(&self) -> bool {
+        let store = match self {
+            Self::Store(err)
+            | Self::Keys(KeyError::Store(err))
+            | Self::Users(UserError::Store(err)) => err,
+            _ => return false,
+        };
+        matches!(store, StoreError::Unavailable(_) | StoreError::Backend(_))
+    }
 }
 
 /// Builds a context on the store its settings name. Does no network I/O.
@@ -100,7 +121,9 @@ pub fn with_store(
     )))
 }
 
-/// Upserts config clients and users and loads (or creates) the key ring.
+/// Upserts config clients and users (deleting those the config no longer lists), loads (or
+/// creates, or writes back) the key ring, and marks the store provisioned. Idempotent: run at
+/// start-up and again whenever the store lost its data.
 pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     ctx.store().ping().await?;
     let configured = ctx
@@ -113,41 +136,71 @@ pub async fn provision(ctx: &Context) -> Result<(), StartError> {
         })
         .collect::<Result<Vec<_>, _>>()?;
     clients::sync_bootstrap(ctx.store(), &configured).await?;
-    for config in &ctx.settings().users {
-        users::upsert_from_config(ctx.store(), config).await?;
-    }
-    let (ring, generated) = ctx.keys().load_or_create(ctx.clock()).await?;
+    users::sync(ctx).await?;
+    let (ring, origin) = ctx
+        .keys()
+        .load_or_create(ctx.clock())
+        .await
+        .map_err(|err| key_error(ctx, err))?;
     let kid = ring.active().kid().to_owned();
     tracing::info!(
         kid = %kid,
         location = %ctx.key_location(),
-        generated,
+        generated = origin == RingOrigin::Generated,
         "signing keys: {}",
-        if generated {
-            format!("generated a new RSA-{} key", ctx.settings().keys.rsa_bits)
-        } else {
-            "loaded".to_owned()
+        match origin {
+            RingOrigin::Generated =>
+                format!("generated a new RSA-{} key", ctx.settings().keys.rsa_bits),
+            RingOrigin::Loaded => "loaded".to_owned(),
+            RingOrigin::Restored => "the store had lost them: wrote back the ring in use".to_owned(),
         }
     );
+    let generation = random_token().map_err(|err| StartError::Io(err.to_string()))?;
+    let generation = provisioned::mark(ctx.store(), &generation).await?;
+    ctx.set_store_generation(generation);
     ctx.mark_ready();
     Ok(())
 }
 
+/// A key ring that cannot be read or written. In the `keys/` directory that is the operator's to
+/// fix (not a directory, no permission, a corrupt file): a configuration error naming
+/// `keys.dir`, never retried. Store trouble stays a store error, retried like any other.
+fn key_error(ctx: &Context, err: KeyError) -> StartError {
+    match (ctx.keys().persistence(), err) {
+        (_, KeyError::Store(err)) => StartError::Store(err),
+        (KeyPersistence::Dir(dir), err) => StartError::Config(ConfigError::new(
+            "keys.dir",
+            format!("{} cannot be used: {err}", dir.display()),
+        )),
+        (_, err) => StartError::Keys(err),
+    }
+}
+
 /// Runs `provision` until it succeeds, backing off from 0.5 s to 30 s between attempts.
 pub async fn until_ready(ctx: Arc<Context>) {
+    provision_until_done(&ctx).await;
+}
+
+async fn provision_until_done(ctx: &Context) {
     let mut delay = Duration::from_millis(500);
     loop {
-        match provision(&ctx).await {
+        match provision(ctx).await {
             Ok(()) => return,
             Err(err) => {
                 let reason = err.to_string();
-                tracing::warn!(error = %reason, retry_in_ms = delay.as_millis() as u64, "start-up incomplete; retrying");
+                tracing::warn!(error = %reason, retry_in_ms = delay.as_millis() as u64, "provisioning incomplete; retrying");
                 ctx.mark_not_ready(reason);
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(30));
             }
         }
     }
+}
+
+/// What runs beside the server once it is provisioned, until the task is dropped: the key ring
+/// kept current and on schedule, and the store provisioned again if it loses its data.
+pub async fn maintain(ctx: Arc<Context>) {
+    tokio::join!(ctx.keys().maintain(ctx.clock()), watch_store(&ctx));
 }
 
 /// Keeps the key ring current (changes made by other instances or `ferrid keys`) and on its

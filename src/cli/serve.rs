@@ -1,14 +1,19 @@
-//! `ferrid serve`: loads and validates the settings, binds the listener, and serves until
-//! SIGTERM or Ctrl-C. Start-up never waits for Redis: the listener answers at once (`/readyz`
-//! says why it is not ready) while `bootstrap::until_ready` retries in the background; once
-//! ready, `bootstrap::maintain_keys` keeps the signing keys current and rotates them on schedule.
-//! Without a config file, a demo client is generated so the quick tour works out of the box.
+//! `ferrid serve`: loads and validates the settings, provisions the store (config clients and
+//! users, the signing keys loaded or created) and only then binds the listener, so the first
+//! request is served like any other; serves until SIGTERM or Ctrl-C. A store that cannot be
+//! reached does not stop start-up: the listener opens anyway (`/readyz` says why it is not
+//! ready) while `bootstrap::until_ready` retries in the background. Anything else provisioning
+//! trips over — a `keys.dir` that is not a usable directory, a corrupt `ring.json` — is the
+//! operator's to fix and stops ferrid with exit code 2 and the reason. Once ready,
+//! `bootstrap::maintain` keeps the signing keys current, rotates them on schedule and provisions
+//! the store again if it loses its data. Without a config file, a demo client is generated so
+//! the quick tour works out of the box.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::bootstrap;
+use crate::bootstrap::{self, StartError};
 use crate::clock::SystemClock;
 use crate::config::{ClientConfig, Settings};
 use crate::http::server::Bound;
@@ -17,7 +22,8 @@ use crate::secret::{random_token, SecretString};
 /// Id of the client generated when no config file is given.
 pub const DEMO_CLIENT_ID: &str = "demo";
 
-/// Runs the server; exit code 2 for configuration errors, 1 for start-up failures.
+/// Runs the server; exit code 2 for configuration errors (settings, an unusable `keys.dir`), 1
+/// for other start-up failures.
 pub fn run(config: Option<PathBuf>) -> ExitCode {
     let mut settings = match super::load_settings(config.as_deref()) {
         Ok(settings) => settings,
@@ -41,23 +47,46 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
     };
     match runtime.block_on(serve(settings, demo_secret)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
+        Err((code, err)) => {
             tracing::error!(error = %err, "ferrid stopped");
             eprintln!("ferrid: {err}");
-            ExitCode::FAILURE
+            code
         }
     }
 }
 
-async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<(), String> {
+/// Exit code 2 for what the operator must fix in the configuration (or the files it names), 1
+/// for any other start-up failure.
+fn start_failure(err: StartError) -> (ExitCode, String) {
+    let code = match err {
+        StartError::Config(_) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
+    (code, err.to_string())
+}
+
+async fn serve(
+    settings: Settings,
+    demo_secret: Option<SecretString>,
+) -> Result<(), (ExitCode, String)> {
     let shutdown = shutdown_signal();
     let bind = settings.bind.clone();
     let issuer = settings.issuer().to_owned();
     let mismatch = settings.issuer_port_mismatch();
-    let ctx = bootstrap::build(settings, Arc::new(SystemClock)).map_err(|err| err.to_string())?;
+    let ctx = bootstrap::build(settings, Arc::new(SystemClock)).map_err(start_failure)?;
+    let provisioned = match bootstrap::provision(&ctx).await {
+        Ok(()) => true,
+        Err(err) if err.is_transient() => {
+            let reason = err.to_string();
+            tracing::warn!(error = %reason, "the store is unreachable: serving not-ready and retrying in the background");
+            ctx.mark_not_ready(reason);
+            false
+        }
+        Err(err) => return Err(start_failure(err)),
+    };
     let bound = Bound::bind(&bind)
         .await
-        .map_err(|err| format!("cannot listen on {bind}: {err}"))?;
+        .map_err(|err| (ExitCode::FAILURE, format!("cannot listen on {bind}: {err}")))?;
     tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = ctx.store().name(), "ferrid is listening");
     tracing::info!(location = %ctx.key_location(), "signing keys: {}", ctx.key_location());
     match mismatch {
@@ -77,13 +106,15 @@ async fn serve(settings: Settings, demo_secret: Option<SecretString>) -> Result<
     }
     let background = ctx.clone();
     tokio::spawn(async move {
-        bootstrap::until_ready(background.clone()).await;
-        bootstrap::maintain_keys(background).await;
+        if !provisioned {
+            bootstrap::until_ready(background.clone()).await;
+        }
+        bootstrap::maintain(background).await;
     });
     bound
         .serve(ctx, shutdown)
         .await
-        .map_err(|err| err.to_string())?;
+        .map_err(|err| (ExitCode::FAILURE, err.to_string()))?;
     tracing::info!("ferrid stopped");
     Ok(())
 }

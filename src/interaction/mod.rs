@@ -106,7 +106,7 @@ pub async fn login(
         };
         return Ok(step.into());
     }
-    let user = users::find(ctx.store(), form.username).await?;
+    let user = users::find_for_login(ctx.store(), form.username).await?;
     let candidate = user.clone();
     let password = form.password;
     let valid = tokio::task::spawn_blocking(move || {

@@ -84,10 +84,10 @@ pub fn revision(dir: &Path) -> Result<Option<u64>, KeyError> {
     }
 }
 
-/// Writes `keys` as revision 1 unless a ring exists; `true` when this call wrote it. The
+/// Writes `keys` as `revision` unless a ring exists; `true` when this call wrote it. The
 /// `ring.json` is linked into place, which fails if another process created one meanwhile;
 /// the loser then deletes the key files it wrote that the winner's ring does not name.
-pub fn create(dir: &Path, keys: &[KeyMaterial]) -> Result<bool, KeyError> {
+pub fn create(dir: &Path, keys: &[KeyMaterial], revision: u64) -> Result<bool, KeyError> {
     let ring_path = dir.join(RING_FILE);
     if ring_path.exists() {
         return Ok(false);
@@ -104,7 +104,7 @@ pub fn create(dir: &Path, keys: &[KeyMaterial]) -> Result<bool, KeyError> {
     }
     let unique = random_token().map_err(|err| KeyError::Io(err.to_string()))?;
     let temp = dir.join(format!("{RING_FILE}.{unique}"));
-    write_new(&temp, &ring_json(keys, 1)?)?;
+    write_new(&temp, &ring_json(keys, revision)?)?;
     let linked = std::fs::hard_link(&temp, &ring_path);
     let _ = std::fs::remove_file(&temp);
     match linked {
@@ -304,8 +304,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys");
         let (first, second) = (key(), key());
-        assert!(create(&path, std::slice::from_ref(&first)).unwrap());
-        assert!(!create(&path, std::slice::from_ref(&second)).unwrap());
+        assert!(create(&path, std::slice::from_ref(&first), 1).unwrap());
+        assert!(!create(&path, std::slice::from_ref(&second), 1).unwrap());
         let mut files: Vec<String> = std::fs::read_dir(&path)
             .unwrap()
             .map(|entry| entry.unwrap().file_name().into_string().unwrap())

@@ -20,6 +20,17 @@ use super::{KeyError, KeyRing, KeyState};
 use crate::clock::Clock;
 use crate::store::Notices;
 
+/// Where `LiveKeys::load_or_create` got its ring.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RingOrigin {
+    /// The persisted ring.
+    Loaded,
+    /// Nothing was persisted and nothing held: a first key was generated.
+    Generated,
+    /// The persisted ring was lost and the one the instances held was written back.
+    Restored,
+}
+
 /// The current ring and what keeps it current.
 pub struct LiveKeys {
     ring: ArcSwapOption<KeyRing>,
@@ -61,17 +72,36 @@ impl LiveKeys {
         &self.schedule
     }
 
-    /// Loads the persisted ring, or creates one with a fresh active key; `true` when a key was
-    /// generated.
+    /// Loads the persisted ring and signs with it from now on. When none is persisted, the ring
+    /// this instance holds is written back (the store lost it; see `rotation::restore`) or,
+    /// holding none, a first ring with a fresh active key is created.
     pub async fn load_or_create(
         &self,
         clock: &dyn Clock,
-    ) -> Result<(Arc<KeyRing>, bool), KeyError> {
-        let (ring, generated) =
-            persist::load_or_create(&self.persistence, self.rsa_bits, clock).await?;
+    ) -> Result<(Arc<KeyRing>, RingOrigin), KeyError> {
+        let (ring, origin) = match self.current() {
+            Some(held) => match self.persistence.load().await? {
+                Some(snapshot) => (snapshot.ring()?, RingOrigin::Loaded),
+                None => {
+                    let snapshot = rotation::restore(
+                        &self.persistence,
+                        held.materials(),
+                        held.revision(),
+                        clock,
+                    )
+                    .await?;
+                    self.announce().await;
+                    (snapshot.ring()?, RingOrigin::Restored)
+                }
+            },
+            None => match persist::load_or_create(&self.persistence, self.rsa_bits, clock).await? {
+                (ring, true) => (ring, RingOrigin::Generated),
+                (ring, false) => (ring, RingOrigin::Loaded),
+            },
+        };
         let ring = Arc::new(ring);
         self.ring.store(Some(ring.clone()));
-        Ok((ring, generated))
+        Ok((ring, origin))
     }
 
     /// Reloads the ring if the persisted revision differs from ours; `true` when it swapped a

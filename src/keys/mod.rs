@@ -76,6 +76,9 @@ pub struct KeyRing {
     jwks: bytes::Bytes,
     jwks_etag: String,
     rng: SystemRandom,
+    /// What the keys were parsed from, kept so that a ring the store lost can be written back
+    /// as it was (`live::LiveKeys::load_or_create`).
+    materials: Vec<KeyMaterial>,
 }
 
 impl KeyRing {
@@ -90,14 +93,14 @@ impl KeyRing {
             .iter()
             .map(SigningKey::from_material)
             .collect::<Result<Vec<_>, _>>()?;
-        let mut ring = Self::new(keys)?;
+        let mut ring = Self::new(keys, materials.to_vec())?;
         ring.revision = revision;
         Ok(ring)
     }
 
     /// Builds a ring; fails unless exactly one key is active, at most one is next, and kids are
     /// unique.
-    pub fn new(keys: Vec<SigningKey>) -> Result<Self, KeyError> {
+    fn new(keys: Vec<SigningKey>, materials: Vec<KeyMaterial>) -> Result<Self, KeyError> {
         check_invariants(&keys)?;
         let active = keys
             .iter()
@@ -112,7 +115,13 @@ impl KeyRing {
             jwks: jwks.into(),
             jwks_etag,
             rng: SystemRandom::new(),
+            materials,
         })
+    }
+
+    /// The persisted form of every key, private material included.
+    pub fn materials(&self) -> &[KeyMaterial] {
+        &self.materials
     }
 
     /// The key that signs new tokens.

@@ -94,16 +94,25 @@ impl KeyPersistence {
         }
     }
 
-    /// Persists `keys` unless a ring already exists; `true` when this call wrote it.
+    /// Persists `keys` as a first ring (revision 1) unless a ring already exists; `true` when
+    /// this call wrote it.
     pub async fn create(&self, keys: &[KeyMaterial]) -> Result<bool, KeyError> {
+        self.create_at(keys, 1).await
+    }
+
+    /// Persists `keys` at `revision` unless a ring already exists; `true` when this call wrote
+    /// it. Writing back a lost ring keeps the revision the instances hold.
+    pub async fn create_at(&self, keys: &[KeyMaterial], revision: u64) -> Result<bool, KeyError> {
         super::check_invariants(keys)?;
         match self {
             Self::Dir(path) => {
                 let path = path.clone();
                 let keys = keys.to_vec();
-                blocking(move || dir::create(&path, &keys)).await
+                blocking(move || dir::create(&path, &keys, revision)).await
             }
-            Self::Store { store, sealer } => stored::create(store.as_ref(), sealer, keys).await,
+            Self::Store { store, sealer } => {
+                stored::create(store.as_ref(), sealer, keys, revision).await
+            }
         }
     }
 

@@ -1,9 +1,9 @@
 //! Changing the ring: the scheduled step (`rotate_if_due`), the emergency rotation
-//! (`rotate_now`) and bringing in an external key (`import`). Each takes the ring's lock,
-//! re-reads the ring under it, computes the new key set, and writes it only if the ring is
-//! still the one it read (the fencing check), so with any number of instances each transition
-//! happens once. Time comes only from the `Clock` passed in; tests drive these functions with
-//! a manual clock.
+//! (`rotate_now`), bringing in an external key (`import`) and writing back a ring the store
+//! lost (`restore`). Each takes the ring's lock, re-reads the ring under it, computes the new
+//! key set, and writes it only if the ring is still the one it read (the fencing check), so
+//! with any number of instances each transition happens once. Time comes only from the `Clock`
+//! passed in; tests drive these functions with a manual clock.
 
 use std::time::Duration;
 
@@ -170,6 +170,40 @@ pub async fn import(
         Ok(keys)
     })
     .await
+}
+
+/// Writes back a ring the store lost (a Redis restarted empty, a failover, `FLUSHALL`): `keys`
+/// at `revision`, as this instance still holds them, so that every token they signed keeps
+/// verifying and resource servers see the same JWKS. Under the lock and only while no ring
+/// exists: of several instances doing this at once one writes, and each returns what it wrote.
+pub async fn restore(
+    persistence: &KeyPersistence,
+    keys: &[KeyMaterial],
+    revision: u64,
+    clock: &dyn Clock,
+) -> Result<Snapshot, KeyError> {
+    let attempts = 2 * LOCK_TTL.as_millis() / RETRY.as_millis();
+    for _ in 0..attempts {
+        if let Some(lock) = persistence.try_lock(clock).await? {
+            let result = async {
+                if persistence.load().await?.is_none() {
+                    persistence.create_at(keys, revision).await?;
+                }
+                load(persistence).await
+            }
+            .await;
+            release(persistence, lock).await;
+            return result;
+        }
+        // The holder may be writing the ring back right now.
+        if let Some(snapshot) = persistence.load().await? {
+            return Ok(snapshot);
+        }
+        tokio::time::sleep(RETRY).await;
+    }
+    Err(KeyError::Ring(
+        "the key ring stayed locked by another ferrid; try again".into(),
+    ))
 }
 
 /// Applies `edit` to the current ring under the lock, waiting for the lock and retrying when

@@ -106,13 +106,14 @@ pub async fn revision(store: &dyn Store) -> Result<Option<u64>, KeyError> {
     }
 }
 
-/// Writes `keys` as revision 1 unless a ring exists; `true` when this call wrote it.
+/// Writes `keys` as `revision` unless a ring exists; `true` when this call wrote it.
 pub async fn create(
     store: &dyn Store,
     sealer: &Sealer,
     keys: &[KeyMaterial],
+    revision: u64,
 ) -> Result<bool, KeyError> {
-    let raw = encode(sealer, keys, 1)?;
+    let raw = encode(sealer, keys, revision)?;
     Ok(store.put_new(KEY_RING, raw, None).await?)
 }
 

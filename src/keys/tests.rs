@@ -183,3 +183,53 @@ fn rings_written_before_rotation_existed_count_from_creation() {
         serde_json::from_value(json!({"state": "retired", "created_at": 5u64})).unwrap();
     assert_eq!(retired.normalized().retired_at, Some(5));
 }
+
+#[tokio::test]
+async fn a_lost_ring_is_written_back_as_the_instances_held_it() {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use crate::clock::{Clock, ManualClock};
+    use crate::store::keyspace::KEY_RING;
+    use crate::store::memory::MemoryStore;
+    use crate::store::SharedStore;
+    use live::{LiveKeys, RingOrigin};
+    use persist::KeyPersistence;
+
+    let clock = ManualClock::at_millis(1_700_000_000_000);
+    let store: SharedStore = Arc::new(MemoryStore::new(Arc::new(clock.clone())));
+    let instance = || {
+        LiveKeys::new(
+            KeyPersistence::Store {
+                store: store.clone(),
+                sealer: sealed::Sealer::from_secret("a-system-secret-of-32-characters").unwrap(),
+            },
+            schedule::Schedule::from_settings(&crate::config::Settings::default()),
+            2048,
+            Duration::from_secs(5),
+        )
+    };
+    let (first, second) = (instance(), instance());
+    let held = [material(KeyState::Active)];
+    assert!(first.persistence().create_at(&held, 7).await.unwrap());
+    for keys in [&first, &second] {
+        let (_, origin) = keys.load_or_create(&clock as &dyn Clock).await.unwrap();
+        assert_eq!(origin, RingOrigin::Loaded);
+    }
+
+    store.delete(KEY_RING).await.unwrap();
+    let (a, b) = tokio::join!(
+        first.load_or_create(&clock as &dyn Clock),
+        second.load_or_create(&clock as &dyn Clock)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // One writes the ring back; the other finds it back already, or writes nothing over it.
+    assert!(a.1 == RingOrigin::Restored || b.1 == RingOrigin::Restored);
+    for (ring, _) in [a, b] {
+        assert_eq!(ring.revision(), 7);
+        assert_eq!(ring.active().kid(), held[0].kid);
+    }
+    let persisted = first.persistence().load().await.unwrap().unwrap();
+    assert_eq!(persisted.revision, 7);
+    assert_eq!(persisted.keys[0].kid, held[0].kid);
+}

@@ -12,6 +12,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::{self, AuthMethod, Client};
 use crate::oauth::grants::GrantType;
 use crate::oauth::{pkce, redirect_uri, scope};
+use crate::store::provisioned;
 
 /// Longest accepted `state`, `nonce` or `login_hint`.
 const MAX_PARAMETER_LEN: usize = 2048;
@@ -117,11 +118,13 @@ pub async fn validate(
         .ok_or_else(|| {
             BrowserError::page("The application did not say who it is (client_id is missing).")
         })?;
-    let client = clients::find(ctx.store(), &client_id)
-        .await?
-        .ok_or_else(|| {
-            BrowserError::page(format!("No application is registered as `{client_id}`."))
-        })?;
+    let Some(client) = clients::find(ctx.store(), &client_id).await? else {
+        // Unless the store lost its data and the client is on its way back (then 503).
+        provisioned::confirm_absent(ctx.store()).await?;
+        return Err(BrowserError::page(format!(
+            "No application is registered as `{client_id}`."
+        )));
+    };
     let requested_scope = params.scope.as_deref().unwrap_or_default();
     let openid = requested_scope.split(' ').any(|s| s == "openid");
     let redirect = redirect_uri::resolve(

@@ -7,7 +7,7 @@
 use crate::error::OAuthError;
 use crate::oauth::clients::{self, AuthMethod, Client};
 use crate::secret::SecretString;
-use crate::store::Store;
+use crate::store::{provisioned, Store};
 
 /// Credentials from the `Authorization: Basic` header, already percent-decoded.
 #[derive(Debug, Clone)]
@@ -70,11 +70,13 @@ pub async fn authenticate(
             ))
         }
     };
-    let client = clients::find(store, &client_id).await?.ok_or_else(|| {
-        OAuthError::invalid_client(format!(
+    let Some(client) = clients::find(store, &client_id).await? else {
+        // Unless the store lost its data and the client is on its way back (then 503).
+        provisioned::confirm_absent(store).await?;
+        return Err(OAuthError::invalid_client(format!(
             "client authentication failed: no client is registered as `{client_id}`"
-        ))
-    })?;
+        )));
+    };
     if used != client.auth_method {
         let description = match (used, client.auth_method) {
             (AuthMethod::None, registered) => format!(

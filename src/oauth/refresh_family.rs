@@ -5,7 +5,8 @@
 //! `rotated` with one compare-and-swap, so of concurrent refreshes exactly one rotates. The
 //! successor is an HMAC of the presented token, so a replay within the grace window (a lost
 //! response, two tabs) is handed the same successor; any other reuse revokes the whole family
-//! and the access tokens it issued — and nothing else of that user or client.
+//! and the access tokens it issued — and nothing else of that user or client. Each user's families
+//! are indexed, so that removing the user revokes them all.
 
 use std::time::Duration;
 
@@ -16,7 +17,7 @@ use crate::error::OAuthError;
 use crate::oauth::clients::{Client, RotationPolicy};
 use crate::oauth::deny_list;
 use crate::secret::random_token;
-use crate::store::{self, keyspace, StoreError};
+use crate::store::{self, index, keyspace, StoreError};
 
 /// A grant's refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -128,6 +129,14 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
     )
     .await?;
     remember_in_session(ctx, &family, now).await?;
+    index::add(
+        store,
+        &keyspace::user_families(&family.user_id),
+        &family.id,
+        family.expires_at,
+        now,
+    )
+    .await?;
     Ok(token)
 }
 
@@ -321,6 +330,19 @@ pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
         deny_list::revoke_access_token(ctx.store(), &token.jti, token.exp, now).await?;
     }
     Ok(())
+}
+
+/// Revokes every family of `user_id` (a user removed from the config) and the access tokens
+/// they issued; returns how many families it went through.
+pub async fn revoke_all_of_user(ctx: &Context, user_id: &str) -> Result<usize, StoreError> {
+    let now = ctx.clock().now_secs();
+    let key = keyspace::user_families(user_id);
+    let ids = index::ids(ctx.store(), &key, now).await?;
+    for id in &ids {
+        revoke_family(ctx, id).await?;
+    }
+    ctx.store().delete(&key).await?;
+    Ok(ids.len())
 }
 
 /// The live family of refresh token `token`, and whether the token itself is the current one.

@@ -1,7 +1,8 @@
 //! Browser sessions (single sign-on). A session is a random 256-bit id in a cookie; the store
 //! keeps, under the id's SHA-256, who logged in, when (`auth_time`), how (`amr`), the session's
 //! public id (`sid`, for ID tokens) and the clients it signed into. The record's TTL is the idle
-//! timeout, renewed on use but never past the absolute timeout.
+//! timeout, renewed on use but never past the absolute timeout. Each user's sessions are indexed
+//! (by cookie digest) so that removing the user ends them all.
 
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::secret::random_token;
-use crate::store::{self, keyspace, StoreError};
+use crate::store::{self, index, keyspace, StoreError};
 use crate::users::User;
 
 /// A logged-in browser.
@@ -51,6 +52,14 @@ pub async fn create(
         expires_at: now + ctx.settings().sessions.absolute_ttl_secs,
     };
     save(ctx, &cookie, &session).await?;
+    index::add(
+        ctx.store(),
+        &keyspace::user_sessions(&user.id),
+        &keyspace::digest(&cookie),
+        session.expires_at,
+        now,
+    )
+    .await?;
     tracing::info!(target: "ferrid::audit", event = "login", sub = %user.id, outcome = "success", "user logged in");
     Ok((cookie, session))
 }
@@ -92,6 +101,24 @@ pub async fn end(ctx: &Context, cookie: &str) -> Result<Option<Session>, StoreEr
         Some(bytes) => store::decode(&key, &bytes).map(Some),
         None => Ok(None),
     }
+}
+
+/// Ends every session of `user_id` (a user removed from the config); returns how many were live.
+pub async fn end_all_of_user(ctx: &Context, user_id: &str) -> Result<usize, StoreError> {
+    let now = ctx.clock().now_secs();
+    let key = keyspace::user_sessions(user_id);
+    let mut ended = 0;
+    for digest in index::ids(ctx.store(), &key, now).await? {
+        if ctx
+            .store()
+            .delete(&keyspace::session_by_digest(&digest))
+            .await?
+        {
+            ended += 1;
+        }
+    }
+    ctx.store().delete(&key).await?;
+    Ok(ended)
 }
 
 async fn save(ctx: &Context, cookie: &str, session: &Session) -> Result<(), StoreError> {

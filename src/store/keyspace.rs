@@ -30,6 +30,11 @@ pub const KEY_RING_LOCK: &str = "keys:{ring}:lock";
 pub const KEY_RING_CHANGED: &str = "keys:{ring}:changed";
 /// The ids of the clients the config provisioned, to delete those it no longer lists.
 pub const BOOTSTRAP_CLIENTS: &str = "clients:{bootstrap}";
+/// The ids of the users the config provisioned, to delete those it no longer lists.
+pub const BOOTSTRAP_USERS: &str = "users:{bootstrap}";
+/// Written last by start-up provisioning (no TTL): while it is missing, the store has lost what
+/// ferrid provisioned (a Redis restarted empty, a failover, `FLUSHALL`) or was never provisioned.
+pub const PROVISIONED: &str = "provisioned:{bootstrap}";
 
 /// SHA-256 of `secret`, base64url without padding: the id of every record keyed by a secret.
 pub fn digest(secret: &str) -> String {
@@ -58,7 +63,22 @@ pub fn refresh_family(family_id: &str) -> String {
 
 /// A browser session, by the session cookie's digest.
 pub fn session(cookie: &str) -> String {
-    format!("session:{{{}}}", digest(cookie))
+    session_by_digest(&digest(cookie))
+}
+
+/// A browser session, by the `digest` of its cookie (as the user's session index keeps it).
+pub fn session_by_digest(cookie_digest: &str) -> String {
+    format!("session:{{{cookie_digest}}}")
+}
+
+/// The cookie digests of the browser sessions of `user_id`, to end them all at once.
+pub fn user_sessions(user_id: &str) -> String {
+    format!("user-sessions:{{{user_id}}}")
+}
+
+/// The ids of the refresh-token families of `user_id`, to revoke them all at once.
+pub fn user_families(user_id: &str) -> String {
+    format!("user-families:{{{user_id}}}")
 }
 
 /// The ids of the refresh-token families started in browser session `sid` (its public id).
@@ -123,6 +143,11 @@ mod tests {
         assert_eq!(KEY_RING, "keys:{ring}");
         assert_eq!(KEY_RING_LOCK, "keys:{ring}:lock");
         assert_eq!(BOOTSTRAP_CLIENTS, "clients:{bootstrap}");
+        assert_eq!(BOOTSTRAP_USERS, "users:{bootstrap}");
+        assert_eq!(PROVISIONED, "provisioned:{bootstrap}");
+        assert_eq!(user_sessions("u1"), "user-sessions:{u1}");
+        assert_eq!(user_families("u1"), "user-families:{u1}");
+        assert_eq!(session("abc"), session_by_digest(&digest("abc")));
     }
 
     #[test]
@@ -172,6 +197,10 @@ mod tests {
         assert_eq!(hash_tag(&username("alice")), "alice");
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
+        assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
+        assert_eq!(hash_tag(PROVISIONED), "bootstrap");
+        assert_eq!(hash_tag(&user_sessions("u1")), "u1");
+        assert_eq!(hash_tag(&user_families("u1")), "u1");
     }
 
     #[test]

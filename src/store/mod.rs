@@ -10,9 +10,11 @@
 //! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key
 //! name comes from `keyspace`.
 
+pub mod index;
 pub mod keyspace;
 pub mod memory;
 pub mod notices;
+pub mod provisioned;
 pub mod redis;
 
 use std::sync::Arc;

@@ -1,7 +1,8 @@
 //! The `ferrid` binary as an operator runs it: start with no config (demo client, keys in
-//! `keys/`), serve, stop on SIGTERM; refuse a bad config with one line naming the key; print the
-//! OpenAPI document; hash a password typed without echo; refuse a key that is not RSA, naming
-//! the supported ones.
+//! `keys/`), serve from the very first request, stop on SIGTERM; refuse a bad config with one
+//! line naming the key, and an unusable keys directory with exit code 2; print the OpenAPI
+//! document; hash a password typed without echo; refuse a key that is not RSA, naming the
+//! supported ones.
 
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
@@ -194,8 +195,8 @@ fn importing_an_ec_key_names_the_supported_key_types() {
     assert!(!dir.path().join("keys").exists(), "nothing was imported");
 }
 
-/// One start of the binary with no config: returns the kid it signed with.
-fn start_issue_token_and_stop(dir: &std::path::Path) -> String {
+/// Starts the binary with no config, logging JSON lines: the process and its log lines.
+fn start_logging(dir: &std::path::Path) -> (std::process::Child, mpsc::Receiver<Value>) {
     let mut child = ferrid(dir)
         .env("FERRID_BIND", "127.0.0.1:0")
         .env("FERRID_LOG__FORMAT", "json")
@@ -212,6 +213,21 @@ fn start_issue_token_and_stop(dir: &std::path::Path) -> String {
             }
         }
     });
+    (child, lines)
+}
+
+fn stop(mut child: std::process::Child) {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
+
+/// One start of the binary with no config: returns the kid it signed with.
+fn start_issue_token_and_stop(dir: &std::path::Path) -> String {
+    let (child, lines) = start_logging(dir);
     let mut address = None;
     let mut secret = None;
     let mut kid = None;
@@ -244,13 +260,7 @@ fn start_issue_token_and_stop(dir: &std::path::Path) -> String {
         serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
     });
     assert_eq!(token["scope"], "read write");
-
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    let status = child.wait().unwrap();
-    assert!(status.success(), "graceful shutdown exits 0: {status}");
+    stop(child);
     kid.unwrap()
 }
 
@@ -267,5 +277,100 @@ fn starting_without_config_serves_a_demo_client_and_keeps_its_key() {
         start_issue_token_and_stop(dir.path()),
         kid,
         "the key is reused on the next start"
+    );
+}
+
+#[test]
+fn the_very_first_request_after_a_first_start_is_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, lines) = start_logging(dir.path());
+    let mut address = None;
+    let mut secret = None;
+    while address.is_none() || secret.is_none() {
+        let line = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("ferrid logs its start-up");
+        if line["message"] == "ferrid is listening" {
+            address = line["listen"].as_str().map(str::to_owned);
+        }
+        if line["client_id"] == "demo" {
+            secret = line["client_secret"].as_str().map(str::to_owned);
+        }
+    }
+    let address = address.unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (token, jwks) = runtime.block_on(async {
+        let client = oauth2::reqwest::Client::new();
+        let token = client
+            .post(format!("http://{address}/token"))
+            .basic_auth("demo", secret.as_deref())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap();
+        let token = (token.status().as_u16(), token.text().await.unwrap());
+        let jwks = client
+            .get(format!("http://{address}/.well-known/jwks.json"))
+            .send()
+            .await
+            .unwrap();
+        (
+            token,
+            serde_json::from_slice::<Value>(&jwks.bytes().await.unwrap()).unwrap(),
+        )
+    });
+    assert_eq!(token.0, 200, "{}", token.1);
+    assert_eq!(jwks["keys"].as_array().map(Vec::len), Some(1), "{jwks}");
+    stop(child);
+}
+
+/// Runs the binary with no config and `FERRID_KEYS__DIR=keys_dir`; it must stop by itself.
+fn refused_start(dir: &std::path::Path, keys_dir: &std::path::Path) -> (Option<i32>, String) {
+    let child = ferrid(dir)
+        .env("FERRID_BIND", "127.0.0.1:0")
+        .env("FERRID_KEYS__DIR", keys_dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let (done, outcome) = mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match outcome.recv_timeout(Duration::from_secs(30)) {
+        Ok(output) => {
+            let output = output.unwrap();
+            (
+                output.status.code(),
+                String::from_utf8(output.stderr).unwrap(),
+            )
+        }
+        Err(_) => {
+            Command::new("kill").args(["-KILL", &pid]).status().unwrap();
+            panic!("ferrid kept running with an unusable keys directory");
+        }
+    }
+}
+
+#[test]
+fn an_unusable_keys_dir_stops_start_up_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, "").unwrap();
+    let (code, stderr) = refused_start(dir.path(), &file);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("keys.dir"), "{stderr}");
+    assert!(stderr.contains(&file.display().to_string()), "{stderr}");
+
+    let corrupt = dir.path().join("corrupt");
+    std::fs::create_dir(&corrupt).unwrap();
+    std::fs::write(corrupt.join("ring.json"), "{ not json").unwrap();
+    let (code, stderr) = refused_start(dir.path(), &corrupt);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("keys.dir"), "{stderr}");
+    assert!(
+        stderr.contains(&corrupt.join("ring.json").display().to_string()),
+        "{stderr}"
     );
 }

@@ -12,13 +12,24 @@ use crate::common::grants::{grant, refresh, revoke, server, text};
 use crate::common::Backend;
 
 /// Kinds whose records never expire.
-const PERMANENT: [&str; 4] = ["client", "clients", "user", "username"];
-/// Every kind the README lists.
-const DOCUMENTED: [&str; 13] = [
+const PERMANENT: [&str; 6] = [
     "client",
     "clients",
     "user",
+    "users",
     "username",
+    "provisioned",
+];
+/// Every kind the README lists.
+const DOCUMENTED: [&str; 17] = [
+    "client",
+    "clients",
+    "user",
+    "users",
+    "username",
+    "user-sessions",
+    "user-families",
+    "provisioned",
     "keys",
     "code",
     "refresh",
@@ -88,7 +99,11 @@ async fn every_key_follows_the_documented_layout() {
         "client",
         "clients",
         "user",
+        "users",
         "username",
+        "user-sessions",
+        "user-families",
+        "provisioned",
         "keys",
         "code",
         "refresh",

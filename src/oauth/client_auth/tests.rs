@@ -8,6 +8,9 @@ use crate::store::memory::MemoryStore;
 
 async fn store_with(configs: &[ClientConfig]) -> MemoryStore {
     let store = MemoryStore::new(Arc::new(SystemClock));
+    crate::store::provisioned::mark(&store, "test")
+        .await
+        .unwrap();
     for config in configs {
         clients::upsert(&store, &Client::from_config(config).unwrap())
             .await
