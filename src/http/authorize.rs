@@ -6,13 +6,13 @@
 use std::sync::Arc;
 
 use poem::web::Data;
-use poem::{IntoResponse, Request, Response};
+use poem::Request;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Html;
-use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::form::{self, FormPairs};
+use super::page_response::{PageDoc, PageResponse};
 use super::{pages, ApiTags};
 use crate::context::Context;
 use crate::oauth::authorize::AuthorizeParams;
@@ -96,34 +96,12 @@ enum AuthorizeDoc {
     Unavailable(Html<String>),
 }
 
+impl PageDoc for AuthorizeDoc {
+    const REQUEST: &'static str = "authorization request";
+}
+
 /// A response from `pages`, documented as `AuthorizeDoc`.
-pub struct AuthorizeResponse(Response);
-
-impl ApiResponse for AuthorizeResponse {
-    const BAD_REQUEST_HANDLER: bool = true;
-
-    fn meta() -> MetaResponses {
-        AuthorizeDoc::meta()
-    }
-
-    fn register(registry: &mut Registry) {
-        AuthorizeDoc::register(registry);
-    }
-
-    fn from_parse_request_error(err: poem::Error) -> Self {
-        let message = format!("The authorization request is malformed: {err}.");
-        Self(pages::error_page(
-            400,
-            &crate::error::sanitize_description(&message),
-        ))
-    }
-}
-
-impl IntoResponse for AuthorizeResponse {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
+type AuthorizeResponse = PageResponse<AuthorizeDoc>;
 
 /// The authorization endpoint.
 pub struct AuthorizeApi;
@@ -184,7 +162,7 @@ impl AuthorizeApi {
                 request.uri().query().unwrap_or_default().as_bytes(),
             )),
         };
-        AuthorizeResponse(pages::authorize(&ctx, request, params).await)
+        AuthorizeResponse::new(pages::authorize(&ctx, request, params).await)
     }
 
     /// Authorization endpoint (form post)
@@ -199,6 +177,6 @@ impl AuthorizeApi {
         form: FormPairs<AuthorizeForm>,
     ) -> AuthorizeResponse {
         let params = params_from_pairs(&form.pairs);
-        AuthorizeResponse(pages::authorize(&ctx, request, params).await)
+        AuthorizeResponse::new(pages::authorize(&ctx, request, params).await)
     }
 }

@@ -7,14 +7,14 @@ use std::sync::Arc;
 use askama::Template;
 use poem::http::{header, StatusCode};
 use poem::web::Data;
-use poem::{IntoResponse, Request, Response};
+use poem::{Request, Response};
 use poem_openapi::param::Query;
 use poem_openapi::payload::{Form, Html};
-use poem_openapi::registry::{MetaResponses, Registry};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::cookies::CookieNames;
+use super::page_response::{PageDoc, PageResponse};
 use super::pages::{error_page, html};
 use super::ApiTags;
 use crate::context::Context;
@@ -72,34 +72,12 @@ enum LogoutDoc {
     Unavailable(Html<String>),
 }
 
+impl PageDoc for LogoutDoc {
+    const REQUEST: &'static str = "logout request";
+}
+
 /// A response built by `run`, documented as `LogoutDoc`.
-pub struct LogoutResponse(Response);
-
-impl ApiResponse for LogoutResponse {
-    const BAD_REQUEST_HANDLER: bool = true;
-
-    fn meta() -> MetaResponses {
-        LogoutDoc::meta()
-    }
-
-    fn register(registry: &mut Registry) {
-        LogoutDoc::register(registry);
-    }
-
-    fn from_parse_request_error(err: poem::Error) -> Self {
-        let message = format!("The logout request is malformed: {err}.");
-        Self(error_page(
-            400,
-            &crate::error::sanitize_description(&message),
-        ))
-    }
-}
-
-impl IntoResponse for LogoutResponse {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
+type LogoutResponse = PageResponse<LogoutDoc>;
 
 /// The end-session endpoint.
 pub struct LogoutApi;
@@ -131,7 +109,7 @@ impl LogoutApi {
             state: state.0,
             csrf_token: None,
         };
-        LogoutResponse(run(&ctx, request, params).await)
+        LogoutResponse::new(run(&ctx, request, params).await)
     }
 
     /// End-session endpoint (form post)
@@ -145,7 +123,7 @@ impl LogoutApi {
         request: &Request,
         form: Form<LogoutForm>,
     ) -> LogoutResponse {
-        LogoutResponse(run(&ctx, request, form.0).await)
+        LogoutResponse::new(run(&ctx, request, form.0).await)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod introspection;
 pub mod json_bytes;
 pub mod logout;
 pub mod middleware;
+pub mod page_response;
 pub mod pages;
 pub mod revocation;
 pub mod server;
