@@ -40,12 +40,15 @@ pub fn pairs(raw: &[u8]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The names that occur more than once in `pairs`, each once, in order of first repeat.
+/// The names that occur more than once in `pairs`, each once, in order of first repeat. Linear
+/// in the number of pairs: a body of thousands of tiny parameters costs no more than reading it.
 pub fn repeated_names(pairs: &[(String, String)]) -> Vec<String> {
+    use std::collections::HashSet;
+    let mut seen = HashSet::with_capacity(pairs.len());
+    let mut reported = HashSet::new();
     let mut repeated: Vec<String> = Vec::new();
-    for (index, (name, _)) in pairs.iter().enumerate() {
-        let seen_before = pairs[..index].iter().any(|(earlier, _)| earlier == name);
-        if seen_before && !repeated.contains(name) {
+    for (name, _) in pairs {
+        if !seen.insert(name.as_str()) && reported.insert(name.as_str()) {
             repeated.push(name.clone());
         }
     }
