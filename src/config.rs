@@ -11,7 +11,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use figment::providers::{Format, Serialized, Toml};
@@ -26,11 +26,13 @@ mod issuer;
 mod keys;
 mod log;
 mod secrets;
+mod tls;
 
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;
 pub use secrets::SecretSettings;
+pub use tls::{read_certificates, Identity, TlsSettings};
 
 /// The environment variable prefix.
 pub const ENV_PREFIX: &str = "FERRID_";
@@ -58,6 +60,7 @@ pub struct Settings {
     pub sessions: SessionSettings,
     pub redis: RedisSettings,
     pub http: HttpSettings,
+    pub tls: TlsSettings,
     pub log: LogSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
@@ -108,6 +111,16 @@ pub struct SessionSettings {
 pub struct RedisSettings {
     /// Prefix of every key ferrid writes, so several deployments can share one Redis.
     pub prefix: String,
+    /// `rediss://` only: PEM CA certificates to trust instead of the system's roots.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca: Option<PathBuf>,
+    /// `rediss://` only: PEM client certificate chain, for a Redis that requires one
+    /// (`tls-auth-clients yes`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    /// `rediss://` only: PEM private key of `tls_cert`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -171,6 +184,7 @@ impl Default for Settings {
             sessions: SessionSettings::default(),
             redis: RedisSettings::default(),
             http: HttpSettings::default(),
+            tls: TlsSettings::default(),
             log: LogSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
@@ -205,6 +219,9 @@ impl Default for RedisSettings {
     fn default() -> Self {
         Self {
             prefix: "ferrid:".into(),
+            tls_ca: None,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
@@ -284,9 +301,15 @@ impl Settings {
                 .find_metadata(key)
                 .is_some_and(|metadata| metadata.name != defaults_name)
         };
-        if configured("bind") && !configured("issuer") {
-            if let Some(issuer) = issuer::issuer_for_bind(&settings.bind) {
-                settings.issuer = issuer;
+        if !configured("issuer") {
+            if configured("bind") {
+                if let Some(issuer) = issuer::issuer_for_bind(&settings.bind) {
+                    settings.issuer = issuer;
+                }
+            }
+            // ferrid serving TLS itself answers https only.
+            if settings.tls.enabled() {
+                settings.issuer = issuer::with_https(&settings.issuer);
             }
         }
         settings.secrets.resolve_files()?;
@@ -318,6 +341,7 @@ impl Settings {
                 "must not have a query or fragment",
             ));
         }
+        self.tls.validate(&issuer)?;
         // RFC 8414 §2 / OIDC Discovery §3: the issuer is an https URL. Plain http is accepted
         // for loopback (development), or when the operator says so explicitly.
         if issuer.scheme() == "http" && !issuer::is_loopback(&issuer) && !self.allow_insecure_issuer
@@ -342,6 +366,7 @@ impl Settings {
             redis::Client::open(url.as_str())
                 .map_err(|err| ConfigError::new("store", format!("invalid Redis URL: {err}")))?;
         }
+        tls::validate_redis(&self.redis, &self.store)?;
         if let Some(secret) = &self.secrets.system {
             if secret.expose().chars().count() < 32 {
                 return Err(ConfigError::new(

@@ -64,7 +64,15 @@ pub fn build(settings: Settings, clock: SharedClock) -> Result<Arc<Context>, Sta
     let store: SharedStore = match settings.store_kind()? {
         StoreKind::Memory => Arc::new(MemoryStore::new(clock.clone())),
         StoreKind::Redis(url) => {
-            Arc::new(RedisStore::connect_lazily(&url, &settings.redis.prefix)?)
+            if url.starts_with("rediss://") && url.ends_with("#insecure") {
+                tracing::warn!("store URL ends in #insecure: the Redis server's certificate is not verified, so anyone on the path can read and change the store");
+            }
+            let tls = settings.redis.tls_certificates()?;
+            Arc::new(RedisStore::connect_lazily_with_tls(
+                &url,
+                &settings.redis.prefix,
+                tls,
+            )?)
         }
     };
     with_store(settings, store, clock)

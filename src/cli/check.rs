@@ -1,8 +1,9 @@
 //! `ferrid check`: what `serve` needs, checked without serving or changing anything — the
-//! configuration (validated exactly as at start-up), the store (a `PING` to Redis), and the
-//! signing keys (the ring read, opened with the system secret and parsed; with the memory store,
-//! the `keys.dir` directory read and probed for writing). Prints one line per check; exits 0
-//! when everything passes, 2 for a configuration error (as every command does), 1 otherwise.
+//! configuration (validated exactly as at start-up, with the TLS certificates and keys it names
+//! read and matched), the store (a `PING` to Redis, over TLS for `rediss://`), and the signing
+//! keys (the ring read, opened with the system secret and parsed; with the memory store, the
+//! `keys.dir` directory read and probed for writing). Prints one line per check; exits 0 when
+//! everything passes, 2 for a configuration error (as every command does), 1 otherwise.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -11,7 +12,7 @@ use std::time::Duration;
 
 use crate::bootstrap;
 use crate::clock::SystemClock;
-use crate::config::{Settings, StoreKind, CONFIG_ENV, ENV_PREFIX};
+use crate::config::{Identity, Settings, StoreKind, CONFIG_ENV, ENV_PREFIX};
 use crate::context::Context;
 use crate::keys::persist::KeyPersistence;
 
@@ -31,6 +32,20 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
     );
     if let Some(mismatch) = settings.issuer_port_mismatch() {
         println!("      note: {mismatch}");
+    }
+    // The TLS files are part of the configuration: a problem with them is exit code 2, as in
+    // `serve`.
+    let tls = settings
+        .tls
+        .load()
+        .and_then(|tls| settings.redis.tls_certificates().map(|_| tls));
+    match tls {
+        Ok(Some(identity)) => report(true, "tls", &describe_tls(&settings, &identity)),
+        Ok(None) => {}
+        Err(err) => {
+            eprintln!("ferrid: {err}");
+            return ExitCode::from(2);
+        }
     }
     let runtime = match super::runtime(tokio::runtime::Builder::new_current_thread()) {
         Ok(runtime) => runtime,
@@ -69,9 +84,40 @@ fn describe_config(file: Option<&Path>, settings: &Settings) -> String {
     )
 }
 
+fn describe_tls(settings: &Settings, identity: &Identity) -> String {
+    let path = |path: &Option<PathBuf>| {
+        path.as_deref()
+            .map(|path| path.display().to_string())
+            .unwrap_or_default()
+    };
+    format!(
+        "serving https: {} certificate(s) in {}, with the matching key in {}",
+        identity.chain.len(),
+        path(&settings.tls.cert),
+        path(&settings.tls.key),
+    )
+}
+
+/// How a `rediss://` store's certificate is checked.
+fn describe_redis_tls(settings: &Settings, url: &str) -> &'static str {
+    if !url.starts_with("rediss://") {
+        ""
+    } else if url.ends_with("#insecure") {
+        " (TLS, certificate NOT verified: #insecure)"
+    } else if settings.redis.tls_ca.is_some() {
+        " (TLS, verified against redis.tls_ca)"
+    } else {
+        " (TLS, verified against the system's roots)"
+    }
+}
+
 async fn check_store_and_keys(settings: Settings) -> bool {
     let store = match settings.store_kind() {
-        Ok(StoreKind::Redis(url)) => format!("redis {}", redact(&url)),
+        Ok(StoreKind::Redis(url)) => format!(
+            "redis {}{}",
+            redact(&url),
+            describe_redis_tls(&settings, &url)
+        ),
         _ => "memory".to_owned(),
     };
     // Inside the runtime: the Redis connection manager needs one even before it connects.

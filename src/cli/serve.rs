@@ -15,19 +15,27 @@ use std::sync::Arc;
 
 use crate::bootstrap::{self, StartError};
 use crate::clock::SystemClock;
-use crate::config::{ClientConfig, Settings};
+use crate::config::{ClientConfig, Identity, Settings};
 use crate::http::server::Bound;
 use crate::secret::{random_token, SecretString};
 
 /// Id of the client generated when no config file is given.
 pub const DEMO_CLIENT_ID: &str = "demo";
 
-/// Runs the server; exit code 2 for configuration errors (settings, an unusable `keys.dir`), 1
-/// for other start-up failures.
+/// Runs the server; exit code 2 for configuration errors (settings, TLS files that cannot be
+/// used, an unusable `keys.dir`), 1 for other start-up failures.
 pub fn run(config: Option<PathBuf>) -> ExitCode {
     let mut settings = match super::load_settings(config.as_deref()) {
         Ok(settings) => settings,
         Err(code) => return code,
+    };
+    // A certificate or key that cannot be used is a configuration error, before anything starts.
+    let tls = match settings.tls.load() {
+        Ok(tls) => tls,
+        Err(err) => {
+            eprintln!("ferrid: {err}");
+            return ExitCode::from(2);
+        }
     };
     crate::telemetry::init(&settings.log);
     let demo_secret = if config.is_none() && settings.clients.is_empty() {
@@ -45,7 +53,7 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(serve(settings, demo_secret)) {
+    match runtime.block_on(serve(settings, demo_secret, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, err)) => {
             tracing::error!(error = %err, "ferrid stopped");
@@ -68,6 +76,7 @@ fn start_failure(err: StartError) -> (ExitCode, String) {
 async fn serve(
     settings: Settings,
     demo_secret: Option<SecretString>,
+    tls: Option<Identity>,
 ) -> Result<(), (ExitCode, String)> {
     let shutdown = shutdown_signal();
     let bind = settings.bind.clone();
@@ -84,10 +93,10 @@ async fn serve(
         }
         Err(err) => return Err(start_failure(err)),
     };
-    let bound = Bound::bind(&bind)
+    let bound = Bound::bind_with(&bind, tls.as_ref())
         .await
         .map_err(|err| (ExitCode::FAILURE, format!("cannot listen on {bind}: {err}")))?;
-    tracing::info!(issuer = %issuer, listen = %bound.local_addr(), store = ctx.store().name(), "ferrid is listening");
+    tracing::info!(issuer = %issuer, listen = %bound.local_addr(), scheme = bound.scheme(), store = ctx.store().name(), "ferrid is listening");
     tracing::info!(location = %ctx.key_location(), "signing keys: {}", ctx.key_location());
     match mismatch {
         Some(mismatch) if mismatch.loopback => {

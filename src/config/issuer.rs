@@ -1,6 +1,7 @@
 //! The issuer and the bind address, which must agree for the URLs in discovery to reach ferrid.
 //! When only `bind` is set, the default issuer follows it (`bind = "127.0.0.1:9090"` →
-//! `http://127.0.0.1:9090`; an unspecified address such as `0.0.0.0` becomes the loopback one).
+//! `http://127.0.0.1:9090`; an unspecified address such as `0.0.0.0` becomes the loopback one),
+//! and with `tls.cert` set the default issuer is `https://`.
 //! When both are set and their ports differ, `serve` logs it: a warning when the issuer is a
 //! loopback URL (nothing can sit between the two ports, so it is almost certainly a mistake), a
 //! note otherwise (a reverse proxy or a published container port is normal there).
@@ -26,6 +27,14 @@ pub fn local_addr(bind: &str) -> Option<SocketAddr> {
 /// The issuer `bind` implies when no issuer is configured.
 pub fn issuer_for_bind(bind: &str) -> Option<String> {
     local_addr(bind).map(|addr| format!("http://{addr}"))
+}
+
+/// `issuer` with `https` for `http`, for a ferrid that serves TLS itself.
+pub fn with_https(issuer: &str) -> String {
+    match issuer.strip_prefix("http://") {
+        Some(rest) => format!("https://{rest}"),
+        None => issuer.to_owned(),
+    }
 }
 
 /// Whether `issuer` names this machine only (`localhost`, `127.0.0.0/8`, `[::1]`): the one case

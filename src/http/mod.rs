@@ -27,7 +27,7 @@ pub mod well_known;
 
 use std::sync::Arc;
 
-use poem::http::Method;
+use poem::http::{header, Method};
 use poem::middleware::SetHeader;
 use poem::{get, Endpoint, EndpointExt, Route};
 use poem_openapi::{OpenApi, OpenApiService, Tags};
@@ -100,12 +100,20 @@ pub fn openapi_json(settings: &Settings) -> String {
     api_service(settings).spec()
 }
 
+/// `Strict-Transport-Security` of every response when ferrid is reached over https.
+pub const HSTS: &str = "max-age=31536000";
+
 /// The whole HTTP application for `ctx`.
 pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     let api = api_service(ctx.settings());
     let spec = api.spec_endpoint();
     let docs = docs::endpoint(&api.swagger_ui_html());
     let max_body = ctx.settings().http.max_body_bytes;
+    // RFC 6797: browsers that reached ferrid over https keep to https for a year, so a later
+    // http:// link cannot be used to strip TLS. Also behind a TLS-terminating proxy (an https
+    // issuer); browsers ignore the header on plain http.
+    let settings = ctx.settings();
+    let hsts = settings.tls.enabled() || settings.issuer().starts_with("https://");
     let page_methods = [Method::GET, Method::POST];
     let allowed = Arc::new(
         allow::AllowedMethods::from_api(Api::meta())
@@ -126,5 +134,9 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
         .around(middleware::observe)
         .around(middleware::html_security_headers)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
+        .with_if(
+            hsts,
+            SetHeader::new().overriding(header::STRICT_TRANSPORT_SECURITY, HSTS),
+        )
         .data(ctx)
 }

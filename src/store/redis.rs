@@ -6,6 +6,9 @@
 //! and write in one step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
 //!
+//! A `rediss://` URL connects over TLS (rustls): verified against the system's roots, or
+//! against `redis.tls_ca`, presenting `redis.tls_cert` when Redis asks for a client certificate.
+//!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
 //! after every (re)subscription, since anything published while it was away is lost.
@@ -61,7 +64,24 @@ pub struct RedisStore {
 impl RedisStore {
     /// A store for `url`; connects on first use and reconnects by itself.
     pub fn connect_lazily(url: &str, prefix: &str) -> Result<Self, StoreError> {
-        let client = redis::Client::open(url).map_err(map_error)?;
+        Self::connect_lazily_with_tls(url, prefix, None)
+    }
+
+    /// Like `connect_lazily`; a `rediss://` URL trusts the CA and presents the client
+    /// certificate in `tls` when given, else trusts the system's roots.
+    pub fn connect_lazily_with_tls(
+        url: &str,
+        prefix: &str,
+        tls: Option<redis::TlsCertificates>,
+    ) -> Result<Self, StoreError> {
+        // The redis crate builds its rustls configuration on the process's default provider;
+        // ferrid uses aws-lc-rs everywhere (a no-op when a default is already installed).
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let client = match tls {
+            Some(certificates) => redis::Client::build_with_tls(url, certificates),
+            None => redis::Client::open(url),
+        }
+        .map_err(map_error)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT))

@@ -15,7 +15,7 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-fn check(dir: &Path, env: &[(&str, &str)]) -> Output {
+pub(crate) fn check(dir: &Path, env: &[(&str, &str)]) -> Output {
     ferrid(dir)
         .arg("check")
         .envs(env.iter().copied())

@@ -1,8 +1,9 @@
 //! Test harness: starts one real `redis-server` per test binary (own process, Unix socket in a
 //! temp dir; or the Redis named by `REDIS_URL`), gives every test its own key prefix and never
 //! flushes anything (tests that stop or restart Redis get a server of their own); starts a real
-//! ferrid on `127.0.0.1:0` and talks HTTP to it. The RSA key is generated once per test binary and seeded
-//! into each server's key store, so tests do not pay for key generation.
+//! ferrid on `127.0.0.1:0` and talks HTTP to it (HTTPS with `Options::tls`, trusting only the
+//! test CA of `tls`). The RSA key is generated once per test binary and seeded into each server's
+//! key store, so tests do not pay for key generation.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -31,6 +32,7 @@ pub use oauth2::reqwest::Client as HttpClient;
 pub mod browser;
 pub mod code_flow;
 pub mod grants;
+pub mod tls;
 
 /// The system secret tests run Redis-mode servers with.
 pub const SYSTEM_SECRET: &str = "test-system-secret-0123456789abcdef";
@@ -307,6 +309,8 @@ pub struct Options {
     pub keys_dir: Option<TempDir>,
     /// A manual clock for the server (default: the system clock).
     pub clock: Option<ManualClock>,
+    /// Serve HTTPS with a certificate from `tls::ca()` (issuer `https://127.0.0.1:<port>`).
+    pub tls: bool,
 }
 
 impl Options {
@@ -319,6 +323,7 @@ impl Options {
             redis: None,
             keys_dir: None,
             clock: None,
+            tls: false,
         }
     }
 
@@ -336,35 +341,60 @@ impl TestServer {
 
     /// A server built from `options`, with settings adjusted by `configure`.
     pub async fn start_with(options: Options, configure: impl FnOnce(&mut Settings)) -> Self {
-        let bound = Bound::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", bound.local_addr());
         let keys_dir = options
             .keys_dir
             .unwrap_or_else(|| tempfile::tempdir().unwrap());
+        let tls = options
+            .tls
+            .then(|| tls::ca().write(keys_dir.path(), "ferrid"));
+        let identity = tls.as_ref().map(|files| {
+            ferrid::config::Identity::load(("tls.cert", &files.cert), ("tls.key", &files.key))
+                .unwrap()
+        });
+        let bound = Bound::bind_with("127.0.0.1:0", identity.as_ref())
+            .await
+            .unwrap();
+        let url = format!("{}://{}", bound.scheme(), bound.local_addr());
         let mut settings = Settings {
             issuer: url.clone(),
             bind: bound.local_addr().to_string(),
             clients: options.clients,
             ..Settings::default()
         };
+        if let Some(files) = tls {
+            settings.tls.cert = Some(files.cert);
+            settings.tls.key = Some(files.key);
+        }
         settings.keys.dir = keys_dir.path().join("keys");
         settings.log.level = "warn".into();
         let clock: SharedClock = match options.clock {
             Some(manual) => Arc::new(manual),
             None => Arc::new(SystemClock),
         };
-        let (store, redis): (SharedStore, Option<RedisTarget>) = match options.backend {
-            Backend::Memory => (Arc::new(MemoryStore::new(clock.clone())), None),
+        let redis = match options.backend {
+            Backend::Memory => None,
             Backend::Redis => {
                 let target = options.redis.unwrap_or_else(RedisTarget::new);
                 settings.store = target.url.clone();
                 settings.redis.prefix = target.prefix.clone();
                 settings.secrets.system = Some(SYSTEM_SECRET.to_owned().into());
-                (target.store(), Some(target))
+                Some(target)
             }
         };
         configure(&mut settings);
         settings.validate().unwrap();
+        let store: SharedStore = match options.backend {
+            Backend::Memory => Arc::new(MemoryStore::new(clock.clone())),
+            // As `serve` builds it, with the `redis.tls_*` files `configure` may have named.
+            Backend::Redis => Arc::new(
+                RedisStore::connect_lazily_with_tls(
+                    &settings.store,
+                    &settings.redis.prefix,
+                    settings.redis.tls_certificates().unwrap(),
+                )
+                .unwrap(),
+            ),
+        };
         if options.seed_key {
             let persistence = match options.backend {
                 Backend::Memory => KeyPersistence::Dir(settings.keys.dir.clone()),
@@ -421,10 +451,15 @@ impl Drop for TestServer {
     }
 }
 
-/// An HTTP client that never follows redirects (as OAuth clients must not).
+/// An HTTP client that never follows redirects (as OAuth clients must not) and, over https,
+/// trusts only the test CA (`tls::ca()`).
 pub fn http() -> HttpClient {
+    static CA: OnceLock<reqwest::Certificate> = OnceLock::new();
+    let ca = CA.get_or_init(|| reqwest::Certificate::from_pem(tls::ca().pem().as_bytes()).unwrap());
     reqwest::ClientBuilder::new()
         .redirect(reqwest::redirect::Policy::none())
+        .tls_built_in_root_certs(false)
+        .add_root_certificate(ca.clone())
         .build()
         .unwrap()
 }
