@@ -27,6 +27,7 @@ mod keys;
 mod log;
 mod secrets;
 
+pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;

@@ -103,7 +103,7 @@ pub fn openapi_json(settings: &Settings) -> String {
 pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     let api = api_service(ctx.settings());
     let spec = api.spec_endpoint();
-    let docs = docs::endpoint(&api.swagger_ui_html());
+    let docs = docs::endpoint(&api.swagger_ui_html(), ctx.settings().issuer());
     let max_body = ctx.settings().http.max_body_bytes;
     let page_methods = [Method::GET, Method::POST];
     let allowed = Arc::new(
