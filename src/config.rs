@@ -28,6 +28,7 @@ mod log;
 mod secrets;
 mod tls;
 
+pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;

@@ -6,21 +6,36 @@
 //! trips over — a `keys.dir` that is not a usable directory, a corrupt `ring.json` — is the
 //! operator's to fix and stops ferrid with exit code 2 and the reason. Once ready,
 //! `bootstrap::maintain` keeps the signing keys current, rotates them on schedule and provisions
-//! the store again if it loses its data. Without a config file, a demo client is generated so
-//! the quick tour works out of the box.
+//! the store again if it loses its data. Without a config file, a demo client and a demo user are
+//! generated, their secrets logged once at start-up, so the quick tour works out of the box: the
+//! client for `client_credentials`, the user for logging in through Swagger UI at `/docs`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
 use crate::bootstrap::{self, StartError};
 use crate::clock::SystemClock;
-use crate::config::{ClientConfig, Identity, Settings};
+use crate::config::{ClientConfig, Identity, Settings, UserConfig};
 use crate::http::server::Bound;
-use crate::secret::{random_token, SecretString};
+use crate::secret::{random_bytes, random_token, SecretString};
 
 /// Id of the client generated when no config file is given.
 pub const DEMO_CLIENT_ID: &str = "demo";
+/// Username of the user generated when no config file is given.
+pub const DEMO_USERNAME: &str = "demo";
+
+/// The generated secrets of the demo client and user, logged once when ferrid listens.
+#[derive(Default)]
+pub struct DemoSecrets {
+    /// The demo client's secret, when the demo client was generated.
+    pub client_secret: Option<SecretString>,
+    /// The demo user's password, when the demo user was generated.
+    pub user_password: Option<SecretString>,
+}
 
 /// Runs the server; exit code 2 for configuration errors (settings, TLS files that cannot be
 /// used, an unusable `keys.dir`), 1 for other start-up failures.
@@ -38,22 +53,22 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
         }
     };
     crate::telemetry::init(&settings.log);
-    let demo_secret = if config.is_none() && settings.clients.is_empty() {
-        match add_demo_client(&mut settings) {
-            Ok(secret) => Some(secret),
+    let demo = if config.is_none() {
+        match add_demo_accounts(&mut settings) {
+            Ok(demo) => demo,
             Err(err) => {
                 eprintln!("ferrid: {err}");
                 return ExitCode::FAILURE;
             }
         }
     } else {
-        None
+        DemoSecrets::default()
     };
     let runtime = match super::runtime(tokio::runtime::Builder::new_multi_thread()) {
         Ok(runtime) => runtime,
         Err(code) => return code,
     };
-    match runtime.block_on(serve(settings, demo_secret, tls)) {
+    match runtime.block_on(serve(settings, demo, tls)) {
         Ok(()) => ExitCode::SUCCESS,
         Err((code, err)) => {
             tracing::error!(error = %err, "ferrid stopped");
@@ -75,7 +90,7 @@ fn start_failure(err: StartError) -> (ExitCode, String) {
 
 async fn serve(
     settings: Settings,
-    demo_secret: Option<SecretString>,
+    demo: DemoSecrets,
     tls: Option<Identity>,
 ) -> Result<(), (ExitCode, String)> {
     let shutdown = shutdown_signal();
@@ -105,12 +120,22 @@ async fn serve(
         Some(mismatch) => tracing::info!(issuer = %issuer, bind = %bind, "{mismatch}"),
         None => {}
     }
-    if let Some(secret) = demo_secret {
+    if let Some(secret) = demo.client_secret {
         tracing::warn!(
             client_id = DEMO_CLIENT_ID,
             client_secret = secret.expose(),
             "no config file given: generated a demo client for client_credentials (scopes `read write`); \
              it changes on every start — configure [[clients]] for real use"
+        );
+    }
+    if let Some(password) = demo.user_password {
+        tracing::warn!(
+            username = DEMO_USERNAME,
+            password = password.expose(),
+            docs = %format!("{issuer}/docs"),
+            "no config file given: generated a demo user to log in with (Swagger UI's Authorize at \
+             /docs, then try /userinfo); the password changes on every start — configure [[users]] \
+             for real use"
         );
     }
     let background = ctx.clone();
@@ -128,17 +153,37 @@ async fn serve(
     Ok(())
 }
 
-fn add_demo_client(settings: &mut Settings) -> Result<SecretString, String> {
-    let secret = SecretString::new(random_token().map_err(|err| err.to_string())?);
-    settings.clients.push(ClientConfig {
-        id: DEMO_CLIENT_ID.into(),
-        name: Some("Demo client".into()),
-        secret: Some(secret.clone()),
-        grant_types: vec!["client_credentials".into()],
-        scopes: vec!["read".into(), "write".into()],
-        ..ClientConfig::default()
-    });
-    Ok(secret)
+/// Adds the demo client unless clients are configured (by environment variables), and the demo
+/// user unless users are; returns their generated secrets, to be logged once.
+pub fn add_demo_accounts(settings: &mut Settings) -> Result<DemoSecrets, String> {
+    let mut demo = DemoSecrets::default();
+    if settings.clients.is_empty() {
+        let secret = SecretString::new(random_token().map_err(|err| err.to_string())?);
+        settings.clients.push(ClientConfig {
+            id: DEMO_CLIENT_ID.into(),
+            name: Some("Demo client".into()),
+            secret: Some(secret.clone()),
+            grant_types: vec!["client_credentials".into()],
+            scopes: vec!["read".into(), "write".into()],
+            ..ClientConfig::default()
+        });
+        demo.client_secret = Some(secret);
+    }
+    if settings.users.is_empty() {
+        // 96 random bits in 16 characters: short enough to type on the login page, and the
+        // login throttle stands between it and guessing.
+        let bytes = random_bytes::<12>().map_err(|err| err.to_string())?;
+        let password = SecretString::new(URL_SAFE_NO_PAD.encode(bytes));
+        settings.users.push(UserConfig {
+            username: DEMO_USERNAME.into(),
+            password: Some(password.clone()),
+            name: Some("Demo User".into()),
+            email: Some("demo@example.com".into()),
+            ..UserConfig::default()
+        });
+        demo.user_password = Some(password);
+    }
+    Ok(demo)
 }
 
 /// Completes on SIGTERM or Ctrl-C (SIGINT). The handlers are installed at once, before the
@@ -161,5 +206,69 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             () = wait(interrupt) => {},
         }
         tracing::info!("shutting down: finishing requests in flight");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn without_config_a_demo_client_and_a_demo_user_are_added() {
+        let mut settings = Settings::default();
+        let demo = add_demo_accounts(&mut settings).unwrap();
+        let secret = demo.client_secret.unwrap();
+        let password = demo.user_password.unwrap();
+        assert_eq!(settings.clients.len(), 1);
+        assert_eq!(settings.clients[0].id, DEMO_CLIENT_ID);
+        assert_eq!(
+            settings.clients[0]
+                .secret
+                .as_ref()
+                .map(SecretString::expose),
+            Some(secret.expose())
+        );
+        assert_eq!(settings.users.len(), 1);
+        let user = &settings.users[0];
+        assert_eq!(user.username, DEMO_USERNAME);
+        assert_eq!(
+            user.password.as_ref().map(SecretString::expose),
+            Some(password.expose())
+        );
+        assert_eq!(password.expose().len(), 16);
+        assert!(user.email.is_some() && user.name.is_some());
+        settings.validate().unwrap();
+
+        let mut again = Settings::default();
+        let other = add_demo_accounts(&mut again).unwrap();
+        assert_ne!(
+            other.user_password.unwrap().expose(),
+            password.expose(),
+            "a new password on every start"
+        );
+    }
+
+    #[test]
+    fn configured_clients_or_users_are_left_alone() {
+        let mut settings = Settings::default();
+        settings.users.push(UserConfig {
+            username: "alice".into(),
+            password: Some(SecretString::new("wonderland")),
+            ..UserConfig::default()
+        });
+        let demo = add_demo_accounts(&mut settings).unwrap();
+        assert!(demo.user_password.is_none());
+        assert!(demo.client_secret.is_some());
+        assert_eq!(settings.users.len(), 1);
+
+        let mut settings = Settings::default();
+        settings.clients.push(ClientConfig {
+            id: "mine".into(),
+            ..ClientConfig::default()
+        });
+        let demo = add_demo_accounts(&mut settings).unwrap();
+        assert!(demo.client_secret.is_none());
+        assert!(demo.user_password.is_some());
+        assert_eq!(settings.clients.len(), 1);
     }
 }

@@ -107,7 +107,7 @@ pub const HSTS: &str = "max-age=31536000";
 pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     let api = api_service(ctx.settings());
     let spec = api.spec_endpoint();
-    let docs = docs::endpoint(&api.swagger_ui_html());
+    let docs = docs::endpoint(&api.swagger_ui_html(), ctx.settings().issuer());
     let max_body = ctx.settings().http.max_body_bytes;
     // RFC 6797: browsers that reached ferrid over https keep to https for a year, so a later
     // http:// link cannot be used to strip TLS. Also behind a TLS-terminating proxy (an https

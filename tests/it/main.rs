@@ -23,6 +23,7 @@ mod method_not_allowed;
 mod openapi;
 mod openid_connect;
 mod oversized_bodies;
+mod quick_tour;
 mod redis_outage;
 mod rediss;
 mod refresh;

@@ -30,6 +30,7 @@ use zeroize::Zeroizing;
 pub use oauth2::reqwest::Client as HttpClient;
 
 pub mod browser;
+pub mod chromium;
 pub mod code_flow;
 pub mod grants;
 pub mod tls;
