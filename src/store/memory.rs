@@ -1,11 +1,13 @@
 //! The embedded store: a map behind a mutex, for a single instance and for tests. Expiry follows
 //! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
 //! once and swept on later writes. Every operation holds the lock for its whole
-//! read-modify-write, which makes `take`, `put_new`, `compare_and_swap` and `delete_if` atomic.
+//! read-modify-write, which makes `take`, `put_new`, `compare_and_swap`, `delete_if`, the
+//! counters and `put_capped` atomic. Counters are stored as decimal text and a capped index as
+//! its keys one per line, like the Redis backend's values, so `get` sees the same bytes.
 //! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
 //! survives a restart.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -14,7 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::notices::{self, Notices};
-use super::{Store, StoreError};
+use super::{Count, Store, StoreError};
 use crate::clock::SharedClock;
 
 /// Sweep expired entries once every this many writes.
@@ -178,6 +180,104 @@ impl Store for MemoryStore {
         Ok(matches)
     }
 
+    async fn count_below_limits(
+        &self,
+        counters: &[(&str, u64)],
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Count, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        let mut current = Vec::with_capacity(counters.len());
+        let mut retry_after_ms = None;
+        for &(key, limit) in counters {
+            let stored = entries.get(key).filter(|entry| entry.is_live(now));
+            let counter = stored.map(|entry| Counter::parse(key, &entry.value));
+            let counter = counter.transpose()?.filter(|c| c.window_ends_ms > now_ms);
+            if counter.map_or(0, |c| c.count) >= limit {
+                let ends = counter.map_or(now_ms + window.as_millis() as u64, |c| c.window_ends_ms);
+                retry_after_ms = retry_after_ms.max(Some((ends - now_ms).max(1)));
+            }
+            current.push((key, counter));
+        }
+        if let Some(ms) = retry_after_ms {
+            return Ok(Count::Full {
+                retry_after: Duration::from_millis(ms),
+            });
+        }
+        for (key, counter) in current {
+            let next = match counter {
+                Some(counter) => Counter {
+                    count: counter.count + 1,
+                    window_ends_ms: counter.window_ends_ms,
+                },
+                None => Counter {
+                    count: 1,
+                    window_ends_ms: now_ms + window.as_millis() as u64,
+                },
+            };
+            let ttl = Duration::from_millis(next.window_ends_ms - now_ms);
+            entries.insert(key.to_owned(), self.entry(next.to_bytes(), Some(ttl)));
+        }
+        self.sweep_now_and_then(&mut entries);
+        Ok(Count::Counted)
+    }
+
+    async fn uncount(&self, keys: &[&str]) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        for &key in keys {
+            let Some(entry) = entries.get_mut(key).filter(|entry| entry.is_live(now)) else {
+                continue;
+            };
+            let counter = Counter::parse(key, &entry.value)?;
+            if counter.count <= 1 {
+                entries.remove(key);
+            } else {
+                let less = Counter {
+                    count: counter.count - 1,
+                    ..counter
+                };
+                entry.value = less.to_bytes();
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_capped(
+        &self,
+        index: &str,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        cap: usize,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        let record = self.entry(value, Some(ttl));
+        let mut entries = self.lock()?;
+        let mut keys: VecDeque<String> = entries
+            .get(index)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| String::from_utf8_lossy(&entry.value).into_owned())
+            .map(|list| list.lines().map(str::to_owned).collect())
+            .unwrap_or_default();
+        entries.insert(key.to_owned(), record);
+        keys.push_back(key.to_owned());
+        if keys.len() > cap {
+            keys.retain(|key| entries.get(key).is_some_and(|entry| entry.is_live(now)));
+            while keys.len() > cap {
+                if let Some(oldest) = keys.pop_front() {
+                    entries.remove(&oldest);
+                }
+            }
+        }
+        let list = Vec::from(keys).join("\n").into_bytes();
+        let index_entry = self.entry(list, Some(ttl));
+        entries.insert(index.to_owned(), index_entry);
+        self.sweep_now_and_then(&mut entries);
+        Ok(())
+    }
+
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {
         let mut subscribers = self
             .subscribers
@@ -208,5 +308,30 @@ impl Store for MemoryStore {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+}
+
+/// A counter as both backends store it: `<count>:<window end, ms since the epoch>`.
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    count: u64,
+    window_ends_ms: u64,
+}
+
+impl Counter {
+    fn parse(key: &str, value: &[u8]) -> Result<Self, StoreError> {
+        std::str::from_utf8(value)
+            .ok()
+            .and_then(|text| text.split_once(':'))
+            .and_then(|(count, ends)| Some((count.parse().ok()?, ends.parse().ok()?)))
+            .map(|(count, window_ends_ms)| Self {
+                count,
+                window_ends_ms,
+            })
+            .ok_or_else(|| StoreError::Corrupt(format!("{key}: not a counter")))
+    }
+
+    fn to_bytes(self) -> Vec<u8> {
+        format!("{}:{}", self.count, self.window_ends_ms).into_bytes()
     }
 }

@@ -14,7 +14,7 @@ use crate::common::Backend;
 /// Kinds whose records never expire.
 const PERMANENT: [&str; 4] = ["client", "clients", "user", "username"];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 13] = [
+const DOCUMENTED: [&str; 15] = [
     "client",
     "clients",
     "user",
@@ -27,6 +27,8 @@ const DOCUMENTED: [&str; 13] = [
     "session-families",
     "consent",
     "interaction",
+    "interactions",
+    "login-failures",
     "revoked-jti",
 ];
 
