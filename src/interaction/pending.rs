@@ -39,11 +39,11 @@ pub struct Pending {
     pub logged_in: bool,
 }
 
-/// The store key of interaction `id`: under the address tag the id starts with. `None` for an
-/// id ferrid cannot have made.
-fn key(id: &str) -> Option<String> {
+/// The address tag interaction `id` starts with, and its store key under that tag. `None` for
+/// an id ferrid cannot have made.
+fn key(id: &str) -> Option<(&str, String)> {
     let (tag, _) = id.split_once('.')?;
-    client_address::is_tag(tag).then(|| keyspace::pending(tag, id))
+    client_address::is_tag(tag).then(|| (tag, keyspace::pending(tag, id)))
 }
 
 /// The stored form of the browser-binding cookie: the same digest that keys other secrets, so
@@ -85,23 +85,25 @@ impl Pending {
     /// The interaction `id`, if it has not expired (or been evicted).
     pub async fn find(ctx: &Context, id: &str) -> Result<Option<Self>, StoreError> {
         match key(id) {
-            Some(key) => store::get_json(ctx.store(), &key).await,
+            Some((_, key)) => store::get_json(ctx.store(), &key).await,
             None => Ok(None),
         }
     }
 
     /// Stores the interaction's current state.
     pub async fn save(&self, ctx: &Context, id: &str) -> Result<(), StoreError> {
-        let key = key(id).ok_or_else(|| StoreError::Corrupt("malformed interaction id".into()))?;
+        let (_, key) =
+            key(id).ok_or_else(|| StoreError::Corrupt("malformed interaction id".into()))?;
         store::put_json(ctx.store(), &key, self, Some(PENDING_TTL)).await
     }
 
-    /// Ends the interaction.
+    /// Ends the interaction; it no longer counts towards its address's bound.
     pub async fn finish(ctx: &Context, id: &str) -> Result<(), StoreError> {
-        match key(id) {
-            Some(key) => ctx.store().delete(&key).await.map(|_| ()),
-            None => Ok(()),
-        }
+        let Some((tag, key)) = key(id) else {
+            return Ok(());
+        };
+        let index = keyspace::pending_by_address(tag);
+        ctx.store().delete_capped(&index, &key).await.map(|_| ())
     }
 
     /// Whether the browser holding `bind_cookie` started this interaction.

@@ -78,22 +78,21 @@ return 0
 ";
 
 /// `put_capped`: KEYS[1] is the index (a list of key names, oldest first), KEYS[2] the key to
-/// write; ARGV the value, the TTL in ms and the cap. The keys an index names share its hash tag,
+/// write; ARGV the value, the TTL in ms and the cap. The keys an index lists share its hash tag,
 /// so the ones evicted here live in the same slot as KEYS.
 pub(super) const PUT_CAPPED: &str = r"
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[2])
-redis.call('RPUSH', KEYS[1], KEYS[2])
+local length = redis.call('RPUSH', KEYS[1], KEYS[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-local cap = tonumber(ARGV[3])
-if redis.call('LLEN', KEYS[1]) > cap then
-  for _, key in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-    if redis.call('EXISTS', key) == 0 then
-      redis.call('LREM', KEYS[1], 0, key)
-    end
-  end
-  while redis.call('LLEN', KEYS[1]) > cap do
-    redis.call('DEL', redis.call('LPOP', KEYS[1]))
-  end
+while length > tonumber(ARGV[3]) do
+  redis.call('DEL', redis.call('LPOP', KEYS[1]))
+  length = length - 1
 end
 return 0
+";
+
+/// `delete_capped`: takes KEYS[2] off the index KEYS[1] and deletes it.
+pub(super) const DELETE_CAPPED: &str = r"
+redis.call('LREM', KEYS[1], 1, KEYS[2])
+return redis.call('DEL', KEYS[2])
 ";

@@ -2,12 +2,12 @@
 //! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
 //! once and swept on later writes. Every operation holds the lock for its whole
 //! read-modify-write, which makes `take`, `put_new`, `compare_and_swap`, `delete_if`, the
-//! counters and `put_capped` atomic. Counters are stored as decimal text and a capped index as
-//! its keys one per line, like the Redis backend's values, so `get` sees the same bytes.
+//! counters and the capped indexes atomic. Counters are stored as text, as the Redis backend
+//! stores them; a capped index as its keys, one per line (keys hold no newline).
 //! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
 //! survives a restart.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -255,27 +255,56 @@ impl Store for MemoryStore {
         let now = self.clock.now_millis();
         let record = self.entry(value, Some(ttl));
         let mut entries = self.lock()?;
-        let mut keys: VecDeque<String> = entries
-            .get(index)
-            .filter(|entry| entry.is_live(now))
-            .map(|entry| String::from_utf8_lossy(&entry.value).into_owned())
-            .map(|list| list.lines().map(str::to_owned).collect())
-            .unwrap_or_default();
         entries.insert(key.to_owned(), record);
-        keys.push_back(key.to_owned());
-        if keys.len() > cap {
-            keys.retain(|key| entries.get(key).is_some_and(|entry| entry.is_live(now)));
-            while keys.len() > cap {
-                if let Some(oldest) = keys.pop_front() {
-                    entries.remove(&oldest);
-                }
-            }
+        let mut listed = entries
+            .remove(index)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.value)
+            .unwrap_or_default();
+        if !listed.is_empty() {
+            listed.push(b'\n');
         }
-        let list = Vec::from(keys).join("\n").into_bytes();
-        let index_entry = self.entry(list, Some(ttl));
+        listed.extend_from_slice(key.as_bytes());
+        let mut length = listed.split(|&b| b == b'\n').count();
+        let mut start = 0;
+        while length > cap {
+            let end = listed[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(listed.len(), |at| start + at);
+            if let Ok(oldest) = std::str::from_utf8(&listed[start..end]) {
+                entries.remove(oldest);
+            }
+            start = (end + 1).min(listed.len());
+            length -= 1;
+        }
+        listed.drain(..start);
+        let index_entry = self.entry(listed, Some(ttl));
         entries.insert(index.to_owned(), index_entry);
         self.sweep_now_and_then(&mut entries);
         Ok(())
+    }
+
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        let deleted = entries.remove(key).is_some_and(|entry| entry.is_live(now));
+        if let Some(entry) = entries.get_mut(index) {
+            let mut kept = Vec::with_capacity(entry.value.len());
+            let mut taken = false;
+            for line in entry.value.split(|&b| b == b'\n') {
+                if !taken && line == key.as_bytes() {
+                    taken = true;
+                    continue;
+                }
+                if !kept.is_empty() {
+                    kept.push(b'\n');
+                }
+                kept.extend_from_slice(line);
+            }
+            entry.value = kept;
+        }
+        Ok(deleted)
     }
 
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {

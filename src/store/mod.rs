@@ -9,8 +9,8 @@
 //! holds). `publish` / `subscribe` carry best-effort change notices between the instances
 //! sharing a store. `count_below_limits` / `uncount` keep counters that expire a window after
 //! they start (login throttling, shared by every instance on Redis); `put_capped` writes a value
-//! and keeps at most N of them per index, evicting the oldest (pending interactions per client
-//! address). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
+//! and keeps at most N of them per index, evicting the oldest, and `delete_capped` deletes one
+//! (pending interactions per client address). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
 //! comes from `keyspace`; the keys one call touches together share a hash tag.
 
 pub mod keyspace;
@@ -108,10 +108,11 @@ pub trait Store: Send + Sync + 'static {
     async fn uncount(&self, keys: &[&str]) -> Result<(), StoreError>;
 
     /// Writes `value` under `key` with `ttl` and appends `key` to the list `index`, in one atomic
-    /// step. When the index then names more than `cap` keys that still exist, the oldest of them
-    /// are deleted, their values with them, until `cap` remain; keys already gone leave the
-    /// index then. The index expires `ttl` after its latest write. `index` and `key` must share a
-    /// hash tag.
+    /// step; while the index then lists more than `cap` keys, the oldest is taken off it and
+    /// deleted. Keys leave an index through `delete_capped` or by expiring — all with the same
+    /// `ttl`, they expire oldest first, so they are the first taken off, and a bounded index
+    /// costs the same however long it is. The index expires `ttl` after its latest write.
+    /// `index` and `key` must share a hash tag.
     async fn put_capped(
         &self,
         index: &str,
@@ -120,6 +121,10 @@ pub trait Store: Send + Sync + 'static {
         ttl: Duration,
         cap: usize,
     ) -> Result<(), StoreError>;
+
+    /// Deletes `key` and takes it off the list `index`, in one atomic step; `true` when a live
+    /// value was deleted.
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError>;
 
     /// Tells every subscriber of `channel`, in this process or another instance on the same
     /// store, that something changed. Best effort: a notice can be lost (a subscriber

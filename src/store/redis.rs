@@ -19,7 +19,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
-use super::lua::{COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_IF, PUT_CAPPED, UNCOUNT};
+use super::lua::{
+    COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, UNCOUNT,
+};
 use super::notices::{self, Notices};
 use super::{Count, Store, StoreError};
 
@@ -40,6 +42,7 @@ pub struct RedisStore {
     count_below_limits: Script,
     uncount: Script,
     put_capped: Script,
+    delete_capped: Script,
 }
 
 impl RedisStore {
@@ -62,6 +65,7 @@ impl RedisStore {
             count_below_limits: Script::new(COUNT_BELOW_LIMITS),
             uncount: Script::new(UNCOUNT),
             put_capped: Script::new(PUT_CAPPED),
+            delete_capped: Script::new(DELETE_CAPPED),
         })
     }
 
@@ -270,6 +274,18 @@ impl Store for RedisStore {
             .await
             .map(|_| ())
             .map_err(map_error)
+    }
+
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let deleted: u64 = self
+            .delete_capped
+            .key(self.key(index))
+            .key(self.key(key))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(deleted > 0)
     }
 
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {

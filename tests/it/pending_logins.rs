@@ -1,7 +1,8 @@
 //! The bound on pending sign-in requests per client address (issue 11.8): anyone can start
 //! interactions without credentials, so one address keeps at most
 //! `sessions.pending_logins_per_address`; a new one evicts its oldest, whose login page then
-//! says the request expired, while the newest and other addresses' requests keep working.
+//! says the request expired, while the newest and other addresses' requests keep working; a
+//! finished sign-in no longer counts.
 
 use crate::common::browser::{callback, log_in, Browser, Page, CALLBACK};
 use crate::common::grants::{server_with, CHALLENGE};
@@ -64,4 +65,22 @@ async fn the_oldest_pending_logins_of_an_address_are_evicted(backend: Backend) {
     );
 }
 
-for_each_backend!(the_oldest_pending_logins_of_an_address_are_evicted);
+async fn finished_sign_ins_free_their_place(backend: Backend) {
+    let server = server_with(backend, None, |settings| {
+        settings.sessions.pending_logins_per_address = 2;
+    })
+    .await;
+    let (slow_browser, slow) = start_from(&server, "127.0.0.11").await;
+    let (browser, quick) = start_from(&server, "127.0.0.11").await;
+    let done = log_in(&server, &browser, quick, "wonderland").await;
+    assert!(callback(&done).contains_key("code"));
+    // Two started, one finished: a third does not evict the one still in progress.
+    let (_, _third) = start_from(&server, "127.0.0.11").await;
+    let done = log_in(&server, &slow_browser, slow, "wonderland").await;
+    assert!(callback(&done).contains_key("code"));
+}
+
+for_each_backend!(
+    the_oldest_pending_logins_of_an_address_are_evicted,
+    finished_sign_ins_free_their_place,
+);

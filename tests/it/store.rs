@@ -498,11 +498,11 @@ async fn put_capped_evicts_the_oldest_beyond_the_cap(subject: Subject) {
             .await
             .unwrap()
     };
+    let live = async |key: &str| store.get(key).await.unwrap().is_some();
     for i in 0..5 {
         put("index:{e}", &format!("item:{{e}}:{i}")).await;
     }
     put("index:{f}", "item:{f}:0").await;
-    let live = async |key: &str| store.get(key).await.unwrap().is_some();
     assert!(
         !live("item:{e}:0").await && !live("item:{e}:1").await,
         "the oldest are evicted"
@@ -514,8 +514,16 @@ async fn put_capped_evicts_the_oldest_beyond_the_cap(subject: Subject) {
         );
     }
     assert!(live("item:{f}:0").await, "another index is unaffected");
-    // A key that is gone no longer takes a place: the oldest live one stays.
-    assert!(store.delete("item:{e}:3").await.unwrap());
+    // A key deleted through its index gives its place back: the oldest live one stays.
+    assert!(store
+        .delete_capped("index:{e}", "item:{e}:3")
+        .await
+        .unwrap());
+    assert!(!live("item:{e}:3").await);
+    assert!(!store
+        .delete_capped("index:{e}", "item:{e}:3")
+        .await
+        .unwrap());
     put("index:{e}", "item:{e}:5").await;
     for i in [2, 4, 5] {
         assert!(live(&format!("item:{{e}}:{i}")).await, "item {i}");
@@ -527,21 +535,29 @@ async fn put_capped_evicts_the_oldest_beyond_the_cap(subject: Subject) {
     }
 }
 
-async fn put_capped_values_expire_with_their_ttl(subject: Subject) {
+async fn put_capped_values_expire_and_give_their_places_back(subject: Subject) {
     let store = &subject.store;
-    store
-        .put_capped(
-            "index:{g}",
-            "item:{g}:0",
-            b"x".to_vec(),
-            Duration::from_millis(150),
-            3,
-        )
-        .await
-        .unwrap();
+    let short = Duration::from_millis(150);
+    for key in ["item:{g}:0", "item:{g}:1"] {
+        store
+            .put_capped("index:{g}", key, b"x".to_vec(), short, 3)
+            .await
+            .unwrap();
+    }
     assert_eq!(store.get("item:{g}:0").await.unwrap(), Some(b"x".to_vec()));
     subject.pass(Duration::from_millis(400)).await;
     assert_eq!(store.get("item:{g}:0").await.unwrap(), None);
+    for i in 2..5 {
+        let key = format!("item:{{g}}:{i}");
+        store
+            .put_capped("index:{g}", &key, b"y".to_vec(), Duration::from_secs(60), 3)
+            .await
+            .unwrap();
+    }
+    for i in 2..5 {
+        let key = format!("item:{{g}}:{i}");
+        assert_eq!(store.get(&key).await.unwrap(), Some(b"y".to_vec()), "{key}");
+    }
 }
 
 async fn put_capped_keeps_exactly_the_cap_under_concurrency(subject: Subject) {
@@ -605,7 +621,7 @@ suite!(
     uncount_gives_counts_back_and_keeps_the_window,
     counters_admit_exactly_their_limit_under_concurrency,
     put_capped_evicts_the_oldest_beyond_the_cap,
-    put_capped_values_expire_with_their_ttl,
+    put_capped_values_expire_and_give_their_places_back,
     put_capped_keeps_exactly_the_cap_under_concurrency,
 );
 
