@@ -102,9 +102,14 @@ pub struct SessionSettings {
     /// Which refresh-token families logging out revokes: `none`, `online` (those without
     /// `offline_access`) or `all`.
     pub logout_revokes: String,
-    /// Login attempts allowed per username per minute (five times as many per client address).
+    /// Failed login attempts allowed per username and client address per minute (five times as
+    /// many per client address); counted in the store, so shared by every instance on Redis.
     #[serde(deserialize_with = "number")]
     pub login_attempts_per_minute: u32,
+    /// Sign-in requests in progress (login and consent pages) one client address may hold; a new
+    /// one beyond it evicts the oldest.
+    #[serde(deserialize_with = "number")]
+    pub pending_logins_per_address: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -212,6 +217,7 @@ impl Default for SessionSettings {
             consent_ttl_secs: 365 * 86_400,
             logout_revokes: "online".into(),
             login_attempts_per_minute: 10,
+            pending_logins_per_address: 50,
         }
     }
 }
@@ -416,6 +422,12 @@ impl Settings {
         if sessions.login_attempts_per_minute == 0 {
             return Err(ConfigError::new(
                 "sessions.login_attempts_per_minute",
+                "must be at least 1",
+            ));
+        }
+        if sessions.pending_logins_per_address == 0 {
+            return Err(ConfigError::new(
+                "sessions.pending_logins_per_address",
                 "must be at least 1",
             ));
         }

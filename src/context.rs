@@ -1,7 +1,7 @@
 //! `Context`: what the domain needs of a running ferrid — settings, store, clock, the live key
-//! ring, the MAC keys derived from the system secret, the login throttle and the start-up status
-//! — shared by every request. It knows neither store backend nor how start-up happens: the
-//! `bootstrap` module above it builds one and brings the store up to date.
+//! ring, the MAC keys derived from the system secret and the start-up status — shared by every
+//! request. It knows neither store backend nor how start-up happens: the `bootstrap` module
+//! above it builds one and brings the store up to date.
 
 use std::sync::Arc;
 
@@ -10,7 +10,6 @@ use arc_swap::ArcSwap;
 use crate::clock::{Clock, SharedClock};
 use crate::config::Settings;
 use crate::error::OAuthError;
-use crate::interaction::throttle::LoginThrottle;
 use crate::keys::live::LiveKeys;
 use crate::keys::KeyRing;
 use crate::secret::DerivedKeys;
@@ -23,7 +22,6 @@ pub struct Context {
     clock: SharedClock,
     keys: LiveKeys,
     derived: DerivedKeys,
-    login_throttle: LoginThrottle,
     not_ready_reason: ArcSwap<String>,
     store_generation: ArcSwap<String>,
 }
@@ -37,14 +35,12 @@ impl Context {
         keys: LiveKeys,
         derived: DerivedKeys,
     ) -> Self {
-        let login_throttle = LoginThrottle::new(settings.sessions.login_attempts_per_minute);
         Self {
             settings,
             store,
             clock,
             keys,
             derived,
-            login_throttle,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
             store_generation: ArcSwap::from_pointee(String::new()),
         }
@@ -63,11 +59,6 @@ impl Context {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
-    }
-
-    /// The login attempt limits.
-    pub fn login_throttle(&self) -> &LoginThrottle {
-        &self.login_throttle
     }
 
     /// Keys derived from the system secret for ferrid's own MACs.

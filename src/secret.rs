@@ -91,6 +91,7 @@ pub struct RandomError;
 pub struct DerivedKeys {
     refresh_successor: aws_lc_rs::hmac::Key,
     logout_csrf: aws_lc_rs::hmac::Key,
+    client_address: aws_lc_rs::hmac::Key,
 }
 
 impl DerivedKeys {
@@ -103,6 +104,7 @@ impl DerivedKeys {
         Self {
             refresh_successor: key("refresh-successor"),
             logout_csrf: key("logout-csrf"),
+            client_address: key("client-address"),
         }
     }
 
@@ -119,6 +121,15 @@ impl DerivedKeys {
         use base64::Engine;
         let tag = aws_lc_rs::hmac::sign(&self.logout_csrf, session_cookie.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+}
+
+impl DerivedKeys {
+    /// The store's name for a client address: 128 bits of its MAC, base64url (22 characters).
+    /// The same on every instance sharing the secret; the address cannot be read back from it.
+    pub fn client_address_tag(&self, address: &str) -> String {
+        let tag = aws_lc_rs::hmac::sign(&self.client_address, address.as_bytes());
+        URL_SAFE_NO_PAD.encode(&tag.as_ref()[..16])
     }
 }
 

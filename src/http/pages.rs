@@ -25,7 +25,8 @@ struct LoginPage<'a> {
     csrf: &'a str,
     username: &'a str,
     failed: bool,
-    throttled: bool,
+    /// Seconds until a throttled address may try again.
+    retry_after: Option<u64>,
 }
 
 #[derive(Template)]
@@ -72,23 +73,28 @@ fn render(step: &Step) -> Response {
             page,
             login_hint,
             failed,
-            throttled,
-        } => html(
-            if *throttled {
-                StatusCode::TOO_MANY_REQUESTS
-            } else {
-                StatusCode::OK
-            },
-            LoginPage {
+            retry_after,
+        } => {
+            let form = LoginPage {
                 client_name: &page.client_name,
                 interaction: &page.interaction,
                 csrf: &page.csrf,
                 username: login_hint.as_deref().unwrap_or_default(),
-                failed: *failed && !*throttled,
-                throttled: *throttled,
+                failed: *failed && retry_after.is_none(),
+                retry_after: *retry_after,
+            };
+            match retry_after {
+                // RFC 6585 §4: 429 with how long to wait; the form is usable again after that.
+                Some(secs) => {
+                    let mut response = html(StatusCode::TOO_MANY_REQUESTS, form.render());
+                    response
+                        .headers_mut()
+                        .insert(header::RETRY_AFTER, header::HeaderValue::from(*secs));
+                    response
+                }
+                None => html(StatusCode::OK, form.render()),
             }
-            .render(),
-        ),
+        }
         Step::Consent {
             page,
             username,
@@ -165,14 +171,15 @@ fn append_cookie(response: &mut Response, cookie: String) {
     }
 }
 
-fn browser<'a>(
-    ctx: &Context,
-    request: &'a Request,
-) -> (CookieNames, Option<&'a str>, Option<&'a str>) {
+/// What the browser presents: its cookies and its address. The address is the connection's
+/// peer: without a trusted-proxy setting, `X-Forwarded-For` is anyone's to write.
+fn browser<'a>(ctx: &Context, request: &'a Request) -> Browser<'a> {
     let names = CookieNames::for_issuer(ctx.settings().issuer());
-    let session = names.session(request);
-    let bind = names.bind(request);
-    (names, session, bind)
+    Browser {
+        session: names.session(request),
+        bind: names.bind(request),
+        address: request.remote_addr().as_socket_addr().map(|addr| addr.ip()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -206,8 +213,7 @@ async fn show(
     let Some(id) = query.ok().and_then(|q| q.0.interaction) else {
         return error_page(400, NO_INTERACTION);
     };
-    let (_, session, bind) = browser(ctx, request);
-    let result = interaction::show(ctx, &id, page, Browser { session, bind }).await;
+    let result = interaction::show(ctx, &id, page, browser(ctx, request)).await;
     let in_place = matches!(&result, Ok(outcome) if matches!((&outcome.step, page), (Step::Login { .. }, Page::Login) | (Step::Consent { .. }, Page::Consent)));
     respond(ctx, result, in_place)
 }
@@ -229,27 +235,21 @@ pub async fn login_submit(
     request: &Request,
     form: Result<Form<LoginFields>, poem::Error>,
 ) -> Response {
-    let address = request
-        .remote_addr()
-        .as_socket_addr()
-        .map(|addr| addr.ip().to_string());
     let Ok(Form(fields)) = form else {
         return error_page(400, "The sign-in form was malformed.");
     };
     let Some(interaction) = fields.interaction else {
         return error_page(400, NO_INTERACTION);
     };
-    let (_, session, bind) = browser(&ctx, request);
     let form = LoginForm {
         interaction: &interaction,
         csrf_token: fields.csrf_token.as_deref(),
         username: fields.username.as_deref().unwrap_or_default().trim(),
         password: fields.password.unwrap_or_default(),
-        client_address: address.as_deref(),
     };
     respond(
         &ctx,
-        interaction::login(&ctx, form, Browser { session, bind }).await,
+        interaction::login(&ctx, form, browser(&ctx, request)).await,
         false,
     )
 }
@@ -282,7 +282,6 @@ pub async fn consent_submit(
         Some("deny") => false,
         _ => return error_page(400, "Choose Allow or Deny."),
     };
-    let (_, session, bind) = browser(&ctx, request);
     let form = ConsentForm {
         interaction: &interaction,
         csrf_token: fields.csrf_token.as_deref(),
@@ -290,7 +289,7 @@ pub async fn consent_submit(
     };
     respond(
         &ctx,
-        interaction::consent(&ctx, form, Browser { session, bind }).await,
+        interaction::consent(&ctx, form, browser(&ctx, request)).await,
         false,
     )
 }
@@ -301,10 +300,9 @@ pub async fn authorize(
     request: &Request,
     params: crate::oauth::authorize::AuthorizeParams,
 ) -> Response {
-    let (_, session, bind) = browser(ctx, request);
     respond(
         ctx,
-        interaction::authorize(ctx, params, Browser { session, bind }).await,
+        interaction::authorize(ctx, params, browser(ctx, request)).await,
         false,
     )
 }

@@ -4,9 +4,11 @@
 //! returns the next `Step` for the browser; `decide` is the one place that chooses it: it
 //! gathers the facts (session, remembered consent, what this interaction already did), asks the
 //! interaction `policy` (log in? consent? done?) and acts on the answer. Beside it: the pending
-//! interactions between pages (`pending`), remembered consent (`consent`) and login throttling
-//! (`throttle`); browser sessions themselves are `session`.
+//! interactions between pages (`pending`), remembered consent (`consent`), login throttling
+//! (`throttle`), and the client address that throttling and the bound on pending interactions
+//! count per (`client_address`); browser sessions themselves are `session`.
 
+pub mod client_address;
 pub mod consent;
 pub mod pending;
 pub mod policy;
@@ -29,6 +31,7 @@ use crate::users;
 
 use self::pending::Pending;
 use self::policy::{Decision, Interaction, Situation};
+use self::throttle::Admission;
 
 const EXPIRED: &str = "This sign-in request has expired or was already completed. Go back to the application and start again.";
 const FORGED: &str = "This form could not be verified (its security token is missing or belongs to another browser). Go back to the application and start again.";
@@ -46,7 +49,7 @@ pub async fn authorize(
         request,
         pending: None,
         session: browser.session.zip(session),
-        bind: browser.bind,
+        browser,
         consent_given: false,
     };
     decide(ctx, progress).await
@@ -81,8 +84,6 @@ pub struct LoginForm<'a> {
     pub csrf_token: Option<&'a str>,
     pub username: &'a str,
     pub password: String,
-    /// The client's network address, for throttling.
-    pub client_address: Option<&'a str>,
 }
 
 /// Handles a posted login form.
@@ -93,19 +94,20 @@ pub async fn login(
 ) -> Result<Outcome, BrowserError> {
     let (client, mut pending) =
         checked_pending(ctx, form.interaction, form.csrf_token, browser).await?;
-    if !ctx
-        .login_throttle()
-        .allow(form.username, form.client_address)
-    {
-        tracing::warn!(target: "ferrid::audit", event = "login", outcome = "throttled", client_id = %client.client_id, "too many login attempts");
-        let step = Step::Login {
-            page: page_context(form.interaction, &pending, &client),
-            login_hint: Some(form.username.to_owned()),
-            failed: true,
-            throttled: true,
-        };
-        return Ok(step.into());
-    }
+    let address = client_address::tag(ctx, browser.address);
+    let attempt = match throttle::admit(ctx, &address, form.username).await? {
+        Admission::Admitted(attempt) => attempt,
+        Admission::Throttled(wait) => {
+            tracing::warn!(target: "ferrid::audit", event = "login", outcome = "throttled", client_id = %client.client_id, "too many failed login attempts");
+            let step = Step::Login {
+                page: page_context(form.interaction, &pending, &client),
+                login_hint: Some(form.username.to_owned()),
+                failed: true,
+                retry_after: Some(throttle::retry_after_secs(wait)),
+            };
+            return Ok(step.into());
+        }
+    };
     let user = users::find_for_login(ctx.store(), form.username).await?;
     let candidate = user.clone();
     let password = form.password;
@@ -115,15 +117,20 @@ pub async fn login(
     .await
     .map_err(|err| BrowserError::server(OAuthError::server_error(err)))?;
     let Some(user) = user.filter(|_| valid) else {
+        // The attempt stays counted: a failure.
         tracing::info!(target: "ferrid::audit", event = "login", outcome = "failure", client_id = %client.client_id, "wrong username or password");
         return Ok(Step::Login {
             page: page_context(form.interaction, &pending, &client),
             login_hint: Some(form.username.to_owned()),
             failed: true,
-            throttled: false,
+            retry_after: None,
         }
         .into());
     };
+    if let Err(err) = attempt.succeeded(ctx).await {
+        // Not worth refusing a correct password for: the attempt then counts as one failure.
+        tracing::warn!(error = %err, "could not give back a successful login attempt");
+    }
     let (cookie, session) = session::create(ctx, &user, &["pwd"])
         .await
         .map_err(BrowserError::server)?;
@@ -134,7 +141,7 @@ pub async fn login(
         request: pending.request.clone(),
         pending: Some((form.interaction, pending)),
         session: Some((&cookie, session)),
-        bind: browser.bind,
+        browser,
         consent_given: false,
     };
     let mut outcome = decide(ctx, progress).await?;
@@ -176,7 +183,7 @@ pub async fn consent(
         request,
         pending: Some((form.interaction, pending)),
         session: Some((browser.session.unwrap_or_default(), session)),
-        bind: browser.bind,
+        browser,
         consent_given: true,
     };
     decide(ctx, progress).await
@@ -213,8 +220,8 @@ struct Progress<'a> {
     pending: Option<(&'a str, Pending)>,
     /// The browser session: its cookie and its record.
     session: Option<(&'a str, Session)>,
-    /// The browser-binding cookie.
-    bind: Option<&'a str>,
+    /// What the browser presented (its binding cookie, its address).
+    browser: Browser<'a>,
     /// The person approved the consent page just now.
     consent_given: bool,
 }
@@ -274,7 +281,7 @@ async fn show_page(
         progress.client,
         request,
         progress.pending,
-        progress.bind,
+        progress.browser,
     )
     .await?;
     let step = match (required, &progress.session) {
@@ -327,12 +334,12 @@ async fn interaction(
     client: &Client,
     request: &AuthorizationRequest,
     pending: Option<(&str, Pending)>,
-    bind: Option<&str>,
+    browser: Browser<'_>,
 ) -> Result<(PageContext, Option<String>), BrowserError> {
     if let Some((id, pending)) = pending {
         return Ok((page_context(id, &pending, client), None));
     }
-    let (bind, set_bind) = match bind {
+    let (bind, set_bind) = match browser.bind {
         Some(bind) => (bind.to_owned(), None),
         None => {
             let fresh = random_token()
@@ -340,7 +347,8 @@ async fn interaction(
             (fresh.clone(), Some(fresh))
         }
     };
-    let (id, pending) = Pending::start(ctx, request.clone(), &bind)
+    let address = client_address::tag(ctx, browser.address);
+    let (id, pending) = Pending::start(ctx, request.clone(), &bind, &address)
         .await
         .map_err(BrowserError::server)?;
     Ok((page_context(&id, &pending, client), set_bind))
@@ -361,7 +369,7 @@ fn login_step(page: PageContext, request: &AuthorizationRequest) -> Step {
         page,
         login_hint: request.login_hint.clone(),
         failed: false,
-        throttled: false,
+        retry_after: None,
     }
 }
 

@@ -1,14 +1,18 @@
-//! What the interaction hands the HTTP layer: the cookies the browser presented (`Browser`), and
+//! What the interaction hands the HTTP layer: what the browser presented (`Browser`), and
 //! the next step with the cookies to set (`Outcome`): a login page, a consent page, or a
 //! redirect back to the client.
 
-/// The cookies the browser presented.
+use std::net::IpAddr;
+
+/// What the browser presented: its cookies and the address it connects from.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Browser<'a> {
     /// The session cookie.
     pub session: Option<&'a str>,
     /// The browser-binding cookie of pending interactions.
     pub bind: Option<&'a str>,
+    /// The peer address of the connection (throttling, the bound on pending interactions).
+    pub address: Option<IpAddr>,
 }
 
 /// A page to show.
@@ -27,8 +31,9 @@ pub enum Step {
         page: PageContext,
         login_hint: Option<String>,
         failed: bool,
-        /// Too many attempts: the form is shown again, nothing was checked.
-        throttled: bool,
+        /// Too many failed attempts: the form is shown again, nothing was checked; try again
+        /// after this many seconds.
+        retry_after: Option<u64>,
     },
     /// Show the consent form: each scope with its description.
     Consent {

@@ -11,11 +11,15 @@
 //! Every name carries a Redis Cluster hash tag (`{…}`: Redis hashes only the text between the
 //! first `{` and the next `}`), around the record's id, so the layout is uniform and keys that
 //! a multi-key script or `MULTI` must touch together can be put in one slot by giving them the
-//! same tag. The key ring, its lock and its change channel share `{ring}`. Today every store
-//! operation touches a single key, so no other pair needs a common slot; a refresh token and its
-//! family, or a session and its family list, could not share one by naming alone, because each
-//! is looked up by a value (the token, the cookie) that does not carry the other's id. The tags
-//! assume a prefix without braces: a `{` in `redis.prefix` would become every key's tag.
+//! same tag. The key ring, its lock and its change channel share `{ring}`. The records keyed by
+//! a client address share that address's tag (a MAC of it, never the address itself): the
+//! login-failure counters of an address and of each username tried from it (one script checks
+//! both), and the pending interactions started from it with their index (one script adds one
+//! and evicts the oldest) — an interaction id carries that tag, so it finds its record. A
+//! refresh token and its family, or a session and its family list, could not share one by
+//! naming alone, because each is looked up by a value (the token, the cookie) that does not carry
+//! the other's id. The tags assume a prefix without braces: a `{` in `redis.prefix` would become
+//! every key's tag.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -91,9 +95,29 @@ pub fn consent(user_id: &str, client_id: &str) -> String {
     format!("consent:{{{user_id}}}:{client_id}")
 }
 
-/// An authorization interaction in progress, by the interaction id's digest.
-pub fn pending(interaction_id: &str) -> String {
-    format!("interaction:{{{}}}", digest(interaction_id))
+/// An authorization interaction in progress, by the tag of the client address that started it
+/// and the interaction id's digest.
+pub fn pending(address_tag: &str, interaction_id: &str) -> String {
+    format!("interaction:{{{address_tag}}}:{}", digest(interaction_id))
+}
+
+/// The keys of the interactions a client address started, oldest first; same slot as each.
+pub fn pending_by_address(address_tag: &str) -> String {
+    format!("interactions:{{{address_tag}}}")
+}
+
+/// Failed login attempts from a client address (and those still being checked).
+pub fn login_failures(address_tag: &str) -> String {
+    format!("login-failures:{{{address_tag}}}")
+}
+
+/// Failed login attempts for one username (case-insensitive, by digest) from a client address;
+/// same slot as `login_failures` of that address.
+pub fn login_failures_of(address_tag: &str, username: &str) -> String {
+    format!(
+        "login-failures:{{{address_tag}}}:{}",
+        digest(&username.to_lowercase())
+    )
 }
 
 /// A user record, by stable user id (`sub`).
@@ -140,6 +164,12 @@ mod tests {
             code("abc"),
             "code:{ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0}"
         );
+        assert_eq!(pending_by_address("t1"), "interactions:{t1}");
+        assert_eq!(login_failures("t1"), "login-failures:{t1}");
+        assert_eq!(
+            login_failures_of("t1", "Alice"),
+            format!("login-failures:{{t1}}:{}", digest("alice"))
+        );
         assert_eq!(KEY_RING, "keys:{ring}");
         assert_eq!(KEY_RING_LOCK, "keys:{ring}:lock");
         assert_eq!(BOOTSTRAP_CLIENTS, "clients:{bootstrap}");
@@ -164,7 +194,7 @@ mod tests {
             code(secret),
             refresh_token(secret),
             session(secret),
-            pending(secret),
+            pending("t1", secret),
         ] {
             assert!(!key.contains(secret), "{key}");
             assert!(key.contains(&digest(secret)), "{key}");
@@ -184,6 +214,14 @@ mod tests {
     }
 
     #[test]
+    fn records_of_one_client_address_share_its_slot() {
+        assert_eq!(hash_tag(&pending("t1", "t1.abc")), "t1");
+        assert_eq!(hash_tag(&pending_by_address("t1")), "t1");
+        assert_eq!(hash_tag(&login_failures("t1")), "t1");
+        assert_eq!(hash_tag(&login_failures_of("t1", "{bob}")), "t1");
+    }
+
+    #[test]
     fn every_key_is_tagged_by_its_id() {
         assert_eq!(hash_tag(&client("billing")), "billing");
         assert_eq!(hash_tag(&code("abc")), digest("abc"));
@@ -192,7 +230,7 @@ mod tests {
         assert_eq!(hash_tag(&session("abc")), digest("abc"));
         assert_eq!(hash_tag(&session_families("s1")), "s1");
         assert_eq!(hash_tag(&consent("u1", "billing")), "u1");
-        assert_eq!(hash_tag(&pending("abc")), digest("abc"));
+        assert_eq!(hash_tag(&pending("t1", "t1.abc")), "t1");
         assert_eq!(hash_tag(&user("u1")), "u1");
         assert_eq!(hash_tag(&username("alice")), "alice");
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");

@@ -1,7 +1,9 @@
 //! The embedded store: a map behind a mutex, for a single instance and for tests. Expiry follows
 //! the injected clock, so tests move time instead of sleeping; expired entries are invisible at
 //! once and swept on later writes. Every operation holds the lock for its whole
-//! read-modify-write, which makes `take`, `put_new`, `compare_and_swap` and `delete_if` atomic.
+//! read-modify-write, which makes `take`, `put_new`, `compare_and_swap`, `delete_if`, the
+//! counters and the capped indexes atomic. Counters are stored as text, as the Redis backend
+//! stores them; a capped index as its keys, one per line (keys hold no newline).
 //! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
 //! survives a restart.
 
@@ -14,7 +16,7 @@ use async_trait::async_trait;
 use tokio::sync::mpsc;
 
 use super::notices::{self, Notices};
-use super::{Store, StoreError};
+use super::{Count, Store, StoreError};
 use crate::clock::SharedClock;
 
 /// Sweep expired entries once every this many writes.
@@ -178,6 +180,133 @@ impl Store for MemoryStore {
         Ok(matches)
     }
 
+    async fn count_below_limits(
+        &self,
+        counters: &[(&str, u64)],
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Count, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        let mut current = Vec::with_capacity(counters.len());
+        let mut retry_after_ms = None;
+        for &(key, limit) in counters {
+            let stored = entries.get(key).filter(|entry| entry.is_live(now));
+            let counter = stored.map(|entry| Counter::parse(key, &entry.value));
+            let counter = counter.transpose()?.filter(|c| c.window_ends_ms > now_ms);
+            if counter.map_or(0, |c| c.count) >= limit {
+                let ends = counter.map_or(now_ms + window.as_millis() as u64, |c| c.window_ends_ms);
+                retry_after_ms = retry_after_ms.max(Some((ends - now_ms).max(1)));
+            }
+            current.push((key, counter));
+        }
+        if let Some(ms) = retry_after_ms {
+            return Ok(Count::Full {
+                retry_after: Duration::from_millis(ms),
+            });
+        }
+        for (key, counter) in current {
+            let next = match counter {
+                Some(counter) => Counter {
+                    count: counter.count + 1,
+                    window_ends_ms: counter.window_ends_ms,
+                },
+                None => Counter {
+                    count: 1,
+                    window_ends_ms: now_ms + window.as_millis() as u64,
+                },
+            };
+            let ttl = Duration::from_millis(next.window_ends_ms - now_ms);
+            entries.insert(key.to_owned(), self.entry(next.to_bytes(), Some(ttl)));
+        }
+        self.sweep_now_and_then(&mut entries);
+        Ok(Count::Counted)
+    }
+
+    async fn uncount(&self, keys: &[&str]) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        for &key in keys {
+            let Some(entry) = entries.get_mut(key).filter(|entry| entry.is_live(now)) else {
+                continue;
+            };
+            let counter = Counter::parse(key, &entry.value)?;
+            if counter.count <= 1 {
+                entries.remove(key);
+            } else {
+                let less = Counter {
+                    count: counter.count - 1,
+                    ..counter
+                };
+                entry.value = less.to_bytes();
+            }
+        }
+        Ok(())
+    }
+
+    async fn put_capped(
+        &self,
+        index: &str,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        cap: usize,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now_millis();
+        let record = self.entry(value, Some(ttl));
+        let mut entries = self.lock()?;
+        entries.insert(key.to_owned(), record);
+        let mut listed = entries
+            .remove(index)
+            .filter(|entry| entry.is_live(now))
+            .map(|entry| entry.value)
+            .unwrap_or_default();
+        if !listed.is_empty() {
+            listed.push(b'\n');
+        }
+        listed.extend_from_slice(key.as_bytes());
+        let mut length = listed.split(|&b| b == b'\n').count();
+        let mut start = 0;
+        while length > cap {
+            let end = listed[start..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(listed.len(), |at| start + at);
+            if let Ok(oldest) = std::str::from_utf8(&listed[start..end]) {
+                entries.remove(oldest);
+            }
+            start = (end + 1).min(listed.len());
+            length -= 1;
+        }
+        listed.drain(..start);
+        let index_entry = self.entry(listed, Some(ttl));
+        entries.insert(index.to_owned(), index_entry);
+        self.sweep_now_and_then(&mut entries);
+        Ok(())
+    }
+
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError> {
+        let now = self.clock.now_millis();
+        let mut entries = self.lock()?;
+        let deleted = entries.remove(key).is_some_and(|entry| entry.is_live(now));
+        if let Some(entry) = entries.get_mut(index) {
+            let mut kept = Vec::with_capacity(entry.value.len());
+            let mut taken = false;
+            for line in entry.value.split(|&b| b == b'\n') {
+                if !taken && line == key.as_bytes() {
+                    taken = true;
+                    continue;
+                }
+                if !kept.is_empty() {
+                    kept.push(b'\n');
+                }
+                kept.extend_from_slice(line);
+            }
+            entry.value = kept;
+        }
+        Ok(deleted)
+    }
+
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {
         let mut subscribers = self
             .subscribers
@@ -208,5 +337,30 @@ impl Store for MemoryStore {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+}
+
+/// A counter as both backends store it: `<count>:<window end, ms since the epoch>`.
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    count: u64,
+    window_ends_ms: u64,
+}
+
+impl Counter {
+    fn parse(key: &str, value: &[u8]) -> Result<Self, StoreError> {
+        std::str::from_utf8(value)
+            .ok()
+            .and_then(|text| text.split_once(':'))
+            .and_then(|(count, ends)| Some((count.parse().ok()?, ends.parse().ok()?)))
+            .map(|(count, window_ends_ms)| Self {
+                count,
+                window_ends_ms,
+            })
+            .ok_or_else(|| StoreError::Corrupt(format!("{key}: not a counter")))
+    }
+
+    fn to_bytes(self) -> Vec<u8> {
+        format!("{}:{}", self.count, self.window_ends_ms).into_bytes()
     }
 }

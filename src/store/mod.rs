@@ -7,11 +7,15 @@
 //! `compare_and_swap` / `delete_if` write or delete only while the value is still the one the
 //! caller read (refresh-token rotation, fencing a read-modify-write, releasing a lock one still
 //! holds). `publish` / `subscribe` carry best-effort change notices between the instances
-//! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key
-//! name comes from `keyspace`.
+//! sharing a store. `count_below_limits` / `uncount` keep counters that expire a window after
+//! they start (login throttling, shared by every instance on Redis); `put_capped` writes a value
+//! and keeps at most N of them per index, evicting the oldest, and `delete_capped` deletes one
+//! (pending interactions per client address). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
+//! comes from `keyspace`; the keys one call touches together share a hash tag.
 
 pub mod index;
 pub mod keyspace;
+mod lua;
 pub mod memory;
 pub mod notices;
 pub mod provisioned;
@@ -88,6 +92,42 @@ pub trait Store: Send + Sync + 'static {
     /// when it did.
     async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError>;
 
+    /// Adds one to every counter of `counters` (`(key, limit)`) if each is below its limit, in
+    /// one atomic step; otherwise changes nothing. A counter's window opens with its first count
+    /// and lasts `window`; once it has passed, the counter starts again from zero. Windows are
+    /// measured on the caller's clock (`now_ms`, milliseconds since the epoch), so both backends
+    /// and every instance follow the injected `Clock`; a counter's record expires with its
+    /// window. The keys must share a hash tag.
+    async fn count_below_limits(
+        &self,
+        counters: &[(&str, u64)],
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Count, StoreError>;
+
+    /// Takes one off every counter of `keys` that exists, deleting those that reach zero, in
+    /// one atomic step; windows stay as they are. The keys must share a hash tag.
+    async fn uncount(&self, keys: &[&str]) -> Result<(), StoreError>;
+
+    /// Writes `value` under `key` with `ttl` and appends `key` to the list `index`, in one atomic
+    /// step; while the index then lists more than `cap` keys, the oldest is taken off it and
+    /// deleted. Keys leave an index through `delete_capped` or by expiring — all with the same
+    /// `ttl`, they expire oldest first, so they are the first taken off, and a bounded index
+    /// costs the same however long it is. The index expires `ttl` after its latest write.
+    /// `index` and `key` must share a hash tag.
+    async fn put_capped(
+        &self,
+        index: &str,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        cap: usize,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes `key` and takes it off the list `index`, in one atomic step; `true` when a live
+    /// value was deleted.
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError>;
+
     /// Tells every subscriber of `channel`, in this process or another instance on the same
     /// store, that something changed. Best effort: a notice can be lost (a subscriber
     /// reconnecting), so subscribers also check periodically.
@@ -104,6 +144,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// `memory` or `redis`, for logs and readiness reports.
     fn name(&self) -> &'static str;
+}
+
+/// What `count_below_limits` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Count {
+    /// Every counter was below its limit and now counts one more.
+    Counted,
+    /// A counter is at its limit; nothing was counted. `retry_after` is the longest time until
+    /// the window of a full counter ends.
+    Full { retry_after: Duration },
 }
 
 /// Shared handle to the store a `Context` uses.

@@ -2,8 +2,9 @@
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
 //! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, each a
-//! single atomic command; `compare_and_swap` and `delete_if` are Lua scripts (EVALSHA: compare
-//! and write in one step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
+//! single atomic command; `compare_and_swap`, `delete_if`, the counters and `put_capped` are Lua
+//! scripts (EVALSHA: read, decide and write in one step, so every instance sharing the Redis
+//! sees one count); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
 //! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
 //!
 //! A `rediss://` URL connects over TLS (rustls): verified against the system's roots, or
@@ -21,8 +22,11 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
+use super::lua::{
+    COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, UNCOUNT,
+};
 use super::notices::{self, Notices};
-use super::{Store, StoreError};
+use super::{Count, Store, StoreError};
 
 /// How long one command may take before the request gives up with 503.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -31,27 +35,6 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// Longest pause between attempts to re-establish a pub/sub subscription.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 
-/// `DEL` only while the current value equals `ARGV[1]`.
-const DELETE_IF: &str = r"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
-end
-return 0
-";
-
-/// Compare-and-swap in one server-side step: SET only if the current value equals ARGV[1].
-const COMPARE_AND_SWAP: &str = r#"
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  if ARGV[3] == '0' then
-    redis.call('SET', KEYS[1], ARGV[2])
-  else
-    redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-  end
-  return 1
-end
-return 0
-"#;
-
 /// Redis-backed store.
 pub struct RedisStore {
     client: redis::Client,
@@ -59,6 +42,10 @@ pub struct RedisStore {
     prefix: String,
     compare_and_swap: Script,
     delete_if: Script,
+    count_below_limits: Script,
+    uncount: Script,
+    put_capped: Script,
+    delete_capped: Script,
 }
 
 impl RedisStore {
@@ -95,6 +82,10 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             delete_if: Script::new(DELETE_IF),
+            count_below_limits: Script::new(COUNT_BELOW_LIMITS),
+            uncount: Script::new(UNCOUNT),
+            put_capped: Script::new(PUT_CAPPED),
+            delete_capped: Script::new(DELETE_CAPPED),
         })
     }
 
@@ -247,6 +238,76 @@ impl Store for RedisStore {
         Ok(deleted > 0)
     }
 
+    async fn count_below_limits(
+        &self,
+        counters: &[(&str, u64)],
+        window: Duration,
+        now_ms: u64,
+    ) -> Result<Count, StoreError> {
+        let mut invocation = self.count_below_limits.prepare_invoke();
+        invocation.arg(now_ms).arg(millis(window));
+        for &(key, limit) in counters {
+            invocation.key(self.key(key)).arg(limit);
+        }
+        let mut connection = self.connection.clone();
+        let wait_ms: i64 = invocation
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(match u64::try_from(wait_ms) {
+            Ok(ms) => Count::Full {
+                retry_after: Duration::from_millis(ms),
+            },
+            Err(_) => Count::Counted,
+        })
+    }
+
+    async fn uncount(&self, keys: &[&str]) -> Result<(), StoreError> {
+        let mut invocation = self.uncount.prepare_invoke();
+        for key in keys {
+            invocation.key(self.key(key));
+        }
+        let mut connection = self.connection.clone();
+        invocation
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(map_error)
+    }
+
+    async fn put_capped(
+        &self,
+        index: &str,
+        key: &str,
+        value: Vec<u8>,
+        ttl: Duration,
+        cap: usize,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        self.put_capped
+            .key(self.key(index))
+            .key(self.key(key))
+            .arg(value)
+            .arg(millis(ttl))
+            .arg(cap)
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map(|_| ())
+            .map_err(map_error)
+    }
+
+    async fn delete_capped(&self, index: &str, key: &str) -> Result<bool, StoreError> {
+        let mut connection = self.connection.clone();
+        let deleted: u64 = self
+            .delete_capped
+            .key(self.key(index))
+            .key(self.key(key))
+            .invoke_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(deleted > 0)
+    }
+
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {
         self.run::<u64>(redis::cmd("PUBLISH").arg(self.key(channel)).arg("changed"))
             .await
@@ -270,6 +331,11 @@ impl Store for RedisStore {
     fn name(&self) -> &'static str {
         "redis"
     }
+}
+
+/// A duration as Redis milliseconds: at least 1 (`PX 0` is an error).
+fn millis(duration: Duration) -> u64 {
+    duration.as_millis().max(1) as u64
 }
 
 /// Connection trouble is `Unavailable` (retryable, 503); anything else is a backend error.

@@ -21,7 +21,7 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 17] = [
+const DOCUMENTED: [&str; 19] = [
     "client",
     "clients",
     "user",
@@ -38,6 +38,8 @@ const DOCUMENTED: [&str; 17] = [
     "session-families",
     "consent",
     "interaction",
+    "interactions",
+    "login-failures",
     "revoked-jti",
 ];
 

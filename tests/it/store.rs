@@ -6,9 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::RedisTarget;
-use ferrid::clock::ManualClock;
+use ferrid::clock::{Clock, ManualClock, SystemClock};
 use ferrid::store::memory::MemoryStore;
-use ferrid::store::{get_json, put_json, update_json, Notices, Store, StoreError};
+use ferrid::store::{get_json, put_json, update_json, Count, Notices, Store, StoreError};
 
 /// A store under test and a way to let time pass for it.
 struct Subject {
@@ -41,6 +41,14 @@ impl Subject {
         match &self.clock {
             Some(clock) => clock.advance(duration),
             None => tokio::time::sleep(duration).await,
+        }
+    }
+
+    /// The time a caller passes to the counters: the manual clock, or the system's.
+    fn now_ms(&self) -> u64 {
+        match &self.clock {
+            Some(clock) => clock.now_millis(),
+            None => SystemClock.now_millis(),
         }
     }
 }
@@ -345,6 +353,244 @@ async fn published_notices_reach_every_subscriber(subject: Subject) {
     assert!(!other.try_recv(), "another channel's notice");
 }
 
+const WINDOW: Duration = Duration::from_secs(60);
+
+async fn counters_count_up_to_their_limits_together(subject: Subject) {
+    let store = &subject.store;
+    let now = subject.now_ms();
+    let pair = [("hits:{a}:user", 2), ("hits:{a}", 3)];
+    for _ in 0..2 {
+        assert_eq!(
+            store.count_below_limits(&pair, WINDOW, now).await.unwrap(),
+            Count::Counted
+        );
+    }
+    // The first counter is full: nothing is counted, not even the second.
+    let Count::Full { retry_after } = store.count_below_limits(&pair, WINDOW, now).await.unwrap()
+    else {
+        panic!("the first counter is at its limit");
+    };
+    assert_eq!(retry_after, WINDOW);
+    assert_eq!(
+        store.get("hits:{a}").await.unwrap(),
+        Some(format!("2:{}", now + 60_000).into_bytes())
+    );
+    // The second counter alone still has room for one.
+    let single = [("hits:{a}", 3)];
+    assert_eq!(
+        store
+            .count_below_limits(&single, WINDOW, now + 1000)
+            .await
+            .unwrap(),
+        Count::Counted
+    );
+    assert_eq!(
+        store
+            .count_below_limits(&single, WINDOW, now + 1000)
+            .await
+            .unwrap(),
+        Count::Full {
+            retry_after: Duration::from_secs(59)
+        },
+        "a window runs from the counter's first count"
+    );
+    // Once the window has passed on the caller's clock, counting starts again.
+    assert_eq!(
+        store
+            .count_below_limits(&pair, WINDOW, now + 60_000)
+            .await
+            .unwrap(),
+        Count::Counted
+    );
+    assert_eq!(
+        store.get("hits:{a}:user").await.unwrap(),
+        Some(format!("1:{}", now + 120_000).into_bytes())
+    );
+}
+
+async fn counter_records_expire_with_their_window(subject: Subject) {
+    let store = &subject.store;
+    let counter = [("hits:{b}", 5)];
+    let window = Duration::from_millis(150);
+    let now = subject.now_ms();
+    store
+        .count_below_limits(&counter, window, now)
+        .await
+        .unwrap();
+    assert!(store.get("hits:{b}").await.unwrap().is_some());
+    subject.pass(Duration::from_millis(400)).await;
+    assert_eq!(store.get("hits:{b}").await.unwrap(), None);
+}
+
+async fn uncount_gives_counts_back_and_keeps_the_window(subject: Subject) {
+    let store = &subject.store;
+    let now = subject.now_ms();
+    let pair = [("hits:{c}:user", 2), ("hits:{c}", 10)];
+    for _ in 0..2 {
+        store.count_below_limits(&pair, WINDOW, now).await.unwrap();
+    }
+    store.uncount(&["hits:{c}:user", "hits:{c}"]).await.unwrap();
+    let ends = now + 60_000;
+    assert_eq!(
+        store.get("hits:{c}").await.unwrap(),
+        Some(format!("1:{ends}").into_bytes())
+    );
+    assert_eq!(
+        store
+            .count_below_limits(&pair, WINDOW, now + 30_000)
+            .await
+            .unwrap(),
+        Count::Counted
+    );
+    assert_eq!(
+        store.get("hits:{c}:user").await.unwrap(),
+        Some(format!("2:{ends}").into_bytes()),
+        "the window did not move"
+    );
+    store.uncount(&["hits:{c}:user"]).await.unwrap();
+    store.uncount(&["hits:{c}:user"]).await.unwrap();
+    assert_eq!(
+        store.get("hits:{c}:user").await.unwrap(),
+        None,
+        "deleted at zero"
+    );
+    // Absent counters stay absent (no negative counts).
+    store
+        .uncount(&["hits:{c}:user", "hits:{c}:none"])
+        .await
+        .unwrap();
+    assert_eq!(store.get("hits:{c}:user").await.unwrap(), None);
+    assert_eq!(store.get("hits:{c}:none").await.unwrap(), None);
+}
+
+async fn counters_admit_exactly_their_limit_under_concurrency(subject: Subject) {
+    let now = subject.now_ms();
+    let counters: Vec<_> = (0..32)
+        .map(|_| {
+            let store = subject.store.clone();
+            tokio::spawn(async move {
+                store
+                    .count_below_limits(&[("hits:{d}:user", 10), ("hits:{d}", 100)], WINDOW, now)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    let mut counted = 0;
+    for counter in counters {
+        if counter.await.unwrap() == Count::Counted {
+            counted += 1;
+        }
+    }
+    assert_eq!(counted, 10);
+    assert_eq!(
+        subject.store.get("hits:{d}").await.unwrap(),
+        Some(format!("10:{}", now + 60_000).into_bytes())
+    );
+}
+
+async fn put_capped_evicts_the_oldest_beyond_the_cap(subject: Subject) {
+    let store = &subject.store;
+    let ttl = Duration::from_secs(60);
+    let put = async |index: &str, key: &str| {
+        store
+            .put_capped(index, key, key.as_bytes().to_vec(), ttl, 3)
+            .await
+            .unwrap()
+    };
+    let live = async |key: &str| store.get(key).await.unwrap().is_some();
+    for i in 0..5 {
+        put("index:{e}", &format!("item:{{e}}:{i}")).await;
+    }
+    put("index:{f}", "item:{f}:0").await;
+    assert!(
+        !live("item:{e}:0").await && !live("item:{e}:1").await,
+        "the oldest are evicted"
+    );
+    for i in 2..5 {
+        assert_eq!(
+            store.get(&format!("item:{{e}}:{i}")).await.unwrap(),
+            Some(format!("item:{{e}}:{i}").into_bytes())
+        );
+    }
+    assert!(live("item:{f}:0").await, "another index is unaffected");
+    // A key deleted through its index gives its place back: the oldest live one stays.
+    assert!(store
+        .delete_capped("index:{e}", "item:{e}:3")
+        .await
+        .unwrap());
+    assert!(!live("item:{e}:3").await);
+    assert!(!store
+        .delete_capped("index:{e}", "item:{e}:3")
+        .await
+        .unwrap());
+    put("index:{e}", "item:{e}:5").await;
+    for i in [2, 4, 5] {
+        assert!(live(&format!("item:{{e}}:{i}")).await, "item {i}");
+    }
+    put("index:{e}", "item:{e}:6").await;
+    assert!(!live("item:{e}:2").await);
+    for i in [4, 5, 6] {
+        assert!(live(&format!("item:{{e}}:{i}")).await, "item {i}");
+    }
+}
+
+async fn put_capped_values_expire_and_give_their_places_back(subject: Subject) {
+    let store = &subject.store;
+    let short = Duration::from_millis(150);
+    for key in ["item:{g}:0", "item:{g}:1"] {
+        store
+            .put_capped("index:{g}", key, b"x".to_vec(), short, 3)
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.get("item:{g}:0").await.unwrap(), Some(b"x".to_vec()));
+    subject.pass(Duration::from_millis(400)).await;
+    assert_eq!(store.get("item:{g}:0").await.unwrap(), None);
+    for i in 2..5 {
+        let key = format!("item:{{g}}:{i}");
+        store
+            .put_capped("index:{g}", &key, b"y".to_vec(), Duration::from_secs(60), 3)
+            .await
+            .unwrap();
+    }
+    for i in 2..5 {
+        let key = format!("item:{{g}}:{i}");
+        assert_eq!(store.get(&key).await.unwrap(), Some(b"y".to_vec()), "{key}");
+    }
+}
+
+async fn put_capped_keeps_exactly_the_cap_under_concurrency(subject: Subject) {
+    let writers: Vec<_> = (0..32)
+        .map(|i| {
+            let store = subject.store.clone();
+            tokio::spawn(async move {
+                let key = format!("item:{{h}}:{i}");
+                store
+                    .put_capped("index:{h}", &key, vec![1], Duration::from_secs(60), 5)
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    let mut live = 0;
+    for i in 0..32 {
+        if subject
+            .store
+            .get(&format!("item:{{h}}:{i}"))
+            .await
+            .unwrap()
+            .is_some()
+        {
+            live += 1;
+        }
+    }
+    assert_eq!(live, 5);
+}
+
 macro_rules! suite {
     ($($name:ident),* $(,)?) => {
         mod memory {
@@ -370,6 +616,13 @@ suite!(
     json_round_trips_and_corruption_is_reported,
     delete_if_deletes_only_the_expected_value,
     published_notices_reach_every_subscriber,
+    counters_count_up_to_their_limits_together,
+    counter_records_expire_with_their_window,
+    uncount_gives_counts_back_and_keeps_the_window,
+    counters_admit_exactly_their_limit_under_concurrency,
+    put_capped_evicts_the_oldest_beyond_the_cap,
+    put_capped_values_expire_and_give_their_places_back,
+    put_capped_keeps_exactly_the_cap_under_concurrency,
 );
 
 #[tokio::test]
@@ -412,4 +665,43 @@ async fn an_unreachable_redis_is_unavailable() {
         store.ping().await,
         Err(StoreError::Unavailable(_))
     ));
+}
+
+#[tokio::test]
+async fn redis_counters_and_capped_indexes_expire() {
+    let target = RedisTarget::new();
+    let store = target.store();
+    let now = SystemClock.now_millis();
+    store
+        .count_below_limits(&[("hits:{x}", 3)], Duration::from_secs(30), now)
+        .await
+        .unwrap();
+    store
+        .put_capped(
+            "index:{x}",
+            "item:{x}:0",
+            b"v".to_vec(),
+            Duration::from_secs(30),
+            2,
+        )
+        .await
+        .unwrap();
+    let client = ::redis::Client::open(target.url.as_str()).unwrap();
+    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
+    for key in ["hits:{x}", "index:{x}", "item:{x}:0"] {
+        let ttl: i64 = ::redis::cmd("PTTL")
+            .arg(format!("{}{key}", target.prefix))
+            .query_async(&mut connection)
+            .await
+            .unwrap();
+        assert!((1..=30_000).contains(&ttl), "{key}: ttl {ttl}");
+    }
+    let index: Vec<String> = ::redis::cmd("LRANGE")
+        .arg(format!("{}index:{{x}}", target.prefix))
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    assert_eq!(index, vec![format!("{}item:{{x}}:0", target.prefix)]);
 }

@@ -2,11 +2,12 @@
 //! login and consent forms the way a person would.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
 
 use oauth2::reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
-use super::{http, TestServer};
+use super::{http, HttpClient, TestServer};
 
 /// The redirect URI the test clients register.
 pub const CALLBACK: &str = "https://app.example.com/callback";
@@ -14,6 +15,7 @@ pub const CALLBACK: &str = "https://app.example.com/callback";
 /// A browser: keeps cookies, follows nothing by itself.
 pub struct Browser {
     cookies: Mutex<HashMap<String, String>>,
+    client: HttpClient,
 }
 
 pub struct Page {
@@ -36,6 +38,22 @@ impl Browser {
     pub fn new() -> Self {
         Self {
             cookies: Mutex::new(HashMap::new()),
+            client: http(),
+        }
+    }
+
+    /// A browser whose connections come from `address`, e.g. `127.0.0.2` (any 127.0.0.0/8
+    /// address reaches a server on 127.0.0.1 on Linux): another client address, no proxy header.
+    pub fn from_address(address: &str) -> Self {
+        let address: IpAddr = address.parse().unwrap();
+        let client = oauth2::reqwest::ClientBuilder::new()
+            .redirect(oauth2::reqwest::redirect::Policy::none())
+            .local_address(address)
+            .build()
+            .unwrap();
+        Self {
+            cookies: Mutex::new(HashMap::new()),
+            client,
         }
     }
 
@@ -79,11 +97,11 @@ impl Browser {
     }
 
     pub async fn get(&self, url: &str) -> Page {
-        self.send(http().get(url)).await
+        self.send(self.client.get(url)).await
     }
 
     pub async fn post(&self, url: &str, form: &[(&str, &str)]) -> Page {
-        self.send(http().post(url).form(form)).await
+        self.send(self.client.post(url).form(form)).await
     }
 }
 
