@@ -25,11 +25,13 @@ mod file;
 mod issuer;
 mod keys;
 mod log;
+mod metrics;
 mod secrets;
 
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;
+pub use metrics::MetricsSettings;
 pub use secrets::SecretSettings;
 
 /// The environment variable prefix.
@@ -59,6 +61,7 @@ pub struct Settings {
     pub redis: RedisSettings,
     pub http: HttpSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -172,6 +175,7 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
+            metrics: MetricsSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -407,6 +411,7 @@ impl Settings {
             ));
         }
         self.log.validate()?;
+        self.metrics.validate()?;
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use crate::bootstrap::{self, StartError};
 use crate::clock::SystemClock;
 use crate::config::{ClientConfig, Settings};
+use crate::http::metrics::MetricsListener;
 use crate::http::server::Bound;
 use crate::secret::{random_token, SecretString};
 
@@ -30,6 +31,9 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
         Err(code) => return code,
     };
     crate::telemetry::init(&settings.log);
+    if settings.metrics.enabled {
+        crate::telemetry::metrics::install();
+    }
     let demo_secret = if config.is_none() && settings.clients.is_empty() {
         match add_demo_client(&mut settings) {
             Ok(secret) => Some(secret),
@@ -104,6 +108,15 @@ async fn serve(
              it changes on every start — configure [[clients]] for real use"
         );
     }
+    if let Some(addr) = ctx.settings().metrics.separate_bind() {
+        let listener = MetricsListener::bind(addr).await.map_err(|err| {
+            let err = format!("cannot listen on {addr} (metrics.bind): {err}");
+            (ExitCode::FAILURE, err)
+        })?;
+        tracing::info!(listen = %listener.local_addr(), "metrics are served on their own listener");
+        tokio::spawn(listener.serve(ctx.clone(), std::future::pending()));
+    }
+    tokio::spawn(crate::telemetry::metrics::upkeep());
     let background = ctx.clone();
     tokio::spawn(async move {
         if !provisioned {

@@ -13,6 +13,7 @@
 pub mod index;
 pub mod keyspace;
 pub mod memory;
+pub mod metered;
 pub mod notices;
 pub mod provisioned;
 pub mod redis;

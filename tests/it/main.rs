@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod audit;
 mod authorization_code;
 mod check;
 mod cli;
@@ -20,6 +21,7 @@ mod log_secrets;
 mod login_pages;
 mod logout;
 mod method_not_allowed;
+mod metrics;
 mod openapi;
 mod openid_connect;
 mod oversized_bodies;
