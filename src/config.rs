@@ -411,7 +411,7 @@ impl Settings {
             ));
         }
         self.log.validate()?;
-        self.metrics.validate()?;
+        self.metrics.validate(&self.bind)?;
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())

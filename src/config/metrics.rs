@@ -31,8 +31,8 @@ impl Default for MetricsSettings {
 }
 
 impl MetricsSettings {
-    /// Checks `bind`.
-    pub fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks `bind`, which must differ from the main listener's `main_bind`.
+    pub fn validate(&self, main_bind: &str) -> Result<(), ConfigError> {
         if !self.bind.is_empty() && SocketAddr::from_str(&self.bind).is_err() {
             return Err(ConfigError::new(
                 "metrics.bind",
@@ -40,6 +40,14 @@ impl MetricsSettings {
                     "`{}` is not an address such as 127.0.0.1:9090 (empty: serve /metrics on the main listener)",
                     self.bind
                 ),
+            ));
+        }
+        // Port 0 picks a free port for each listener, so two of them never collide.
+        let fixed = SocketAddr::from_str(&self.bind).is_ok_and(|addr| addr.port() != 0);
+        if fixed && self.bind == main_bind {
+            return Err(ConfigError::new(
+                "metrics.bind",
+                "is the main listener's `bind`; leave it empty to serve /metrics there",
             ));
         }
         Ok(())
@@ -80,11 +88,29 @@ mod tests {
     }
 
     #[test]
-    fn a_bind_that_is_not_an_address_is_refused() {
+    fn a_bind_that_is_not_an_address_or_is_the_main_listener_is_refused() {
         let settings = MetricsSettings {
             bind: "localhost".into(),
             ..MetricsSettings::default()
         };
-        assert_eq!(settings.validate().unwrap_err().key, "metrics.bind");
+        assert_eq!(
+            settings.validate("127.0.0.1:8080").unwrap_err().key,
+            "metrics.bind"
+        );
+        let same = MetricsSettings {
+            bind: "127.0.0.1:8080".into(),
+            ..MetricsSettings::default()
+        };
+        assert!(same.validate("127.0.0.1:8080").is_err());
+        assert!(same.validate("127.0.0.1:9090").is_ok());
+        assert!(MetricsSettings::default()
+            .validate("127.0.0.1:8080")
+            .is_ok());
+        // Port 0: each listener gets a free port of its own.
+        let any = MetricsSettings {
+            bind: "127.0.0.1:0".into(),
+            ..MetricsSettings::default()
+        };
+        assert!(any.validate("127.0.0.1:0").is_ok());
     }
 }
