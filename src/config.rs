@@ -25,6 +25,7 @@ mod file;
 mod issuer;
 mod keys;
 mod log;
+mod metrics;
 mod secrets;
 mod tls;
 
@@ -32,6 +33,7 @@ pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;
+pub use metrics::MetricsSettings;
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -63,6 +65,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub tls: TlsSettings,
     pub log: LogSettings,
+    pub metrics: MetricsSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -192,6 +195,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             tls: TlsSettings::default(),
             log: LogSettings::default(),
+            metrics: MetricsSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -445,6 +449,7 @@ impl Settings {
             ));
         }
         self.log.validate()?;
+        self.metrics.validate(&self.bind)?;
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())

@@ -21,6 +21,7 @@ use crate::keys::KeyError;
 use crate::oauth::clients::{self, Client};
 use crate::secret::{random_token, DerivedKeys, SecretString};
 use crate::store::memory::MemoryStore;
+use crate::store::metered::MeteredStore;
 use crate::store::redis::RedisStore;
 use crate::store::{provisioned, SharedStore, StoreError};
 use crate::users::UserError;
@@ -93,6 +94,11 @@ pub fn with_store(
             .clients
             .push(clients::swagger_ui_client(settings.issuer()));
     }
+    let store = if settings.metrics.enabled {
+        MeteredStore::wrap(store)
+    } else {
+        store
+    };
     let (key_persistence, secret) = match store.name() {
         "memory" => {
             // Nothing in the memory store outlives the process, so neither need its keys.

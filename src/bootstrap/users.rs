@@ -8,6 +8,7 @@ use super::StartError;
 use crate::context::Context;
 use crate::oauth::refresh_family;
 use crate::session;
+use crate::telemetry::{self, AuditEvent};
 use crate::users;
 
 /// Upserts the configured users and removes those the config dropped since the last start.
@@ -24,14 +25,14 @@ pub(super) async fn sync(ctx: &Context) -> Result<(), StartError> {
         let families = refresh_family::revoke_all_of_user(ctx, stale).await?;
         let removed = users::delete(store, stale).await?;
         tracing::info!(
-            target: "ferrid::audit",
-            event = "user_removed",
-            sub = %stale,
-            username = removed.as_ref().map_or("", |user| user.username.as_str()),
             sessions,
             refresh_families = families,
-            "user removed from the config: deleted, sessions ended, refresh tokens revoked"
+            "user removed from the config"
         );
+        telemetry::record(AuditEvent::UserRemoved {
+            sub: stale,
+            username: removed.as_ref().map_or("", |user| user.username.as_str()),
+        });
     }
     users::record_provisioned_ids(store, &ids).await?;
     Ok(())

@@ -20,6 +20,7 @@ use base64::Engine;
 use crate::bootstrap::{self, StartError};
 use crate::clock::SystemClock;
 use crate::config::{ClientConfig, Identity, Settings, UserConfig};
+use crate::http::metrics::MetricsListener;
 use crate::http::server::Bound;
 use crate::secret::{random_bytes, random_token, SecretString};
 
@@ -53,6 +54,9 @@ pub fn run(config: Option<PathBuf>) -> ExitCode {
         }
     };
     crate::telemetry::init(&settings.log);
+    if settings.metrics.enabled {
+        crate::telemetry::metrics::install();
+    }
     let demo = if config.is_none() {
         match add_demo_accounts(&mut settings) {
             Ok(demo) => demo,
@@ -138,6 +142,15 @@ async fn serve(
              for real use"
         );
     }
+    if let Some(addr) = ctx.settings().metrics.separate_bind() {
+        let listener = MetricsListener::bind(addr).await.map_err(|err| {
+            let err = format!("cannot listen on {addr} (metrics.bind): {err}");
+            (ExitCode::FAILURE, err)
+        })?;
+        tracing::info!(listen = %listener.local_addr(), "metrics are served on their own listener");
+        tokio::spawn(listener.serve(ctx.clone(), std::future::pending()));
+    }
+    tokio::spawn(crate::telemetry::metrics::upkeep());
     let background = ctx.clone();
     tokio::spawn(async move {
         if !provisioned {

@@ -55,12 +55,19 @@ pub const NO_STORE: &str = "no-store";
 pub const NO_CACHE: &str = "no-cache";
 
 /// Declares a response enum with the caller's success variants plus the shared OAuth error
-/// variants, and `From<OAuthError>` for it.
+/// variants, and `From<OAuthError>` for it. Extractor failures go to `bad_request`, or to the
+/// handler named first (`handler = "path::to::fn";`).
 macro_rules! oauth_response {
     ($(#[$attr:meta])* pub enum $name:ident { $($success:tt)* }) => {
+        crate::http::errors::oauth_response! {
+            handler = "crate::http::errors::bad_request";
+            $(#[$attr])* pub enum $name { $($success)* }
+        }
+    };
+    (handler = $handler:tt; $(#[$attr:meta])* pub enum $name:ident { $($success:tt)* }) => {
         $(#[$attr])*
         #[derive(poem_openapi::ApiResponse)]
-        #[oai(bad_request_handler = "crate::http::errors::bad_request")]
+        #[oai(bad_request_handler = $handler)]
         pub enum $name {
             $($success)*
             /// The request is malformed, or the grant, scope or target is not allowed (RFC 6749 §5.2).

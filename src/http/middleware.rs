@@ -1,6 +1,7 @@
 //! Cross-cutting HTTP behaviour: a request id per request (taken from a well-formed
 //! `X-Request-Id` or generated, echoed in the response, and carried by the tracing span so every
 //! log line of the request names it), one access-log line per request (health checks excepted),
+//! the request count and latency metrics (by the router's path template, never the raw path),
 //! and the request-body limit, which answers oversized bodies with 413 and a JSON error before
 //! any parsing — after reading what the client is still sending, so that it sees the answer.
 
@@ -11,18 +12,24 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use poem::http::{header, HeaderValue, StatusCode};
-use poem::{Endpoint, IntoResponse, Request, Response, Result};
+use poem::{Endpoint, IntoResponse, PathPattern, Request, Response, Result};
 use tokio::io::AsyncReadExt;
 use tracing::Instrument;
 
 use super::errors::render;
 use crate::error::OAuthError;
 use crate::secret::random_bytes;
+use crate::telemetry::metrics;
 
 const REQUEST_ID: &str = "x-request-id";
 
-/// Assigns the request id, logs the request, and echoes the id.
-pub async fn observe<E: Endpoint>(endpoint: Arc<E>, request: Request) -> Result<Response> {
+/// Assigns the request id, logs the request, counts and times it when `measure`, and echoes the
+/// id.
+pub async fn observe<E: Endpoint>(
+    endpoint: Arc<E>,
+    request: Request,
+    measure: bool,
+) -> Result<Response> {
     let request_id = request
         .headers()
         .get(REQUEST_ID)
@@ -40,6 +47,19 @@ pub async fn observe<E: Endpoint>(endpoint: Arc<E>, request: Request) -> Result<
         Ok(response) => response.into_response(),
         Err(err) => err.into_response(),
     };
+    if measure {
+        // The router's template; a path only the catch-all `/` nest matched has an empty one.
+        let route = response
+            .data::<PathPattern>()
+            .filter(|pattern| !pattern.0.is_empty())
+            .map(|pattern| pattern.0.clone());
+        metrics::http_request(
+            method.as_str(),
+            route.map(Into::into),
+            response.status().as_u16(),
+            started.elapsed(),
+        );
+    }
     if !quiet {
         span.in_scope(|| {
             tracing::info!(

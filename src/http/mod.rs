@@ -15,6 +15,7 @@ pub mod health;
 pub mod introspection;
 pub mod json_bytes;
 pub mod logout;
+pub mod metrics;
 pub mod middleware;
 pub mod page_response;
 pub mod pages;
@@ -115,12 +116,18 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     let settings = ctx.settings();
     let hsts = settings.tls.enabled() || settings.issuer().starts_with("https://");
     let page_methods = [Method::GET, Method::POST];
-    let allowed = Arc::new(
-        allow::AllowedMethods::from_api(Api::meta())
-            .with("/login", &page_methods)
-            .with("/consent", &page_methods),
-    );
-    Route::new()
+    let mut allowed = allow::AllowedMethods::from_api(Api::meta())
+        .with("/login", &page_methods)
+        .with("/consent", &page_methods);
+    let mut routes = Route::new();
+    let metrics = &ctx.settings().metrics;
+    if metrics.on_main_listener() {
+        allowed = allowed.with(metrics::PATH, &[Method::GET]);
+        routes = routes.at(metrics::PATH, get(metrics::scrape));
+    }
+    let allowed = Arc::new(allowed);
+    let measure = metrics.enabled;
+    routes
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
         .at("/login", get(pages::login_page).post(pages::login_submit))
@@ -131,7 +138,7 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
         .nest("/", api)
         .around(move |endpoint, request| allow::allow_header(endpoint, request, allowed.clone()))
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
-        .around(middleware::observe)
+        .around(move |endpoint, request| middleware::observe(endpoint, request, measure))
         .around(middleware::html_security_headers)
         .with(SetHeader::new().overriding("X-Content-Type-Options", "nosniff"))
         .with_if(

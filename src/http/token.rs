@@ -83,6 +83,7 @@ pub struct TokenBody {
 }
 
 oauth_response! {
+    handler = "crate::http::token::bad_request";
     /// Token endpoint responses.
     pub enum TokenResponse {
         /// Tokens issued.
@@ -109,6 +110,14 @@ impl From<Result<TokenSet, OAuthError>> for TokenResponse {
             Err(err) => err.into(),
         }
     }
+}
+
+/// The token endpoint's extractor failures (a malformed body or Basic header), counted like the
+/// errors `grants::exchange` returns, since they never reach it.
+pub fn bad_request(err: poem::Error) -> TokenResponse {
+    let err = super::errors::from_extractor_error(&err);
+    crate::telemetry::metrics::token_error(err.code().as_str());
+    err.into()
 }
 
 /// The token endpoint.

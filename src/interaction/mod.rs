@@ -27,6 +27,7 @@ use crate::oauth::redirect_uri;
 use crate::oidc::claims;
 use crate::secret::random_token;
 use crate::session::{self, Session};
+use crate::telemetry::{self, AuditEvent};
 use crate::users;
 
 use self::pending::Pending;
@@ -98,7 +99,9 @@ pub async fn login(
     let attempt = match throttle::admit(ctx, &address, form.username).await? {
         Admission::Admitted(attempt) => attempt,
         Admission::Throttled(wait) => {
-            tracing::warn!(target: "ferrid::audit", event = "login", outcome = "throttled", client_id = %client.client_id, "too many failed login attempts");
+            telemetry::record(AuditEvent::LoginThrottled {
+                client_id: &client.client_id,
+            });
             let step = Step::Login {
                 page: page_context(form.interaction, &pending, &client),
                 login_hint: Some(form.username.to_owned()),
@@ -116,9 +119,13 @@ pub async fn login(
     })
     .await
     .map_err(|err| BrowserError::server(OAuthError::server_error(err)))?;
+    let known = user.as_ref().map(|user| user.id.clone());
     let Some(user) = user.filter(|_| valid) else {
         // The attempt stays counted: a failure.
-        tracing::info!(target: "ferrid::audit", event = "login", outcome = "failure", client_id = %client.client_id, "wrong username or password");
+        telemetry::record(AuditEvent::LoginFailed {
+            client_id: &client.client_id,
+            sub: known.as_deref(),
+        });
         return Ok(Step::Login {
             page: page_context(form.interaction, &pending, &client),
             login_hint: Some(form.username.to_owned()),
@@ -134,6 +141,10 @@ pub async fn login(
     let (cookie, session) = session::create(ctx, &user, &["pwd"])
         .await
         .map_err(BrowserError::server)?;
+    telemetry::record(AuditEvent::LoginSucceeded {
+        client_id: &client.client_id,
+        sub: &user.id,
+    });
     pending.logged_in = true;
     pending.save(ctx, form.interaction).await?;
     let progress = Progress {
@@ -170,6 +181,10 @@ pub async fn consent(
     };
     let request = pending.request.clone();
     if !form.allow {
+        telemetry::record(AuditEvent::ConsentDenied {
+            client_id: &client.client_id,
+            sub: &session.user_id,
+        });
         Pending::finish(ctx, form.interaction).await?;
         let error = OAuthError::new(
             ErrorCode::AccessDenied,
@@ -178,6 +193,11 @@ pub async fn consent(
         return Ok(redirect_error(ctx, &request, error).into());
     }
     consent::remember(ctx, &session.user_id, &client.client_id, &request.scopes).await?;
+    telemetry::record(AuditEvent::ConsentGranted {
+        client_id: &client.client_id,
+        sub: &session.user_id,
+        scope: &request.scopes.join(" "),
+    });
     let progress = Progress {
         client: &client,
         request,
@@ -199,7 +219,9 @@ async fn checked_pending(
         .await?
         .ok_or_else(|| BrowserError::page(EXPIRED))?;
     if !pending.csrf_matches(csrf_token) || !pending.same_browser(browser.bind) {
-        tracing::warn!(target: "ferrid::audit", event = "csrf_rejected", "form rejected: CSRF token or browser binding mismatch");
+        telemetry::record(AuditEvent::CsrfRejected {
+            client_id: &pending.request.client_id,
+        });
         return Err(BrowserError::page(FORGED));
     }
     let client = find_client(ctx, &pending.request.client_id).await?;

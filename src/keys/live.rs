@@ -19,6 +19,7 @@ use super::schedule::{Change, Schedule};
 use super::{KeyError, KeyRing, KeyState};
 use crate::clock::Clock;
 use crate::store::Notices;
+use crate::telemetry::{self, AuditEvent};
 
 /// Where `LiveKeys::load_or_create` got its ring.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,11 @@ impl LiveKeys {
             .iter()
             .find(|key| key.state() == KeyState::Active)
         {
-            tracing::warn!(target: "ferrid::audit", event = "key_rotated_now", kid = %active.kid, withdraw_old, revision = snapshot.revision, "emergency signing key rotation");
+            telemetry::record(AuditEvent::KeyRotated {
+                kid: &active.kid,
+                emergency: true,
+                withdraw_old,
+            });
         }
         self.settle(&snapshot).await?;
         Ok(snapshot)
@@ -169,7 +174,13 @@ impl LiveKeys {
     /// the other instances.
     pub async fn import(&self, pem: &str, clock: &dyn Clock) -> Result<Snapshot, KeyError> {
         let snapshot = rotation::import(&self.persistence, pem, clock).await?;
-        tracing::info!(target: "ferrid::audit", event = "key_imported", revision = snapshot.revision, "signing key imported");
+        if let Some(active) = snapshot
+            .keys
+            .iter()
+            .find(|key| key.state() == KeyState::Active)
+        {
+            telemetry::record(AuditEvent::KeyImported { kid: &active.kid });
+        }
         self.settle(&snapshot).await?;
         Ok(snapshot)
     }
@@ -274,18 +285,21 @@ async fn next_notice(notices: &mut Option<Notices>) {
 
 fn log_changes(snapshot: &Snapshot, changes: &[Change]) {
     for change in changes {
-        let (event, kid) = match change {
-            Change::Remove { kid } => ("key_removed", kid.as_str()),
-            Change::Activate { kid } => ("key_activated", kid.as_str()),
-            Change::PublishNext => (
-                "key_published",
-                snapshot
+        let event = match change {
+            Change::Remove { kid } => AuditEvent::KeyRemoved { kid },
+            Change::Activate { kid } => AuditEvent::KeyRotated {
+                kid,
+                emergency: false,
+                withdraw_old: false,
+            },
+            Change::PublishNext => AuditEvent::KeyPublished {
+                kid: snapshot
                     .keys
                     .iter()
                     .find(|key| key.state() == KeyState::Next)
                     .map_or("", |key| key.kid.as_str()),
-            ),
+            },
         };
-        tracing::info!(target: "ferrid::audit", event, kid, revision = snapshot.revision, "signing key rotation");
+        telemetry::record(event);
     }
 }

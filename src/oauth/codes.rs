@@ -15,6 +15,7 @@ use crate::error::OAuthError;
 use crate::oauth::{deny_list, refresh_family};
 use crate::secret::random_token;
 use crate::store::{self, keyspace, Store};
+use crate::telemetry::{self, AuditEvent};
 
 /// Lifetime of a code (the DESIGN's upper bound).
 pub const CODE_TTL: Duration = Duration::from_secs(60);
@@ -57,6 +58,8 @@ pub async fn issue(store: &dyn Store, grant: &AuthorizationCode) -> Result<Strin
 
 /// The access token a redemption will issue, recorded so a replay can revoke it.
 pub struct Issuing<'a> {
+    /// The client redeeming the code.
+    pub client_id: &'a str,
     pub jti: &'a str,
     pub exp: u64,
     pub now: u64,
@@ -86,12 +89,10 @@ pub async fn redeem(
                 if let Some(family) = family {
                     refresh_family::revoke_family(ctx, &family).await?;
                 }
-                tracing::warn!(
-                    target: "ferrid::audit",
-                    event = "code_replayed",
-                    jti = %jti,
-                    "authorization code used twice; the access token it issued is revoked"
-                );
+                telemetry::record(AuditEvent::CodeReplayed {
+                    client_id: issuing.client_id,
+                    jti: &jti,
+                });
                 Err(OAuthError::invalid_grant(
                     "the authorization code was already used; the tokens it issued are revoked",
                 ))

@@ -18,6 +18,7 @@ use crate::oauth::clients::{Client, RotationPolicy};
 use crate::oauth::deny_list;
 use crate::secret::random_token;
 use crate::store::{self, index, keyspace, StoreError};
+use crate::telemetry::{self, AuditEvent};
 
 /// A grant's refresh-token family.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -232,6 +233,10 @@ pub async fn refresh<T>(
             .compare_and_swap(&key, &raw, rotated, Some(until(family.expires_at, now)))
             .await?
         {
+            telemetry::record(AuditEvent::RefreshRotated {
+                client_id: &family.client_id,
+                sub: &family.user_id,
+            });
             let refreshed = Refreshed {
                 family,
                 refresh_token: successor,
@@ -263,13 +268,10 @@ pub async fn refresh<T>(
         }
     }
     revoke_family(ctx, &family.id).await?;
-    tracing::warn!(
-        target: "ferrid::audit",
-        event = "refresh_token_reuse",
-        client_id = %family.client_id,
-        sub = %family.user_id,
-        "a rotated refresh token was used again; its family is revoked"
-    );
+    telemetry::record(AuditEvent::RefreshReuseDetected {
+        client_id: &family.client_id,
+        sub: &family.user_id,
+    });
     Err(OAuthError::invalid_grant(
         "the refresh token was already used; every token of this grant is now revoked",
     ))

@@ -10,6 +10,7 @@ use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::clients::Client;
 use crate::oauth::token_operation::TokenOperation;
 use crate::oauth::{access_token, deny_list, refresh_family};
+use crate::telemetry::{self, AuditEvent};
 
 /// Handles a revocation request (RFC 7009): authenticate, then revoke if the client owns it.
 pub async fn handle(
@@ -47,13 +48,10 @@ pub async fn revoke(
             break;
         }
     }
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "token_revocation",
-        client_id = %client.client_id,
-        outcome = if revoked { "revoked" } else { "nothing to revoke" },
-        "revocation request"
-    );
+    telemetry::record(AuditEvent::TokenRevoked {
+        client_id: &client.client_id,
+        revoked,
+    });
     Ok(())
 }
 

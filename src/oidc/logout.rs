@@ -16,6 +16,7 @@ use crate::error::browser::BrowserError;
 use crate::oauth::access_token::Audience;
 use crate::oauth::{clients, redirect_uri, refresh_family};
 use crate::session;
+use crate::telemetry::{self, AuditEvent};
 
 /// The claims of an `id_token_hint` that logout uses.
 #[derive(Debug, Deserialize)]
@@ -126,7 +127,10 @@ pub async fn logout(
                 refresh_family::revoke_family(ctx, &family.id).await?;
             }
         }
-        tracing::info!(target: "ferrid::audit", event = "logout", sub = %ended.user_id, "user logged out");
+        telemetry::record(AuditEvent::Logout {
+            sub: &ended.user_id,
+            client_id: client_id.as_deref(),
+        });
     }
     Ok(LogoutStep::Done { redirect })
 }

@@ -60,7 +60,6 @@ pub async fn create(
         now,
     )
     .await?;
-    tracing::info!(target: "ferrid::audit", event = "login", sub = %user.id, outcome = "success", "user logged in");
     Ok((cookie, session))
 }
 

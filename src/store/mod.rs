@@ -17,6 +17,7 @@ pub mod index;
 pub mod keyspace;
 mod lua;
 pub mod memory;
+pub mod metered;
 pub mod notices;
 pub mod provisioned;
 pub mod redis;

@@ -1,10 +1,16 @@
 //! Logging: `tracing` with JSON lines (default when stdout is not a terminal) or a readable
-//! format, filtered by `log.level`. Audit events use the `ferrid::audit` target with stable
-//! field names (`event`, `client_id`, `jti`, ...). Tokens, secrets, codes and passwords are never
-//! logged; request spans carry the request id. JSON lines are written by `json_lines`, which
-//! keeps the per-request access line cheap.
+//! format, filtered by `log.level`. Audit events are typed (`audit::AuditEvent`) and written by
+//! `audit::record` alone, on the `ferrid::audit` target with stable field names (`event`,
+//! `outcome`, `client_id`, `sub`, ...), which also counts them in `metrics`, the Prometheus
+//! recorder. Tokens, secrets, codes and passwords are never logged; request spans carry the
+//! request id. JSON lines are written by `json_lines`, which keeps the per-request access line
+//! cheap.
 
+pub mod audit;
 pub mod json_lines;
+pub mod metrics;
+
+pub use audit::{record, AuditEvent};
 
 use std::io::IsTerminal;
 

@@ -216,7 +216,7 @@ fn start_logging(dir: &std::path::Path) -> (std::process::Child, mpsc::Receiver<
     (child, lines)
 }
 
-fn stop(mut child: std::process::Child) {
+pub(crate) fn stop(mut child: std::process::Child) {
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()

@@ -260,7 +260,7 @@ fn no_secret_reaches_the_logs_at_debug() {
         "\"level\":\"DEBUG\"",
         "token request rejected",
         "\"event\":\"token_issued\"",
-        "\"event\":\"refresh_token_reuse\"",
+        "\"event\":\"refresh_reuse_detected\"",
     ] {
         assert!(
             logs.contains(expected),

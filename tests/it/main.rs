@@ -6,6 +6,7 @@
 #[macro_use]
 mod common;
 
+mod audit;
 mod authorization_code;
 mod check;
 mod cli;
@@ -21,6 +22,7 @@ mod login_pages;
 mod login_throttling;
 mod logout;
 mod method_not_allowed;
+mod metrics;
 mod openapi;
 mod openid_connect;
 mod oversized_bodies;

@@ -32,6 +32,7 @@ async fn redeem_as(
 ) -> Result<AuthorizationCode, OAuthError> {
     let now = t.ctx.clock().now_secs();
     let issuing = Issuing {
+        client_id: "app",
         jti,
         exp: now + 300,
         now,

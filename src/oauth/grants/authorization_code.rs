@@ -13,6 +13,7 @@ use crate::oauth::grants::user_tokens::{self, Authentication};
 use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::refresh_family::{self, IssuedAccessToken, NewFamily};
 use crate::oauth::{access_token, audience, pkce};
+use crate::telemetry::{self, AuditEvent};
 use crate::users;
 
 /// The authorization code grant.
@@ -38,6 +39,7 @@ impl Grant for AuthorizationCodeGrant {
         let jti = access_token::new_jti()?;
         let family_id = refresh_family::new_family_id()?;
         let issuing = Issuing {
+            client_id: &client.client_id,
             jti: &jti,
             exp: now + ttl_secs,
             now,
@@ -126,16 +128,12 @@ impl Grant for AuthorizationCodeGrant {
         } else {
             None
         };
-        tracing::info!(
-            target: "ferrid::audit",
-            event = "token_issued",
-            grant_type = "authorization_code",
-            client_id = %client.client_id,
-            sub = %user.id,
-            jti = %issued.access.claims.jti,
-            refresh_token = refresh_token.is_some(),
-            "access token issued"
-        );
+        telemetry::record(AuditEvent::TokenIssued {
+            grant_type: GrantType::AuthorizationCode.as_str(),
+            client_id: &client.client_id,
+            sub: &user.id,
+            jti: &issued.access.claims.jti,
+        });
         Ok(TokenSet {
             access_token: issued.access.token,
             token_type: TokenType::Bearer,

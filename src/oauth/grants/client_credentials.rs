@@ -10,6 +10,7 @@ use crate::oauth::access_token::{self, AccessTokenRequest};
 use crate::oauth::clients::Client;
 use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::{audience, scope};
+use crate::telemetry::{self, AuditEvent};
 
 /// The client credentials grant.
 pub struct ClientCredentialsGrant;
@@ -51,14 +52,12 @@ impl Grant for ClientCredentialsGrant {
                 ttl_secs,
             },
         )?;
-        tracing::info!(
-            target: "ferrid::audit",
-            event = "token_issued",
-            grant_type = "client_credentials",
-            client_id = %client.client_id,
-            jti = %token.claims.jti,
-            "access token issued"
-        );
+        telemetry::record(AuditEvent::TokenIssued {
+            grant_type: GrantType::ClientCredentials.as_str(),
+            client_id: &client.client_id,
+            sub: &client.client_id,
+            jti: &token.claims.jti,
+        });
         Ok(TokenSet {
             access_token: token.token,
             token_type: TokenType::Bearer,

@@ -2,7 +2,9 @@
 //! its `grant_type`, reads and validates its own parameters from the request, and produces the
 //! token response. `exchange` authenticates the client, finds the grant for the requested
 //! `grant_type`, checks the client may use it, and hands the request over. Every rejection is
-//! logged once, with its reason, inside the request's span (which carries the request id).
+//! logged once, with its reason, inside the request's span (which carries the request id), and
+//! counted by its error code (`ferrid_token_errors_total`; the HTTP layer counts the requests
+//! that never get here, such as a malformed body).
 //!
 //! Adding a grant is one new module implementing `Grant`, its `GrantType` variant, and one line
 //! in `GRANTS` (in the spirit of node-oidc-provider's `registerGrantType`).
@@ -159,6 +161,7 @@ pub async fn exchange(
 ) -> Result<TokenSet, OAuthError> {
     let result = dispatch(ctx, credentials, grant_type, params).await;
     if let Err(err) = &result {
+        crate::telemetry::metrics::token_error(err.code().as_str());
         tracing::info!(
             grant_type = %grant_type,
             error = %err.code(),

@@ -12,6 +12,7 @@ use crate::oauth::grants::user_tokens::{self, Authentication};
 use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::refresh_family::{self, IssuedAccessToken};
 use crate::oauth::{access_token, audience};
+use crate::telemetry::{self, AuditEvent};
 use crate::users;
 
 /// The refresh token grant.
@@ -76,15 +77,12 @@ impl Grant for RefreshTokenGrant {
             },
         )
         .await?;
-        tracing::info!(
-            target: "ferrid::audit",
-            event = "token_issued",
-            grant_type = "refresh_token",
-            client_id = %client.client_id,
-            sub = %user.id,
-            jti = %claims.jti,
-            "access token issued"
-        );
+        telemetry::record(AuditEvent::TokenIssued {
+            grant_type: GrantType::RefreshToken.as_str(),
+            client_id: &client.client_id,
+            sub: &user.id,
+            jti: &claims.jti,
+        });
         Ok(TokenSet {
             access_token: issued.access.token,
             token_type: TokenType::Bearer,

@@ -407,6 +407,10 @@ impl TestServer {
             persistence.create(&[test_key()]).await.unwrap();
         }
         ferrid::telemetry::init(&settings.log);
+        // Process-global, like the subscriber: the first server installs it for all of them.
+        if settings.metrics.enabled {
+            ferrid::telemetry::metrics::install();
+        }
         let ctx = bootstrap::with_store(settings, store, clock).unwrap();
         if options.wait_ready {
             bootstrap::provision(&ctx).await.unwrap();
