@@ -13,6 +13,7 @@ use crate::error::OAuthError;
 use crate::interaction::throttle::LoginThrottle;
 use crate::keys::live::LiveKeys;
 use crate::keys::KeyRing;
+use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::DerivedKeys;
 use crate::store::{SharedStore, Store};
 
@@ -24,6 +25,7 @@ pub struct Context {
     keys: LiveKeys,
     derived: DerivedKeys,
     login_throttle: LoginThrottle,
+    scope_catalog: ScopeCatalog,
     not_ready_reason: ArcSwap<String>,
     store_generation: ArcSwap<String>,
 }
@@ -38,6 +40,7 @@ impl Context {
         derived: DerivedKeys,
     ) -> Self {
         let login_throttle = LoginThrottle::new(settings.sessions.login_attempts_per_minute);
+        let scope_catalog = settings.scope_catalog();
         Self {
             settings,
             store,
@@ -45,6 +48,7 @@ impl Context {
             keys,
             derived,
             login_throttle,
+            scope_catalog,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
             store_generation: ArcSwap::from_pointee(String::new()),
         }
@@ -68,6 +72,11 @@ impl Context {
     /// The login attempt limits.
     pub fn login_throttle(&self) -> &LoginThrottle {
         &self.login_throttle
+    }
+
+    /// The scopes clients may be given.
+    pub fn scope_catalog(&self) -> &ScopeCatalog {
+        &self.scope_catalog
     }
 
     /// Keys derived from the system secret for ferrid's own MACs.

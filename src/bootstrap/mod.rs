@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
+use crate::config::swagger_ui_client;
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::context::Context;
 use crate::keys::live::{LiveKeys, RingOrigin};
@@ -18,7 +19,7 @@ use crate::keys::persist::KeyPersistence;
 use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
 use crate::keys::KeyError;
-use crate::oauth::clients::{self, Client};
+use crate::oauth::clients::{self, Rules};
 use crate::secret::{random_token, DerivedKeys, SecretString};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
@@ -81,9 +82,7 @@ pub fn with_store(
         .iter()
         .any(|c| c.id == clients::SWAGGER_UI_CLIENT_ID)
     {
-        settings
-            .clients
-            .push(clients::swagger_ui_client(settings.issuer()));
+        settings.clients.push(swagger_ui_client(settings.issuer()));
     }
     let (key_persistence, secret) = match store.name() {
         "memory" => {
@@ -126,16 +125,21 @@ pub fn with_store(
 /// start-up and again whenever the store lost its data.
 pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     ctx.store().ping().await?;
+    let rules = Rules {
+        catalog: ctx.scope_catalog(),
+        issuer: ctx.settings().issuer(),
+    };
     let configured = ctx
         .settings()
         .clients
         .iter()
         .map(|config| {
-            Client::from_config(config)
+            config
+                .to_client(&rules)
                 .map_err(|(field, message)| ConfigError::new(format!("clients.{field}"), message))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    clients::sync_bootstrap(ctx.store(), &configured).await?;
+    clients::store::sync_bootstrap(ctx.store(), &configured).await?;
     users::sync(ctx).await?;
     let (ring, origin) = ctx
         .keys()
