@@ -19,13 +19,14 @@ use crate::keys::persist::KeyPersistence;
 use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
 use crate::keys::KeyError;
-use crate::oauth::clients::{self, Rules};
+use crate::oauth::clients::{Rules, SWAGGER_UI_CLIENT_ID};
 use crate::secret::{random_token, DerivedKeys, SecretString};
 use crate::store::memory::MemoryStore;
 use crate::store::redis::RedisStore;
 use crate::store::{provisioned, SharedStore, StoreError};
 use crate::users::UserError;
 
+mod clients;
 mod recovery;
 mod users;
 
@@ -80,7 +81,7 @@ pub fn with_store(
     if !settings
         .clients
         .iter()
-        .any(|c| c.id == clients::SWAGGER_UI_CLIENT_ID)
+        .any(|c| c.id == SWAGGER_UI_CLIENT_ID)
     {
         settings.clients.push(swagger_ui_client(settings.issuer()));
     }
@@ -125,22 +126,7 @@ pub fn with_store(
 /// start-up and again whenever the store lost its data.
 pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     ctx.store().ping().await?;
-    let rules = Rules {
-        catalog: ctx.scope_catalog(),
-        issuer: ctx.settings().issuer(),
-    };
-    let configured = ctx
-        .settings()
-        .clients
-        .iter()
-        .map(|config| {
-            config
-                .to_client(&rules)
-                .map_err(|(field, message)| ConfigError::new(format!("clients.{field}"), message))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    clients::store::sync_bootstrap(ctx.store(), &configured).await?;
-    users::sync(ctx).await?;
+    provision_clients_and_users(ctx).await?;
     let (ring, origin) = ctx
         .keys()
         .load_or_create(ctx.clock())
@@ -163,6 +149,28 @@ pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     let generation = provisioned::mark(ctx.store(), &generation).await?;
     ctx.set_store_generation(generation);
     ctx.mark_ready();
+    Ok(())
+}
+
+/// Makes the store's clients and users those of the config (see `clients::sync`,
+/// `users::sync`); part of `provision`.
+pub async fn provision_clients_and_users(ctx: &Context) -> Result<(), StartError> {
+    let rules = Rules {
+        catalog: ctx.scope_catalog(),
+        issuer: ctx.settings().issuer(),
+    };
+    let configured = ctx
+        .settings()
+        .clients
+        .iter()
+        .map(|config| {
+            config
+                .to_client(&rules)
+                .map_err(|(field, message)| ConfigError::new(format!("clients.{field}"), message))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    clients::sync(ctx, &configured).await?;
+    users::sync(ctx).await?;
     Ok(())
 }
 

@@ -7,8 +7,10 @@
 //! `compare_and_swap` / `delete_if` write or delete only while the value is still the one the
 //! caller read (refresh-token rotation, fencing a read-modify-write, releasing a lock one still
 //! holds). `publish` / `subscribe` carry best-effort change notices between the instances
-//! sharing a store. Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key
-//! name comes from `keyspace`.
+//! sharing a store. `index_add` / `index_remove` / `index_range` keep sorted indexes of ids, so
+//! that records can be listed page by page (`registry`); `set_add` / `set_members` keep sets of
+//! ids that each end at their own time (a client's codes and refresh families). Values are opaque bytes;
+//! `get_json`/`put_json` add serde on top. Every key name comes from `keyspace`.
 
 pub mod index;
 pub mod keyspace;
@@ -16,6 +18,7 @@ pub mod memory;
 pub mod notices;
 pub mod provisioned;
 pub mod redis;
+pub mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -104,6 +107,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// `memory` or `redis`, for logs and readiness reports.
     fn name(&self) -> &'static str;
+
+    /// Adds `member` to the sorted index `index` (no TTL); members are kept in byte order.
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError>;
+
+    /// Removes `member` from `index`; `true` when it was there.
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` members of `index` that sort after `after` (all when `None`), in byte
+    /// order: a page of a listing, resumed from the last member of the previous page.
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Adds `member` to the expiring set `key` until `expires_at` (seconds since the epoch, as
+    /// is `now`), replacing its previous end. Members already past their end are dropped, and
+    /// the key expires with its last member.
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// The members of the expiring set `key` whose end is after `now`.
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError>;
 }
 
 /// Shared handle to the store a `Context` uses.

@@ -4,7 +4,9 @@
 //! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, each a
 //! single atomic command; `compare_and_swap` and `delete_if` are Lua scripts (EVALSHA: compare
 //! and write in one step); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
-//! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
+//! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`. Sorted
+//! indexes are sorted sets whose members all score 0, listed with `ZRANGEBYLEX`; expiring sets
+//! are sorted sets scored by each member's end, trimmed and given the key's TTL by one script.
 //!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
@@ -49,6 +51,18 @@ end
 return 0
 "#;
 
+/// Adds ARGV[1] to the sorted set KEYS[1] scored by its end ARGV[2], after dropping the members
+/// ended by ARGV[3] (now); the key expires with its last member.
+const SET_ADD: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local ttl = tonumber(last[2]) - tonumber(ARGV[3])
+if ttl < 1 then ttl = 1 end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+";
+
 /// Redis-backed store.
 pub struct RedisStore {
     client: redis::Client,
@@ -56,6 +70,7 @@ pub struct RedisStore {
     prefix: String,
     compare_and_swap: Script,
     delete_if: Script,
+    set_add: Script,
 }
 
 impl RedisStore {
@@ -75,6 +90,7 @@ impl RedisStore {
             prefix: prefix.to_owned(),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             delete_if: Script::new(DELETE_IF),
+            set_add: Script::new(SET_ADD),
         })
     }
 
@@ -249,6 +265,71 @@ impl Store for RedisStore {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError> {
+        self.run::<u64>(redis::cmd("ZADD").arg(self.key(index)).arg(0).arg(member))
+            .await
+            .map(|_| ())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        let removed: u64 = self
+            .run(redis::cmd("ZREM").arg(self.key(index)).arg(member))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // Every member has score 0, so ZRANGEBYLEX orders them by bytes (memcmp).
+        let min = match after {
+            Some(after) => format!("({after}"),
+            None => "-".to_owned(),
+        };
+        self.run(
+            redis::cmd("ZRANGEBYLEX")
+                .arg(self.key(index))
+                .arg(min)
+                .arg("+")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit),
+        )
+        .await
+    }
+
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        self.set_add
+            .key(self.key(key))
+            .arg(member)
+            .arg(expires_at)
+            .arg(now)
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map_err(map_error)
+            .map(|_| ())
+    }
+
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError> {
+        self.run(
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(self.key(key))
+                .arg(format!("({now}"))
+                .arg("+inf"),
+        )
+        .await
     }
 }
 
