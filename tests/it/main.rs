@@ -6,6 +6,8 @@
 #[macro_use]
 mod common;
 
+mod admin_api;
+mod admin_users;
 mod authorization_code;
 mod check;
 mod cli;

@@ -28,6 +28,7 @@ use zeroize::Zeroizing;
 
 pub use oauth2::reqwest::Client as HttpClient;
 
+pub mod admin;
 pub mod browser;
 pub mod code_flow;
 pub mod grants;
