@@ -6,8 +6,10 @@
 //! challenges on 401/403, RFC 7591 codes for refused client metadata — and every answer is
 //! `Cache-Control: no-store`, as some carry a secret shown once.
 
+pub mod client_body;
 pub mod clients;
 pub mod keys;
+pub mod user_body;
 pub mod users;
 
 use poem::{Request, RequestBody};
