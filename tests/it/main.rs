@@ -12,6 +12,7 @@ mod authorization_code;
 mod check;
 mod cli;
 mod client_credentials;
+mod clients_cli;
 mod discovery;
 mod docker_context;
 mod key_rotation;
