@@ -111,6 +111,25 @@ async fn client_commands_change_what_a_running_instance_serves() {
         "served at once"
     );
 
+    let from_json = json(
+        &ferrid(
+            Some(redis),
+            &["client", "create", "--metadata", "-", "--format", "json"],
+            Some(
+                r#"{"client_name": "Native", "token_endpoint_auth_method": "none",
+                     "redirect_uris": ["com.example.native:/cb", "http://127.0.0.1/cb"]}"#,
+            ),
+        )
+        .await,
+    );
+    assert_eq!(from_json["token_endpoint_auth_method"], "none");
+    assert!(
+        from_json.get("client_secret").is_none(),
+        "a public client has no secret"
+    );
+    let native = from_json["client_id"].as_str().unwrap().to_owned();
+    ok(&ferrid(Some(redis), &["client", "delete", &native], None).await);
+
     let duplicate = ferrid(
         Some(redis),
         &[
