@@ -257,6 +257,21 @@ async fn clients_are_created_once_listed_by_page_and_never_show_a_secret_again(b
     assert_eq!(replaced.json["scope"], "read admin");
     assert!(replaced.json.get("client_secret").is_none());
 
+    // An id with a space and a colon (RFC 6749 VSCHAR) is addressed percent-encoded.
+    let odd = admin
+        .post(
+            "/admin/clients",
+            json!({"client_id": "odd id:1", "grant_types": ["client_credentials"]}),
+        )
+        .await;
+    assert_eq!(odd.status, 201, "{}", odd.json);
+    let shown = admin.get("/admin/clients/odd%20id%3A1").await;
+    assert_eq!(shown.json["client_id"], "odd id:1", "{}", shown.json);
+    assert_eq!(
+        admin.delete("/admin/clients/odd%20id%3A1").await.status,
+        200
+    );
+
     let deleted = admin.delete("/admin/clients/batch-3").await;
     assert_eq!(deleted.status, 200, "{}", deleted.json);
     assert_admin_error(&admin.get("/admin/clients/batch-3").await, 404, "not_found");
