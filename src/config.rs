@@ -19,8 +19,10 @@ use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::SecretString;
 
+mod clients;
 mod file;
 mod issuer;
 mod keys;
@@ -29,6 +31,7 @@ mod metrics;
 mod secrets;
 mod tls;
 
+pub use clients::{swagger_ui_client, ClientConfig, ScopeConfig};
 pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
@@ -66,6 +69,8 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub log: LogSettings,
     pub metrics: MetricsSettings,
+    /// Scopes the operator declares (`[[scopes]]`), beside ferrid's built-in ones.
+    pub scopes: Vec<ScopeConfig>,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -140,34 +145,6 @@ pub struct HttpSettings {
     pub max_body_bytes: usize,
 }
 
-/// A `[[clients]]` entry.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ClientConfig {
-    pub id: String,
-    pub name: Option<String>,
-    pub secret: Option<SecretString>,
-    pub secret_sha256: Option<String>,
-    pub public: bool,
-    pub token_endpoint_auth_method: Option<String>,
-    pub grant_types: Vec<String>,
-    pub scopes: Vec<String>,
-    pub default_scopes: Option<Vec<String>>,
-    pub audiences: Vec<String>,
-    pub redirect_uris: Vec<String>,
-    pub post_logout_redirect_uris: Vec<String>,
-    pub skip_consent: bool,
-    /// Issue refresh tokens even without the `offline_access` scope (needs the
-    /// `refresh_token` grant type).
-    pub issue_refresh_tokens: bool,
-    /// `rotate` (default: every refresh returns a new refresh token) or `reuse` (the refresh
-    /// token stays the same, for platforms that keep old ones).
-    pub refresh_token_rotation: Option<String>,
-    /// A trusted resource server that may introspect any active token, not only those issued
-    /// to it or naming it in `aud`.
-    pub introspect_any_token: bool,
-}
-
 /// A `[[users]]` entry.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -196,6 +173,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
+            scopes: Vec::new(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -450,7 +428,8 @@ impl Settings {
         }
         self.log.validate()?;
         self.metrics.validate(&self.bind)?;
-        crate::oauth::clients::validate_configs(&self.clients)?;
+        clients::validate_scopes(&self.scopes)?;
+        clients::validate_clients(&self.clients, &self.scope_catalog(), self.issuer())?;
         crate::users::validate_configs(&self.users)?;
         Ok(())
     }
@@ -481,6 +460,23 @@ impl Settings {
     /// `keys.refresh_interval_secs`.
     pub fn retirement_grace_secs(&self) -> u64 {
         self.keys.grace_secs(self.longest_signed_token_secs())
+    }
+
+    /// The scopes clients may be given: ferrid's built-in ones and `[[scopes]]`, or without
+    /// `[[scopes]]` those the `[[clients]]` name (see `oauth::scope_catalog`).
+    pub fn scope_catalog(&self) -> ScopeCatalog {
+        let declared = self
+            .scopes
+            .iter()
+            .map(|scope| (scope.name.as_str(), scope.description.as_deref()));
+        let named = self.clients.iter().flat_map(|client| {
+            client
+                .scopes
+                .iter()
+                .chain(client.default_scopes.iter().flatten())
+                .map(String::as_str)
+        });
+        ScopeCatalog::new(declared, named)
     }
 
     /// The issuer without a trailing slash, as it appears in `iss`.

@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::error::OAuthError;
 use crate::keys::live::LiveKeys;
 use crate::keys::KeyRing;
+use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::DerivedKeys;
 use crate::store::{SharedStore, Store};
 
@@ -22,6 +23,7 @@ pub struct Context {
     clock: SharedClock,
     keys: LiveKeys,
     derived: DerivedKeys,
+    scope_catalog: ScopeCatalog,
     not_ready_reason: ArcSwap<String>,
     store_generation: ArcSwap<String>,
 }
@@ -35,12 +37,14 @@ impl Context {
         keys: LiveKeys,
         derived: DerivedKeys,
     ) -> Self {
+        let scope_catalog = settings.scope_catalog();
         Self {
             settings,
             store,
             clock,
             keys,
             derived,
+            scope_catalog,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
             store_generation: ArcSwap::from_pointee(String::new()),
         }
@@ -59,6 +63,11 @@ impl Context {
     /// The clock.
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
+    }
+
+    /// The scopes clients may be given.
+    pub fn scope_catalog(&self) -> &ScopeCatalog {
+        &self.scope_catalog
     }
 
     /// Keys derived from the system secret for ferrid's own MACs.

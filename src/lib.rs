@@ -10,6 +10,7 @@
 )]
 #![deny(clippy::await_holding_lock)]
 
+pub mod admin;
 pub mod bootstrap;
 pub mod cli;
 pub mod clock;

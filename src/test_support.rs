@@ -58,5 +58,5 @@ pub(crate) fn web_client(id: &str) -> Client {
         redirect_uris: vec!["https://app.example.com/callback".into()],
         ..ClientConfig::default()
     };
-    Client::from_config(&config).unwrap()
+    config.to_client_alone().unwrap()
 }

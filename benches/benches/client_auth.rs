@@ -15,13 +15,14 @@ use ferrid::store::memory::MemoryStore;
 const SECRET: &str = "3q2-H7yF0b1bX6mT8kQwL4pZs9eR2uV5cN0aJ7gD1fK";
 
 fn client() -> Client {
-    Client::from_config(&ClientConfig {
+    ClientConfig {
         id: "demo".into(),
         secret: Some(SecretString::new(SECRET)),
         grant_types: vec!["client_credentials".into()],
         scopes: vec!["read".into(), "write".into()],
         ..ClientConfig::default()
-    })
+    }
+    .to_client_alone()
     .expect("client")
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use criterion::{criterion_group, criterion_main, Criterion};
 use ferrid::clock::SystemClock;
 use ferrid::config::ClientConfig;
-use ferrid::oauth::clients::{self, Client};
+use ferrid::oauth::clients;
 use ferrid::secret::SecretString;
 use ferrid::store::memory::MemoryStore;
 use ferrid::store::Store;
@@ -59,7 +59,7 @@ fn bench(c: &mut Criterion) {
         })
     });
 
-    let client = Client::from_config(&ClientConfig {
+    let client = ClientConfig {
         id: "demo".into(),
         secret: Some(SecretString::new(
             "a-secret-of-forty-three-characters-xxxxxxx",
@@ -67,7 +67,8 @@ fn bench(c: &mut Criterion) {
         grant_types: vec!["client_credentials".into()],
         scopes: vec!["read".into(), "write".into()],
         ..ClientConfig::default()
-    })
+    }
+    .to_client_alone()
     .expect("client");
     runtime
         .block_on(clients::upsert(&store, &client))

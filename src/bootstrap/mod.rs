@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::SharedClock;
+use crate::config::swagger_ui_client;
 use crate::config::{ConfigError, Settings, StoreKind};
 use crate::context::Context;
 use crate::keys::live::{LiveKeys, RingOrigin};
@@ -18,7 +19,7 @@ use crate::keys::persist::KeyPersistence;
 use crate::keys::schedule::Schedule;
 use crate::keys::sealed::Sealer;
 use crate::keys::KeyError;
-use crate::oauth::clients::{self, Client};
+use crate::oauth::clients::{Rules, SWAGGER_UI_CLIENT_ID};
 use crate::secret::{random_token, DerivedKeys, SecretString};
 use crate::store::memory::MemoryStore;
 use crate::store::metered::MeteredStore;
@@ -26,6 +27,7 @@ use crate::store::redis::RedisStore;
 use crate::store::{provisioned, SharedStore, StoreError};
 use crate::users::UserError;
 
+mod clients;
 mod recovery;
 mod users;
 
@@ -88,11 +90,9 @@ pub fn with_store(
     if !settings
         .clients
         .iter()
-        .any(|c| c.id == clients::SWAGGER_UI_CLIENT_ID)
+        .any(|c| c.id == SWAGGER_UI_CLIENT_ID)
     {
-        settings
-            .clients
-            .push(clients::swagger_ui_client(settings.issuer()));
+        settings.clients.push(swagger_ui_client(settings.issuer()));
     }
     let store = if settings.metrics.enabled {
         MeteredStore::wrap(store)
@@ -140,17 +140,7 @@ pub fn with_store(
 /// start-up and again whenever the store lost its data.
 pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     ctx.store().ping().await?;
-    let configured = ctx
-        .settings()
-        .clients
-        .iter()
-        .map(|config| {
-            Client::from_config(config)
-                .map_err(|(field, message)| ConfigError::new(format!("clients.{field}"), message))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    clients::sync_bootstrap(ctx.store(), &configured).await?;
-    users::sync(ctx).await?;
+    provision_clients_and_users(ctx).await?;
     let (ring, origin) = ctx
         .keys()
         .load_or_create(ctx.clock())
@@ -173,6 +163,28 @@ pub async fn provision(ctx: &Context) -> Result<(), StartError> {
     let generation = provisioned::mark(ctx.store(), &generation).await?;
     ctx.set_store_generation(generation);
     ctx.mark_ready();
+    Ok(())
+}
+
+/// Makes the store's clients and users those of the config (see `clients::sync`,
+/// `users::sync`); part of `provision`.
+pub async fn provision_clients_and_users(ctx: &Context) -> Result<(), StartError> {
+    let rules = Rules {
+        catalog: ctx.scope_catalog(),
+        issuer: ctx.settings().issuer(),
+    };
+    let configured = ctx
+        .settings()
+        .clients
+        .iter()
+        .map(|config| {
+            config
+                .to_client(&rules)
+                .map_err(|(field, message)| ConfigError::new(format!("clients.{field}"), message))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    clients::sync(ctx, &configured).await?;
+    users::sync(ctx).await?;
     Ok(())
 }
 

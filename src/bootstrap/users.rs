@@ -5,9 +5,8 @@
 //! Users created any other way are not in the provisioned list and are never touched.
 
 use super::StartError;
+use crate::admin;
 use crate::context::Context;
-use crate::oauth::refresh_family;
-use crate::session;
 use crate::telemetry::{self, AuditEvent};
 use crate::users;
 
@@ -20,18 +19,18 @@ pub(super) async fn sync(ctx: &Context) -> Result<(), StartError> {
         ids.push(users::upsert_from_config(store, config).await?.id);
     }
     for stale in previous.iter().filter(|id| !ids.contains(id)) {
-        // The user goes last: if this stops half-way, the next start finds it still listed.
-        let sessions = session::end_all_of_user(ctx, stale).await?;
-        let families = refresh_family::revoke_all_of_user(ctx, stale).await?;
-        let removed = users::delete(store, stale).await?;
+        let removed = admin::users::remove(ctx, stale).await?;
         tracing::info!(
-            sessions,
-            refresh_families = families,
+            sessions = removed.sessions,
+            refresh_families = removed.refresh_families,
             "user removed from the config"
         );
         telemetry::record(AuditEvent::UserRemoved {
             sub: stale,
-            username: removed.as_ref().map_or("", |user| user.username.as_str()),
+            username: removed
+                .user
+                .as_ref()
+                .map_or("", |user| user.username.as_str()),
         });
     }
     users::record_provisioned_ids(store, &ids).await?;
@@ -43,7 +42,9 @@ mod tests {
     use super::*;
     use crate::config::UserConfig;
     use crate::oauth::deny_list;
+    use crate::oauth::refresh_family;
     use crate::oauth::refresh_family::{IssuedAccessToken, NewFamily};
+    use crate::session;
     use crate::test_support;
 
     fn user(username: &str, hash: &str) -> UserConfig {

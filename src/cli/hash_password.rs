@@ -10,12 +10,7 @@ use zeroize::Zeroizing;
 
 /// Hashes a password read from the terminal or stdin.
 pub fn run(password_stdin: bool) -> ExitCode {
-    let password = if password_stdin || !std::io::stdin().is_terminal() {
-        read_stdin()
-    } else {
-        prompt_twice()
-    };
-    let password = match password {
+    let password = match read_password(password_stdin) {
         Ok(password) => password,
         Err(err) => {
             eprintln!("ferrid: {err}");
@@ -35,6 +30,16 @@ pub fn run(password_stdin: bool) -> ExitCode {
             eprintln!("ferrid: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A new password: prompted for twice without echo on a terminal, else (or with
+/// `password_stdin`) one line of stdin.
+pub(crate) fn read_password(password_stdin: bool) -> Result<Zeroizing<String>, String> {
+    if password_stdin || !std::io::stdin().is_terminal() {
+        read_stdin()
+    } else {
+        prompt_twice()
     }
 }
 

@@ -1,13 +1,16 @@
 //! The `ferrid` command line: `serve` (the default), `check`, `healthcheck`, `openapi`,
-//! `hash-password`, `keys`. Each subcommand is one file; `main.rs` only calls `run`. Exit codes:
+//! `hash-password`, `keys`, `client`, `user`. Each subcommand is one file; `main.rs` only calls `run`. Exit codes:
 //! 0 success, 2 a configuration error, 1 anything else.
 
 pub mod check;
+pub mod client;
+pub mod format;
 pub mod hash_password;
 pub mod healthcheck;
 pub mod keys;
 pub mod openapi;
 pub mod serve;
+pub mod user;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -51,6 +54,12 @@ pub enum Command {
     /// List, rotate or import signing keys in the store the config names.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Create, list, show, update or delete clients, or rotate a secret, in the Redis store the
+    /// config names.
+    Client(Box<client::ClientArgs>),
+    /// Create, list, show or delete users, or set a password, in the Redis store the config
+    /// names.
+    User(user::UserArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -63,6 +72,8 @@ pub fn run() -> ExitCode {
         Command::Openapi => openapi::run(cli.config),
         Command::HashPassword { password_stdin } => hash_password::run(password_stdin),
         Command::Keys(command) => keys::run(cli.config, command),
+        Command::Client(args) => client::run(cli.config, *args),
+        Command::User(args) => user::run(cli.config, args),
     }
 }
 

@@ -225,6 +225,11 @@ fn the_shipped_example_configs_are_valid() {
         let settings = Settings::load_from(Some(&path), env(&[]))
             .unwrap_or_else(|err| panic!("{file}: {err}"));
         assert!(!settings.clients.is_empty(), "{file}");
+        // They declare no `[[scopes]]`: their clients' scopes are implicitly in the catalog.
+        let catalog = settings.scope_catalog();
+        for scope in settings.clients.iter().flat_map(|client| &client.scopes) {
+            assert!(catalog.contains(scope), "{file}: {scope}");
+        }
     }
 }
 
@@ -340,4 +345,28 @@ fn a_plain_http_issuer_is_refused_off_loopback_unless_allowed() {
     ] {
         assert!(load(&[("FERRID_ISSUER", local)]).is_ok(), "{local}");
     }
+}
+
+#[test]
+fn declared_scopes_come_from_scopes_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ferrid.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[scopes]]
+name = "invoices:read"
+description = "Read invoices"
+
+[[clients]]
+id = "billing"
+secret = "s"
+grant_types = ["client_credentials"]
+scopes = ["invoices:read", "invoices:write"]
+"#,
+    )
+    .unwrap();
+    let err = Settings::load_from(Some(&path), env(&[])).unwrap_err();
+    assert_eq!(err.key, "clients[0].scopes");
+    assert!(err.message.contains("invoices:write"), "{}", err.message);
 }

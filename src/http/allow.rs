@@ -47,15 +47,45 @@ impl AllowedMethods {
         self
     }
 
-    /// The `Allow` value for `path`, e.g. `GET, HEAD, POST`.
+    /// The `Allow` value for `path`, e.g. `GET, HEAD, POST`. A routed path with parameters
+    /// (`/admin/clients/{id}`) stands for every path whose other segments are the same.
     pub fn allow(&self, path: &str) -> Option<String> {
-        let methods = self.0.get(path)?;
+        let methods = self.0.get(path).or_else(|| {
+            self.0
+                .iter()
+                .find(|(template, _)| matches_template(template, path))
+                .map(|(_, methods)| methods)
+        })?;
         let listed: Vec<&str> = ORDER
             .iter()
             .filter(|method| methods.contains(method))
             .map(Method::as_str)
             .collect();
         Some(listed.join(", "))
+    }
+}
+
+/// Whether `path` is an instance of `template`, whose `{name}` or `:name` segments match any one
+/// segment.
+fn matches_template(template: &str, path: &str) -> bool {
+    let (mut template, mut path) = (template.split('/'), path.split('/'));
+    loop {
+        match (template.next(), path.next()) {
+            (None, None) => return true,
+            (Some(expected), Some(actual)) => {
+                let parameter = expected.starts_with(':')
+                    || (expected.starts_with('{') && expected.ends_with('}'));
+                let matches = if parameter {
+                    !actual.is_empty()
+                } else {
+                    expected == actual
+                };
+                if !matches {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
     }
 }
 
@@ -94,5 +124,12 @@ mod tests {
         assert_eq!(table.allow("/token").as_deref(), Some("POST"));
         assert_eq!(table.allow("/userinfo").as_deref(), Some("GET, HEAD, POST"));
         assert_eq!(table.allow("/nowhere"), None);
+        let table = table.with("/admin/clients/{id}", &[Method::GET, Method::DELETE]);
+        assert_eq!(
+            table.allow("/admin/clients/odd%20id").as_deref(),
+            Some("GET, HEAD, DELETE")
+        );
+        assert_eq!(table.allow("/admin/clients/a/b"), None);
+        assert_eq!(table.allow("/admin/clients/"), None);
     }
 }

@@ -24,19 +24,7 @@ impl<'a> ApiExtractor<'a> for BearerAuthorization {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        registry.create_security_scheme(
-            SCHEME_NAME,
-            MetaSecurityScheme {
-                ty: "http",
-                description: Some("An access token issued by ferrid (RFC 6750 bearer)."),
-                name: None,
-                key_in: None,
-                scheme: Some("bearer"),
-                bearer_format: Some("JWT"),
-                flows: None,
-                openid_connect_url: None,
-            },
-        );
+        register_bearer_scheme(registry);
         // Relative URLs: Swagger UI resolves them against the spec's server, the issuer.
         registry.create_security_scheme(
             OAUTH2_SCHEME_NAME,
@@ -99,7 +87,25 @@ impl<'a> ApiExtractor<'a> for BearerAuthorization {
     }
 }
 
-fn parse(header: &str) -> Result<Option<String>, &'static str> {
+/// Registers the `BearerToken` scheme: an access token pasted into Swagger UI's Authorize.
+pub(crate) fn register_bearer_scheme(registry: &mut Registry) {
+    registry.create_security_scheme(
+        SCHEME_NAME,
+        MetaSecurityScheme {
+            ty: "http",
+            description: Some("An access token issued by ferrid (RFC 6750 bearer)."),
+            name: None,
+            key_in: None,
+            scheme: Some("bearer"),
+            bearer_format: Some("JWT"),
+            flows: None,
+            openid_connect_url: None,
+        },
+    );
+}
+
+/// The token of an `Authorization: Bearer <token>` header value.
+pub(crate) fn parse(header: &str) -> Result<Option<String>, &'static str> {
     match header.trim().split_once(' ') {
         Some((scheme, token))
             if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>

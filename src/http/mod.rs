@@ -3,6 +3,7 @@
 //! the checked-in spec cannot differ — and `route`, which adds Swagger UI, the spec endpoints
 //! and the middleware. Handlers are thin: extract, call one domain function, map the result.
 
+pub mod admin;
 pub mod allow;
 pub mod authorize;
 pub mod bearer;
@@ -62,6 +63,8 @@ pub enum ApiTags {
     Discovery,
     /// Health checks for load balancers and orchestrators.
     Operations,
+    /// Managing clients, users and signing keys; needs an access token with the `admin` scope.
+    Admin,
 }
 
 /// The combined API, as documented.
@@ -74,6 +77,9 @@ pub type Api = (
     logout::LogoutApi,
     well_known::WellKnownApi,
     health::HealthApi,
+    admin::clients::AdminClientsApi,
+    admin::users::AdminUsersApi,
+    admin::keys::AdminKeysApi,
 );
 
 /// The OpenAPI service for `settings`; its server URL is the configured issuer.
@@ -87,6 +93,9 @@ pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
         logout::LogoutApi,
         well_known::WellKnownApi::new(settings),
         health::HealthApi,
+        admin::clients::AdminClientsApi,
+        admin::users::AdminUsersApi,
+        admin::keys::AdminKeysApi,
     );
     OpenApiService::new(api, "ferrid", env!("CARGO_PKG_VERSION"))
         .description(

@@ -53,7 +53,7 @@ pub struct ProviderMetadata {
     pub response_types_supported: Vec<String>,
     /// `response_mode` values of the authorization endpoint.
     pub response_modes_supported: Vec<String>,
-    /// Scopes some registered client may request.
+    /// The scope catalog: the scopes clients may be given (built-in, then declared).
     pub scopes_supported: Vec<String>,
     /// Claims ferrid can release about a person.
     pub claims_supported: Vec<String>,
@@ -193,12 +193,6 @@ fn auth_methods(with_public: bool) -> Vec<String> {
 /// The metadata ferrid publishes for `settings`.
 pub fn metadata(settings: &Settings) -> ProviderMetadata {
     let issuer = settings.issuer();
-    let mut scopes: Vec<String> = Vec::new();
-    for scope in settings.clients.iter().flat_map(|client| &client.scopes) {
-        if !scopes.contains(scope) {
-            scopes.push(scope.clone());
-        }
-    }
     ProviderMetadata {
         issuer: issuer.to_owned(),
         authorization_endpoint: format!("{issuer}{}", paths::AUTHORIZE),
@@ -214,7 +208,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         token_endpoint_auth_methods_supported: auth_methods(true),
         response_types_supported: vec!["code".into()],
         response_modes_supported: vec!["query".into()],
-        scopes_supported: scopes,
+        scopes_supported: settings.scope_catalog().names(),
         claims_supported: claims::SUPPORTED_CLAIMS
             .iter()
             .map(|c| c.to_string())

@@ -335,7 +335,7 @@ async fn issue_code(ctx: &Context, progress: Progress<'_>) -> Result<Outcome, Br
         amr: session.amr.clone(),
         sid: session.sid.clone(),
     };
-    let code = codes::issue(ctx.store(), &grant)
+    let code = codes::issue(ctx, &grant)
         .await
         .map_err(BrowserError::server)?;
     session::add_client(ctx, cookie, &mut session, &client.client_id).await?;

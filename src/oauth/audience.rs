@@ -45,12 +45,13 @@ mod tests {
     use crate::config::ClientConfig;
 
     fn client(audiences: &[&str]) -> Client {
-        Client::from_config(&ClientConfig {
+        ClientConfig {
             id: "c".into(),
             secret: Some("s".to_owned().into()),
             audiences: audiences.iter().map(|a| a.to_string()).collect(),
             ..ClientConfig::default()
-        })
+        }
+        .to_client_alone()
         .unwrap()
     }
 

@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::{deny_list, refresh_family};
 use crate::secret::random_token;
-use crate::store::{self, keyspace, Store};
+use crate::store::{self, keyspace, StoreError};
 use crate::telemetry::{self, AuditEvent};
 
 /// Lifetime of a code (the DESIGN's upper bound).
@@ -46,14 +46,49 @@ enum CodeEntry {
     },
 }
 
-/// Stores `grant` and returns the code to hand to the client.
-pub async fn issue(store: &dyn Store, grant: &AuthorizationCode) -> Result<String, OAuthError> {
+/// Stores `grant` and returns the code to hand to the client. The client's code set keeps
+/// the code's digest for as long as the code or its redemption marker can live, so that
+/// deleting the client revokes it (`revoke_all_of_client`).
+pub async fn issue(ctx: &Context, grant: &AuthorizationCode) -> Result<String, OAuthError> {
+    let store = ctx.store();
     let code = random_token().map_err(OAuthError::server_error)?;
     let entry = store::encode(&CodeEntry::Issued(grant.clone()))?;
     store
         .put(&keyspace::code(&code), entry, Some(CODE_TTL))
         .await?;
+    let now = ctx.clock().now_secs();
+    let marker_end = now + CODE_TTL.as_secs() + ctx.settings().tokens.access_token_ttl_secs;
+    store
+        .set_add(
+            &keyspace::client_codes(&grant.client_id),
+            &keyspace::digest(&code),
+            marker_end,
+            now,
+        )
+        .await?;
     Ok(code)
+}
+
+/// Revokes every outstanding code of `client_id` (a deleted client): an unredeemed code is
+/// deleted, a redeemed one's access token is deny-listed. Returns how many codes it found.
+pub async fn revoke_all_of_client(ctx: &Context, client_id: &str) -> Result<usize, StoreError> {
+    let store = ctx.store();
+    let now = ctx.clock().now_secs();
+    let key = keyspace::client_codes(client_id);
+    let digests = store.set_members(&key, now).await?;
+    let mut found = 0;
+    for digest in &digests {
+        let code_key = keyspace::code_by_digest(digest);
+        let Some(raw) = store.take(&code_key).await? else {
+            continue;
+        };
+        found += 1;
+        if let CodeEntry::Redeemed { jti, exp, .. } = store::decode(&code_key, &raw)? {
+            deny_list::revoke_access_token(store, &jti, exp, now).await?;
+        }
+    }
+    store.delete(&key).await?;
+    Ok(found)
 }
 
 /// The access token a redemption will issue, recorded so a replay can revoke it.

@@ -16,4 +16,5 @@ pub mod redirect_uri;
 pub mod refresh_family;
 pub mod revocation;
 pub mod scope;
+pub mod scope_catalog;
 pub mod token_operation;

@@ -5,8 +5,8 @@
 //! `rotated` with one compare-and-swap, so of concurrent refreshes exactly one rotates. The
 //! successor is an HMAC of the presented token, so a replay within the grace window (a lost
 //! response, two tabs) is handed the same successor; any other reuse revokes the whole family
-//! and the access tokens it issued — and nothing else of that user or client. Each user's families
-//! are indexed, so that removing the user revokes them all.
+//! and the access tokens it issued — and nothing else of that user or client. Each user's and
+//! each client's families are indexed, so that removing the user or client revokes them all.
 
 use std::time::Duration;
 
@@ -138,6 +138,14 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
         now,
     )
     .await?;
+    store
+        .set_add(
+            &keyspace::client_families(&family.client_id),
+            &family.id,
+            family.expires_at,
+            now,
+        )
+        .await?;
     Ok(token)
 }
 
@@ -340,6 +348,19 @@ pub async fn revoke_all_of_user(ctx: &Context, user_id: &str) -> Result<usize, S
     let now = ctx.clock().now_secs();
     let key = keyspace::user_families(user_id);
     let ids = index::ids(ctx.store(), &key, now).await?;
+    for id in &ids {
+        revoke_family(ctx, id).await?;
+    }
+    ctx.store().delete(&key).await?;
+    Ok(ids.len())
+}
+
+/// Revokes every family of `client_id` (a deleted client) and the access tokens they issued;
+/// returns how many families it went through.
+pub async fn revoke_all_of_client(ctx: &Context, client_id: &str) -> Result<usize, StoreError> {
+    let now = ctx.clock().now_secs();
+    let key = keyspace::client_families(client_id);
+    let ids = ctx.store().set_members(&key, now).await?;
     for id in &ids {
         revoke_family(ctx, id).await?;
     }

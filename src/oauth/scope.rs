@@ -50,14 +50,15 @@ mod tests {
     use crate::config::ClientConfig;
 
     fn client() -> Client {
-        Client::from_config(&ClientConfig {
+        ClientConfig {
             id: "c".into(),
             secret: Some("s".to_owned().into()),
             grant_types: vec!["client_credentials".into()],
             scopes: vec!["a".into(), "b".into(), "c".into()],
             default_scopes: Some(vec!["a".into()]),
             ..ClientConfig::default()
-        })
+        }
+        .to_client_alone()
         .unwrap()
     }
 

@@ -102,22 +102,36 @@ pub async fn end(ctx: &Context, cookie: &str) -> Result<Option<Session>, StoreEr
     }
 }
 
-/// Ends every session of `user_id` (a user removed from the config); returns how many were live.
-pub async fn end_all_of_user(ctx: &Context, user_id: &str) -> Result<usize, StoreError> {
+/// Ends every session of `user_id` (a user removed or deleted, a password changed, an
+/// administrator logging them out everywhere); returns those that were live.
+pub async fn end_all_of_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, StoreError> {
     let now = ctx.clock().now_secs();
     let key = keyspace::user_sessions(user_id);
-    let mut ended = 0;
+    let mut ended = Vec::new();
     for digest in index::ids(ctx.store(), &key, now).await? {
-        if ctx
-            .store()
-            .delete(&keyspace::session_by_digest(&digest))
-            .await?
-        {
-            ended += 1;
+        let session_key = keyspace::session_by_digest(&digest);
+        if let Some(raw) = ctx.store().take(&session_key).await? {
+            ended.push(store::decode(&session_key, &raw)?);
         }
     }
     ctx.store().delete(&key).await?;
     Ok(ended)
+}
+
+/// The live sessions of `user_id`, oldest login first.
+pub async fn of_user(ctx: &Context, user_id: &str) -> Result<Vec<Session>, StoreError> {
+    let now = ctx.clock().now_secs();
+    let key = keyspace::user_sessions(user_id);
+    let mut sessions: Vec<Session> = Vec::new();
+    for digest in index::ids(ctx.store(), &key, now).await? {
+        let session =
+            store::get_json::<Session>(ctx.store(), &keyspace::session_by_digest(&digest))
+                .await?
+                .filter(|session| session.expires_at > now);
+        sessions.extend(session);
+    }
+    sessions.sort_by_key(|session| session.auth_time);
+    Ok(sessions)
 }
 
 async fn save(ctx: &Context, cookie: &str, session: &Session) -> Result<(), StoreError> {

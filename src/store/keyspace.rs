@@ -15,11 +15,12 @@
 //! a client address share that address's tag (a MAC of it, never the address itself): the
 //! login-failure counters of an address and of each username tried from it (one script checks
 //! both), and the pending interactions started from it with their index (one script adds one
-//! and evicts the oldest) — an interaction id carries that tag, so it finds its record. A
-//! refresh token and its family, or a session and its family list, could not share one by
-//! naming alone, because each is looked up by a value (the token, the cookie) that does not carry
-//! the other's id. The tags assume a prefix without braces: a `{` in `redis.prefix` would become
-//! every key's tag.
+//! and evicts the oldest) — an interaction id carries that tag, so it finds its record. The
+//! listing indexes of clients and users are kept in step with their records by ordering
+//! single-key writes (see `registry`). A refresh token and its family, or a session and its
+//! family list, could not share one by naming alone, because each is looked up by a value (the
+//! token, the cookie) that does not carry the other's id. The tags assume a prefix without
+//! braces: a `{` in `redis.prefix` would become every key's tag.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -36,6 +37,10 @@ pub const KEY_RING_CHANGED: &str = "keys:{ring}:changed";
 pub const BOOTSTRAP_CLIENTS: &str = "clients:{bootstrap}";
 /// The ids of the users the config provisioned, to delete those it no longer lists.
 pub const BOOTSTRAP_USERS: &str = "users:{bootstrap}";
+/// Every client's id, sorted: the admin listing (`store::registry`). No TTL.
+pub const CLIENT_INDEX: &str = "clients:{index}";
+/// Every user's id, sorted: the admin listing (`store::registry`). No TTL.
+pub const USER_INDEX: &str = "users:{index}";
 /// Written last by start-up provisioning (no TTL): while it is missing, the store has lost what
 /// ferrid provisioned (a Redis restarted empty, a failover, `FLUSHALL`) or was never provisioned.
 pub const PROVISIONED: &str = "provisioned:{bootstrap}";
@@ -52,7 +57,24 @@ pub fn client(client_id: &str) -> String {
 
 /// An authorization code (or, once redeemed, its replay marker), by the code's digest.
 pub fn code(raw_code: &str) -> String {
-    format!("code:{{{}}}", digest(raw_code))
+    code_by_digest(&digest(raw_code))
+}
+
+/// An authorization code, by the `digest` of the code (as the client's code index keeps it).
+pub fn code_by_digest(code_digest: &str) -> String {
+    format!("code:{{{code_digest}}}")
+}
+
+/// The digests of the outstanding authorization codes of `client_id`, to revoke them when the
+/// client is deleted.
+pub fn client_codes(client_id: &str) -> String {
+    format!("client-codes:{{{client_id}}}")
+}
+
+/// The ids of the refresh-token families of `client_id`, to revoke them when the client is
+/// deleted.
+pub fn client_families(client_id: &str) -> String {
+    format!("client-families:{{{client_id}}}")
 }
 
 /// A refresh token's record, by the token's digest.
@@ -178,6 +200,11 @@ mod tests {
         assert_eq!(user_sessions("u1"), "user-sessions:{u1}");
         assert_eq!(user_families("u1"), "user-families:{u1}");
         assert_eq!(session("abc"), session_by_digest(&digest("abc")));
+        assert_eq!(code("abc"), code_by_digest(&digest("abc")));
+        assert_eq!(CLIENT_INDEX, "clients:{index}");
+        assert_eq!(USER_INDEX, "users:{index}");
+        assert_eq!(client_codes("billing"), "client-codes:{billing}");
+        assert_eq!(client_families("billing"), "client-families:{billing}");
     }
 
     #[test]
@@ -239,6 +266,10 @@ mod tests {
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");
         assert_eq!(hash_tag(&user_sessions("u1")), "u1");
         assert_eq!(hash_tag(&user_families("u1")), "u1");
+        assert_eq!(hash_tag(&client_codes("billing")), "billing");
+        assert_eq!(hash_tag(&client_families("billing")), "billing");
+        assert_eq!(hash_tag(CLIENT_INDEX), "index");
+        assert_eq!(hash_tag(USER_INDEX), "index");
     }
 
     #[test]

@@ -96,3 +96,15 @@ pub(super) const DELETE_CAPPED: &str = r"
 redis.call('LREM', KEYS[1], 1, KEYS[2])
 return redis.call('DEL', KEYS[2])
 ";
+
+/// Adds ARGV[1] to the sorted set KEYS[1] scored by its end ARGV[2], after dropping the members
+/// ended by ARGV[3] (now); the key expires with its last member.
+pub(super) const SET_ADD: &str = r"
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[3])
+redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+local ttl = tonumber(last[2]) - tonumber(ARGV[3])
+if ttl < 1 then ttl = 1 end
+redis.call('EXPIRE', KEYS[1], ttl)
+return 1
+";

@@ -3,11 +3,12 @@
 //! once and swept on later writes. Every operation holds the lock for its whole
 //! read-modify-write, which makes `take`, `put_new`, `compare_and_swap`, `delete_if`, the
 //! counters and the capped indexes atomic. Counters are stored as text, as the Redis backend
-//! stores them; a capped index as its keys, one per line (keys hold no newline).
-//! Notices reach the subscribers in this process (there is no other instance to tell). Nothing
-//! survives a restart.
+//! stores them; a capped index as its keys, one per line (keys hold no newline); sorted indexes
+//! are `BTreeSet`s, in the same byte order as Redis's; an expiring set disappears with its last
+//! member. Notices reach the subscribers in this process (there is no other instance to tell).
+//! Nothing survives a restart.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -39,7 +40,12 @@ pub struct MemoryStore {
     clock: SharedClock,
     writes: AtomicU64,
     subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<()>>>>,
+    indexes: Mutex<HashMap<String, BTreeSet<String>>>,
+    sets: Mutex<HashMap<String, ExpiringSet>>,
 }
+
+/// An expiring set: each member with its end, seconds since the epoch.
+type ExpiringSet = HashMap<String, u64>;
 
 impl MemoryStore {
     /// An empty store whose TTLs follow `clock`.
@@ -49,11 +55,27 @@ impl MemoryStore {
             clock,
             writes: AtomicU64::new(0),
             subscribers: Mutex::new(HashMap::new()),
+            indexes: Mutex::new(HashMap::new()),
+            sets: Mutex::new(HashMap::new()),
         }
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, Entry>>, StoreError> {
         self.entries
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+
+    fn indexes(
+        &self,
+    ) -> Result<std::sync::MutexGuard<'_, HashMap<String, BTreeSet<String>>>, StoreError> {
+        self.indexes
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+
+    fn sets(&self) -> Result<std::sync::MutexGuard<'_, HashMap<String, ExpiringSet>>, StoreError> {
+        self.sets
             .lock()
             .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
     }
@@ -164,8 +186,11 @@ impl Store for MemoryStore {
 
     async fn delete(&self, key: &str) -> Result<bool, StoreError> {
         let now = self.clock.now_millis();
+        // Like Redis's DEL, whatever kind of value the key holds.
+        let set = self.sets()?.remove(key).is_some();
+        let index = self.indexes()?.remove(key).is_some();
         let mut entries = self.lock()?;
-        Ok(entries.remove(key).is_some_and(|entry| entry.is_live(now)))
+        Ok(entries.remove(key).is_some_and(|entry| entry.is_live(now)) || set || index)
     }
 
     async fn delete_if(&self, key: &str, expected: &[u8]) -> Result<bool, StoreError> {
@@ -337,6 +362,75 @@ impl Store for MemoryStore {
 
     fn name(&self) -> &'static str {
         "memory"
+    }
+
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError> {
+        self.indexes()?
+            .entry(index.to_owned())
+            .or_default()
+            .insert(member.to_owned());
+        Ok(())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        let mut indexes = self.indexes()?;
+        let Some(members) = indexes.get_mut(index) else {
+            return Ok(false);
+        };
+        let removed = members.remove(member);
+        if members.is_empty() {
+            indexes.remove(index);
+        }
+        Ok(removed)
+    }
+
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        use std::ops::Bound;
+        let indexes = self.indexes()?;
+        let Some(members) = indexes.get(index) else {
+            return Ok(Vec::new());
+        };
+        let start = match after {
+            Some(after) => Bound::Excluded(after.to_owned()),
+            None => Bound::Unbounded,
+        };
+        Ok(members
+            .range((start, Bound::Unbounded))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut sets = self.sets()?;
+        let members = sets.entry(key.to_owned()).or_default();
+        members.retain(|_, end| *end > now);
+        members.insert(member.to_owned(), expires_at);
+        Ok(())
+    }
+
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError> {
+        let mut sets = self.sets()?;
+        let Some(members) = sets.get_mut(key) else {
+            return Ok(Vec::new());
+        };
+        members.retain(|_, end| *end > now);
+        let live: Vec<String> = members.keys().cloned().collect();
+        if live.is_empty() {
+            sets.remove(key);
+        }
+        Ok(live)
     }
 }
 

@@ -134,6 +134,37 @@ impl Store for MeteredStore {
         timed("delete_capped", self.inner.delete_capped(index, key)).await
     }
 
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError> {
+        timed("index_add", self.inner.index_add(index, member)).await
+    }
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        timed("index_remove", self.inner.index_remove(index, member)).await
+    }
+
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        timed("index_range", self.inner.index_range(index, after, limit)).await
+    }
+
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        timed("set_add", self.inner.set_add(key, member, expires_at, now)).await
+    }
+
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError> {
+        timed("set_members", self.inner.set_members(key, now)).await
+    }
+
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {
         timed("publish", self.inner.publish(channel)).await
     }

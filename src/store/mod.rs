@@ -10,7 +10,10 @@
 //! sharing a store. `count_below_limits` / `uncount` keep counters that expire a window after
 //! they start (login throttling, shared by every instance on Redis); `put_capped` writes a value
 //! and keeps at most N of them per index, evicting the oldest, and `delete_capped` deletes one
-//! (pending interactions per client address). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
+//! (pending interactions per client address). `index_add` / `index_remove` / `index_range` keep
+//! sorted indexes of ids, so that records can be listed page by page (`registry`); `set_add` /
+//! `set_members` keep sets of ids that each end at their own time (a client's codes and refresh
+//! families). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
 //! comes from `keyspace`; the keys one call touches together share a hash tag.
 
 pub mod index;
@@ -21,6 +24,7 @@ pub mod metered;
 pub mod notices;
 pub mod provisioned;
 pub mod redis;
+pub mod registry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -145,6 +149,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// `memory` or `redis`, for logs and readiness reports.
     fn name(&self) -> &'static str;
+
+    /// Adds `member` to the sorted index `index` (no TTL); members are kept in byte order.
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError>;
+
+    /// Removes `member` from `index`; `true` when it was there.
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError>;
+
+    /// Up to `limit` members of `index` that sort after `after` (all when `None`), in byte
+    /// order: a page of a listing, resumed from the last member of the previous page.
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError>;
+
+    /// Adds `member` to the expiring set `key` until `expires_at` (seconds since the epoch, as
+    /// is `now`), replacing its previous end. Members already past their end are dropped, and
+    /// the key expires with its last member.
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError>;
+
+    /// The members of the expiring set `key` whose end is after `now`.
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError>;
 }
 
 /// What `count_below_limits` did.

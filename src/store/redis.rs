@@ -2,10 +2,12 @@
 //! `aio::ConnectionManager`. The manager is created lazily, so ferrid starts (and `/readyz`
 //! reports why it is not ready) while Redis is still down. Every key is namespaced under the
 //! configured prefix. `take` is `GETDEL`, `swap` is `SET … GET` and `put_new` is `SET NX`, each a
-//! single atomic command; `compare_and_swap`, `delete_if`, the counters and `put_capped` are Lua
-//! scripts (EVALSHA: read, decide and write in one step, so every instance sharing the Redis
-//! sees one count); TTLs are `PX` in milliseconds. Connection failures and timeouts map to
-//! `StoreError::Unavailable`, which requests answer as 503 `temporarily_unavailable`.
+//! single atomic command; `compare_and_swap`, `delete_if`, the counters, `put_capped` and the
+//! expiring sets are Lua scripts (EVALSHA: read, decide and write in one step, so every instance
+//! sharing the Redis sees one count); TTLs are `PX` in milliseconds. Connection failures and
+//! timeouts map to `StoreError::Unavailable`, which requests answer as 503
+//! `temporarily_unavailable`. Sorted indexes are sorted sets whose members all score 0, listed
+//! with `ZRANGEBYLEX`; expiring sets are sorted sets scored by each member's end.
 //!
 //! A `rediss://` URL connects over TLS (rustls): verified against the system's roots, or
 //! against `redis.tls_ca`, presenting `redis.tls_cert` when Redis asks for a client certificate.
@@ -23,7 +25,7 @@ use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
 use super::lua::{
-    COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, UNCOUNT,
+    COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, SET_ADD, UNCOUNT,
 };
 use super::notices::{self, Notices};
 use super::{Count, Store, StoreError};
@@ -46,6 +48,7 @@ pub struct RedisStore {
     uncount: Script,
     put_capped: Script,
     delete_capped: Script,
+    set_add: Script,
 }
 
 impl RedisStore {
@@ -86,6 +89,7 @@ impl RedisStore {
             uncount: Script::new(UNCOUNT),
             put_capped: Script::new(PUT_CAPPED),
             delete_capped: Script::new(DELETE_CAPPED),
+            set_add: Script::new(SET_ADD),
         })
     }
 
@@ -330,6 +334,71 @@ impl Store for RedisStore {
 
     fn name(&self) -> &'static str {
         "redis"
+    }
+
+    async fn index_add(&self, index: &str, member: &str) -> Result<(), StoreError> {
+        self.run::<u64>(redis::cmd("ZADD").arg(self.key(index)).arg(0).arg(member))
+            .await
+            .map(|_| ())
+    }
+
+    async fn index_remove(&self, index: &str, member: &str) -> Result<bool, StoreError> {
+        let removed: u64 = self
+            .run(redis::cmd("ZREM").arg(self.key(index)).arg(member))
+            .await?;
+        Ok(removed > 0)
+    }
+
+    async fn index_range(
+        &self,
+        index: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<String>, StoreError> {
+        // Every member has score 0, so ZRANGEBYLEX orders them by bytes (memcmp).
+        let min = match after {
+            Some(after) => format!("({after}"),
+            None => "-".to_owned(),
+        };
+        self.run(
+            redis::cmd("ZRANGEBYLEX")
+                .arg(self.key(index))
+                .arg(min)
+                .arg("+")
+                .arg("LIMIT")
+                .arg(0)
+                .arg(limit),
+        )
+        .await
+    }
+
+    async fn set_add(
+        &self,
+        key: &str,
+        member: &str,
+        expires_at: u64,
+        now: u64,
+    ) -> Result<(), StoreError> {
+        let mut connection = self.connection.clone();
+        self.set_add
+            .key(self.key(key))
+            .arg(member)
+            .arg(expires_at)
+            .arg(now)
+            .invoke_async::<i64>(&mut connection)
+            .await
+            .map_err(map_error)
+            .map(|_| ())
+    }
+
+    async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError> {
+        self.run(
+            redis::cmd("ZRANGEBYSCORE")
+                .arg(self.key(key))
+                .arg(format!("({now}"))
+                .arg("+inf"),
+        )
+        .await
     }
 }
 

@@ -1,6 +1,8 @@
 //! Discovery documents and the JWKS, as clients and resource servers fetch them.
 
-use crate::common::{http, service_client, Backend, Reply, TestServer};
+use ferrid::config::ScopeConfig;
+
+use crate::common::{http, service_client, Backend, Options, Reply, TestServer};
 
 async fn get(server: &TestServer, path: &str) -> Reply {
     Reply::from(http().get(server.at(path)).send().await.unwrap()).await
@@ -42,10 +44,20 @@ async fn both_documents_list_what_exists(backend: Backend) {
         list(&["RS256"])
     );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
-    // The configured clients' scopes, then those of the built-in Swagger UI client.
+    // The scope catalog: ferrid's built-in scopes, then (no `[[scopes]]` declared) those the
+    // configured clients name.
     assert_eq!(
         doc["scopes_supported"],
-        list(&["a", "b", "openid", "profile", "email"])
+        list(&[
+            "openid",
+            "profile",
+            "email",
+            "offline_access",
+            "roles",
+            "admin",
+            "a",
+            "b"
+        ])
     );
     for claim in [
         "sub",
@@ -219,8 +231,24 @@ async fn request_ids_are_echoed(backend: Backend) {
     assert_ne!(response.headers()["x-request-id"], "bad id\t!");
 }
 
+async fn scopes_supported_is_the_declared_catalog(backend: Backend) {
+    let options = Options::new(backend).clients(vec![service_client("svc", &["invoices:read"])]);
+    let server = TestServer::start_with(options, |settings| {
+        settings.scopes = vec![ScopeConfig {
+            name: "invoices:read".into(),
+            description: Some("Read invoices".into()),
+        }];
+    })
+    .await;
+    let doc = get(&server, "/.well-known/openid-configuration").await.json;
+    let scopes = doc["scopes_supported"].as_array().unwrap();
+    assert_eq!(scopes.len(), 7, "{scopes:?}");
+    assert_eq!(scopes[6], "invoices:read");
+}
+
 for_each_backend!(
     both_documents_list_what_exists,
+    scopes_supported_is_the_declared_catalog,
     jwks_is_public_cacheable_and_revalidates,
     discovery_is_cacheable_and_revalidates,
     health_endpoints_answer,

@@ -21,9 +21,11 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 19] = [
+const DOCUMENTED: [&str; 21] = [
     "client",
     "clients",
+    "client-codes",
+    "client-families",
     "user",
     "users",
     "username",
@@ -100,6 +102,8 @@ async fn every_key_follows_the_documented_layout() {
     for expected in [
         "client",
         "clients",
+        "client-codes",
+        "client-families",
         "user",
         "users",
         "username",

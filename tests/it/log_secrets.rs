@@ -1,6 +1,7 @@
 //! No secret reaches the logs (checklist S30). One run of the flows a deployment sees — client
 //! credentials, a failed and a successful login, consent, code redemption and replay, refresh
-//! and refresh reuse, userinfo, introspection, revocation, logout, and malformed or forged
+//! and refresh reuse, userinfo, introspection, revocation, logout, the admin API creating a
+//! client and a user and changing their secret and password, and malformed or forged
 //! requests — on both stores, with logging at `debug` through ferrid's own subscriber and JSON
 //! format. Every secret the run handled is then looked for in every line: client secrets, the
 //! password and its hash, the system secret, codes, the PKCE verifier, access, refresh and ID
@@ -14,7 +15,9 @@ use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use ferrid::config::LogSettings;
+use serde_json::json;
 
+use crate::common::admin::Admin;
 use crate::common::browser::{callback, Browser, CALLBACK};
 use crate::common::grants::{app_client, introspect, refresh, revoke, text, CHALLENGE, VERIFIER};
 use crate::common::{
@@ -54,6 +57,7 @@ async fn exercise(backend: Backend) -> Vec<String> {
     let options = Options::new(backend).clients(vec![
         app_client("app"),
         service_client("billing", &["invoices:read"]),
+        service_client("ops", &["admin"]),
     ]);
     let server = TestServer::start_with(options, |settings| {
         let mut alice = crate::common::grants::alice();
@@ -215,6 +219,35 @@ async fn exercise(backend: Backend) -> Vec<String> {
     .await;
     revoke(&server, "app", &access, None).await;
 
+    // The admin API: a client and a user created, their secret and password changed.
+    let admin = Admin::new(&server).await;
+    secrets.push("ops-secret".to_owned());
+    secrets.push(admin.token.clone().unwrap());
+    let created = admin
+        .post(
+            "/admin/clients",
+            json!({"client_id": "made", "grant_types": ["client_credentials"], "scope": "invoices:read"}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    secrets.push(text(&created.json, "client_secret"));
+    let rotated_secret = admin.post("/admin/clients/made/secret", json!({})).await;
+    secrets.push(text(&rotated_secret.json, "client_secret"));
+    let user = admin
+        .post(
+            "/admin/users",
+            json!({"username": "made-user", "password": "first-admin-password"}),
+        )
+        .await;
+    assert_eq!(user.status, 201, "{}", user.json);
+    secrets.push("first-admin-password".to_owned());
+    let path = format!("/admin/users/{}/password", text(&user.json, "id"));
+    let changed = admin
+        .put(&path, json!({"password": "second-admin-password"}))
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.json);
+    secrets.push("second-admin-password".to_owned());
+
     // Logout with the ID token as hint.
     secrets.extend(browser.cookie_values());
     let logout = format!(
@@ -261,6 +294,8 @@ fn no_secret_reaches_the_logs_at_debug() {
         "token request rejected",
         "\"event\":\"token_issued\"",
         "\"event\":\"refresh_reuse_detected\"",
+        "\"event\":\"client_secret_rotated\"",
+        "\"event\":\"user_password_set\"",
     ] {
         assert!(
             logs.contains(expected),

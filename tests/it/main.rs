@@ -6,11 +6,14 @@
 #[macro_use]
 mod common;
 
+mod admin_api;
+mod admin_users;
 mod audit;
 mod authorization_code;
 mod check;
 mod cli;
 mod client_credentials;
+mod clients_cli;
 mod discovery;
 mod docker_context;
 mod key_rotation;

@@ -12,7 +12,7 @@ async fn store_with(configs: &[ClientConfig]) -> MemoryStore {
         .await
         .unwrap();
     for config in configs {
-        clients::upsert(&store, &Client::from_config(config).unwrap())
+        clients::upsert(&store, &config.to_client_alone().unwrap())
             .await
             .unwrap();
     }

@@ -55,14 +55,14 @@ async fn revoked(t: &TestContext, jti: &str) -> bool {
 #[tokio::test]
 async fn a_code_redeems_once_for_what_it_was_issued_for() {
     let t = test_support::context(|_| {});
-    let code = issue(t.ctx.store(), &grant()).await.unwrap();
+    let code = issue(&t.ctx, &grant()).await.unwrap();
     assert_eq!(redeem_as(&t, &code, "at-1", None).await.unwrap(), grant());
 }
 
 #[tokio::test]
 async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
     let t = test_support::context(|_| {});
-    let code = issue(t.ctx.store(), &grant()).await.unwrap();
+    let code = issue(&t.ctx, &grant()).await.unwrap();
     let family_id = refresh_family::new_family_id().unwrap();
     let redeemed = redeem_as(&t, &code, "at-1", Some(&family_id))
         .await
@@ -105,7 +105,7 @@ async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
 #[tokio::test]
 async fn a_replay_revokes_the_access_token_when_no_family_was_started() {
     let t = test_support::context(|_| {});
-    let code = issue(t.ctx.store(), &grant()).await.unwrap();
+    let code = issue(&t.ctx, &grant()).await.unwrap();
     redeem_as(&t, &code, "at-1", None).await.unwrap();
     assert_invalid_grant(redeem_as(&t, &code, "at-2", None).await);
     assert!(revoked(&t, "at-1").await);
@@ -114,7 +114,7 @@ async fn a_replay_revokes_the_access_token_when_no_family_was_started() {
 #[tokio::test]
 async fn a_code_is_still_good_just_before_sixty_seconds() {
     let t = test_support::context(|_| {});
-    let code = issue(t.ctx.store(), &grant()).await.unwrap();
+    let code = issue(&t.ctx, &grant()).await.unwrap();
     t.clock.advance(CODE_TTL - Duration::from_secs(1));
     assert_eq!(redeem_as(&t, &code, "at-1", None).await.unwrap(), grant());
 }
@@ -122,7 +122,7 @@ async fn a_code_is_still_good_just_before_sixty_seconds() {
 #[tokio::test]
 async fn an_expired_code_fails() {
     let t = test_support::context(|_| {});
-    let code = issue(t.ctx.store(), &grant()).await.unwrap();
+    let code = issue(&t.ctx, &grant()).await.unwrap();
     t.clock.advance(CODE_TTL + Duration::from_secs(1));
     assert_invalid_grant(redeem_as(&t, &code, "at-1", None).await);
     // The failed attempt leaves nothing behind that a later attempt could redeem or replay.

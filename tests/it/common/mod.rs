@@ -29,6 +29,7 @@ use zeroize::Zeroizing;
 
 pub use oauth2::reqwest::Client as HttpClient;
 
+pub mod admin;
 pub mod browser;
 pub mod chromium;
 pub mod code_flow;
