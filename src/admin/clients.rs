@@ -16,6 +16,7 @@ use crate::oauth::{codes, refresh_family};
 use crate::secret::{random_bytes, random_token, sha256, SecretString};
 use crate::store::registry::Page;
 use crate::store::StoreError;
+use crate::telemetry::{self, AdminAction, AuditEvent};
 
 /// A client as registered or changed, with its new secret when it got one (shown once).
 #[derive(Debug)]
@@ -108,15 +109,15 @@ pub async fn create(
             "a client is already registered as `{client_id}`"
         )));
     }
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "client_created",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        client_id = %client.client_id,
-        "client created"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::ClientCreated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: Some(&client.client_id),
+        sub: None,
+        username: None,
+    });
     let client_secret = client.has_secret().then_some(secret);
     Ok(Registered {
         client,
@@ -151,16 +152,15 @@ pub async fn replace(
         Ok(next)
     })
     .await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "client_updated",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        client_id = %client.client_id,
-        secret_issued = issued,
-        "client replaced"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::ClientUpdated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: Some(&client.client_id),
+        sub: None,
+        username: None,
+    });
     Ok(Registered {
         client,
         client_secret: issued.then_some(fresh),
@@ -188,15 +188,15 @@ pub async fn rotate_secret(
         Ok(current.with_secret_sha256(Some(digest)))
     })
     .await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "client_secret_rotated",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        client_id = %client.client_id,
-        "client secret rotated"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::ClientSecretRotated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: Some(&client.client_id),
+        sub: None,
+        username: None,
+    });
     Ok(Registered {
         client,
         client_secret: Some(secret),
@@ -211,17 +211,15 @@ pub async fn delete(ctx: &Context, actor: &Actor, client_id: &str) -> Result<Rem
     let removed = remove(ctx, client_id)
         .await?
         .ok_or_else(|| not_found(client_id))?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "client_deleted",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        client_id = %client_id,
-        refresh_families = removed.refresh_families,
-        codes = removed.codes,
-        "client deleted; its refresh tokens and codes are revoked"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::ClientDeleted,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: Some(client_id),
+        sub: None,
+        username: None,
+    });
     Ok(removed)
 }
 

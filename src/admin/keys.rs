@@ -5,6 +5,7 @@
 use super::{Actor, AdminError};
 use crate::context::Context;
 use crate::keys::persist::Snapshot;
+use crate::telemetry::{self, AdminAction, AuditEvent};
 
 /// One key of the ring, public facts only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,15 +69,14 @@ pub async fn rotate(
     withdraw_old: bool,
 ) -> Result<RingInfo, AdminError> {
     let snapshot = ctx.keys().rotate_now(withdraw_old, ctx.clock()).await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "keys_rotated",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        withdraw_old,
-        revision = snapshot.revision,
-        "signing keys rotated"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::KeysRotated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: None,
+        username: None,
+    });
     Ok(describe(ctx, &snapshot))
 }

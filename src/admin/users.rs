@@ -13,6 +13,7 @@ use crate::secret::SecretString;
 use crate::session::{self, Session};
 use crate::store::registry::Page;
 use crate::store::StoreError;
+use crate::telemetry::{self, AdminAction, AuditEvent};
 use crate::users::records;
 use crate::users::{self, Profile, User};
 
@@ -77,16 +78,15 @@ pub async fn create(
     let id = users::new_user_id()?;
     let user = User::new(id, profile, password_hash, ctx.clock().now_secs());
     records::create(ctx.store(), &user).await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "user_created",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        sub = %user.id,
-        username = %user.username,
-        "user created"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::UserCreated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: Some(&user.id),
+        username: Some(&user.username),
+    });
     Ok(user)
 }
 
@@ -105,16 +105,15 @@ pub async fn replace(
         Ok::<_, AdminError>(current.with_profile(profile.clone()))
     })
     .await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "user_updated",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        sub = %user.id,
-        username = %user.username,
-        "user replaced"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::UserUpdated,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: Some(&user.id),
+        username: Some(&user.username),
+    });
     Ok(user)
 }
 
@@ -138,16 +137,15 @@ pub async fn set_password(
     })
     .await?;
     let ended = log_out_everywhere(ctx, id).await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "user_password_set",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        sub = %id,
-        sessions_ended = ended,
-        "password changed; the user's sessions are ended"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::UserPasswordSet,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: Some(id),
+        username: None,
+    });
     Ok(ended)
 }
 
@@ -161,16 +159,15 @@ pub async fn sessions(ctx: &Context, id: &str) -> Result<Vec<Session>, AdminErro
 pub async fn end_sessions(ctx: &Context, actor: &Actor, id: &str) -> Result<usize, AdminError> {
     get(ctx, id).await?;
     let ended = log_out_everywhere(ctx, id).await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "user_sessions_ended",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        sub = %id,
-        sessions_ended = ended,
-        "every session of the user ended"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::UserSessionsEnded,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: Some(id),
+        username: None,
+    });
     Ok(ended)
 }
 
@@ -197,18 +194,15 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: &str) -> Result<Removed, A
         return Err(owned_by_config(&current));
     }
     let removed = remove(ctx, id).await?;
-    tracing::info!(
-        target: "ferrid::audit",
-        event = "user_deleted",
-        actor = actor.via,
-        actor_client_id = actor.client_id(),
-        actor_sub = actor.sub(),
-        sub = %id,
-        username = %current.username,
-        sessions = removed.sessions,
-        refresh_families = removed.refresh_families,
-        "user deleted; sessions ended, refresh tokens revoked"
-    );
+    telemetry::record(AuditEvent::AdminChange {
+        action: AdminAction::UserDeleted,
+        actor: actor.via,
+        actor_client_id: actor.client_id.as_deref(),
+        actor_sub: actor.sub.as_deref(),
+        client_id: None,
+        sub: Some(id),
+        username: Some(&current.username),
+    });
     Ok(removed)
 }
 

@@ -8,6 +8,7 @@ use super::StartError;
 use crate::admin;
 use crate::context::Context;
 use crate::oauth::clients::{self, Client};
+use crate::telemetry::{self, AuditEvent};
 
 /// Upserts the configured clients and removes those the config dropped since the last start.
 pub(super) async fn sync(ctx: &Context, configured: &[Client]) -> Result<(), StartError> {
@@ -26,15 +27,9 @@ pub(super) async fn sync(ctx: &Context, configured: &[Client]) -> Result<(), Sta
     }
     let ids: Vec<String> = configured.iter().map(|c| c.client_id.clone()).collect();
     for stale in previous.iter().filter(|id| !ids.contains(id)) {
-        let removed = admin::clients::remove(ctx, stale).await?;
-        tracing::info!(
-            target: "ferrid::audit",
-            event = "client_removed",
-            client_id = %stale,
-            refresh_families = removed.as_ref().map_or(0, |r| r.refresh_families),
-            codes = removed.as_ref().map_or(0, |r| r.codes),
-            "client removed from the config: deleted, refresh tokens and codes revoked"
-        );
+        if admin::clients::remove(ctx, stale).await?.is_some() {
+            telemetry::record(AuditEvent::ClientRemoved { client_id: stale });
+        }
     }
     clients::store::record_provisioned_ids(store, &ids).await?;
     Ok(())

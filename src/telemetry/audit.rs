@@ -7,7 +7,8 @@
 //!
 //! Every line carries `event` and `outcome`, and where they apply `reason`, `client_id`, `sub`
 //! (the user id, or the client for a client-credentials token), `grant_type`, `jti`, `kid` and
-//! `username`; a field that does not apply is absent. Inside a request the line also carries the
+//! `username` (and for administrators' changes `actor`, `actor_client_id`, `actor_sub`); a field
+//! that does not apply is absent. Inside a request the line also carries the
 //! request's span, and so its `request_id`. No field ever holds a secret, a password, a code or
 //! a token (a `jti` is a token's id, not the token).
 
@@ -73,6 +74,62 @@ pub enum AuditEvent<'a> {
     /// A user the config no longer lists was deleted, its sessions ended and refresh tokens
     /// revoked (`user_removed`).
     UserRemoved { sub: &'a str, username: &'a str },
+    /// A client the config no longer lists was deleted, its refresh tokens and codes revoked
+    /// (`client_removed`).
+    ClientRemoved { client_id: &'a str },
+    /// An administrator changed a client, a user or the keys through the admin API or the CLI;
+    /// `actor` says which (`admin_api` or `cli`), with the acting client and subject for the API.
+    AdminChange {
+        action: AdminAction,
+        actor: &'static str,
+        actor_client_id: Option<&'a str>,
+        actor_sub: Option<&'a str>,
+        client_id: Option<&'a str>,
+        sub: Option<&'a str>,
+        username: Option<&'a str>,
+    },
+}
+
+/// What an administrator changed; each is its own `event` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminAction {
+    ClientCreated,
+    ClientUpdated,
+    ClientSecretRotated,
+    ClientDeleted,
+    UserCreated,
+    UserUpdated,
+    UserPasswordSet,
+    UserSessionsEnded,
+    UserDeleted,
+    KeysRotated,
+}
+
+impl AdminAction {
+    /// The `event` name and the line's message.
+    fn describe(self) -> (&'static str, &'static str) {
+        match self {
+            Self::ClientCreated => ("client_created", "client created"),
+            Self::ClientUpdated => ("client_updated", "client replaced"),
+            Self::ClientSecretRotated => ("client_secret_rotated", "client secret rotated"),
+            Self::ClientDeleted => (
+                "client_deleted",
+                "client deleted; its refresh tokens and codes are revoked",
+            ),
+            Self::UserCreated => ("user_created", "user created"),
+            Self::UserUpdated => ("user_updated", "user replaced"),
+            Self::UserPasswordSet => (
+                "user_password_set",
+                "password changed; the user's sessions are ended",
+            ),
+            Self::UserSessionsEnded => ("user_sessions_ended", "every session of the user ended"),
+            Self::UserDeleted => (
+                "user_deleted",
+                "user deleted; sessions ended, refresh tokens revoked",
+            ),
+            Self::KeysRotated => ("keys_rotated", "signing keys rotated at once"),
+        }
+    }
 }
 
 /// The fields of one audit line; absent ones are left out of it.
@@ -88,6 +145,9 @@ struct Fields<'a> {
     kid: Option<&'a str>,
     scope: Option<&'a str>,
     username: Option<&'a str>,
+    actor: Option<&'static str>,
+    actor_client_id: Option<&'a str>,
+    actor_sub: Option<&'a str>,
     /// Security-relevant trouble is logged at `warn`, everything else at `info`.
     warn: bool,
     message: &'static str,
@@ -267,6 +327,38 @@ impl<'a> AuditEvent<'a> {
                     "user removed from the config: deleted, sessions ended, refresh tokens revoked",
                 ..Fields::default()
             },
+            ClientRemoved { client_id } => Fields {
+                event: "client_removed",
+                outcome: "success",
+                reason: Some("removed_from_config"),
+                client_id: Some(client_id),
+                message:
+                    "client removed from the config: deleted, refresh tokens and codes revoked",
+                ..Fields::default()
+            },
+            AdminChange {
+                action,
+                actor,
+                actor_client_id,
+                actor_sub,
+                client_id,
+                sub,
+                username,
+            } => {
+                let (event, message) = action.describe();
+                Fields {
+                    event,
+                    outcome: "success",
+                    client_id,
+                    sub,
+                    username,
+                    actor: Some(actor),
+                    actor_client_id,
+                    actor_sub,
+                    message,
+                    ..Fields::default()
+                }
+            }
         }
     }
 }
@@ -289,6 +381,9 @@ pub fn record(event: AuditEvent<'_>) {
                 kid = f.kid,
                 scope = f.scope,
                 username = f.username,
+                actor = f.actor,
+                actor_client_id = f.actor_client_id,
+                actor_sub = f.actor_sub,
                 "{}",
                 f.message
             )
@@ -331,6 +426,19 @@ mod tests {
                 "success",
             ),
         ];
+        let cases = cases.into_iter().chain([(
+            AuditEvent::AdminChange {
+                action: AdminAction::ClientSecretRotated,
+                actor: "admin_api",
+                actor_client_id: Some("ops"),
+                actor_sub: Some("ops"),
+                client_id: Some("billing"),
+                sub: None,
+                username: None,
+            },
+            "client_secret_rotated",
+            "success",
+        )]);
         for (event, name, outcome) in cases {
             assert_eq!(event.name(), name);
             assert_eq!(event.fields().outcome, outcome);

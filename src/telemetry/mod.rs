@@ -10,7 +10,7 @@ pub mod audit;
 pub mod json_lines;
 pub mod metrics;
 
-pub use audit::{record, AuditEvent};
+pub use audit::{record, AdminAction, AuditEvent};
 
 use std::io::IsTerminal;
 
