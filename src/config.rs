@@ -21,6 +21,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::secret::SecretString;
 
+mod dpop;
 mod file;
 mod issuer;
 mod keys;
@@ -28,6 +29,7 @@ mod log;
 mod secrets;
 mod tls;
 
+pub use dpop::DpopSettings;
 pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
@@ -63,6 +65,7 @@ pub struct Settings {
     pub http: HttpSettings,
     pub tls: TlsSettings,
     pub log: LogSettings,
+    pub dpop: DpopSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -158,6 +161,9 @@ pub struct ClientConfig {
     /// A trusted resource server that may introspect any active token, not only those issued
     /// to it or naming it in `aud`.
     pub introspect_any_token: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof (access tokens are always
+    /// DPoP-bound).
+    pub dpop_bound_access_tokens: Option<bool>,
 }
 
 /// A `[[users]]` entry.
@@ -187,6 +193,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             tls: TlsSettings::default(),
             log: LogSettings::default(),
+            dpop: DpopSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -433,6 +440,7 @@ impl Settings {
             ));
         }
         self.log.validate()?;
+        self.dpop.validate()?;
         crate::oauth::clients::validate_configs(&self.clients)?;
         crate::users::validate_configs(&self.users)?;
         Ok(())

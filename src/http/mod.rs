@@ -9,6 +9,7 @@ pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
 pub mod docs;
+pub mod dpop;
 pub mod errors;
 pub mod form;
 pub mod health;

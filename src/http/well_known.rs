@@ -18,6 +18,7 @@ use super::json_bytes::JsonBytes;
 use super::{paths, ApiTags};
 use crate::config::Settings;
 use crate::context::Context;
+use crate::error::DPOP_ALGS;
 use crate::oauth::grants::GrantType;
 use crate::oidc::claims;
 use crate::secret::etag;
@@ -67,6 +68,8 @@ pub struct ProviderMetadata {
     pub prompt_values_supported: Vec<String>,
     /// RFC 9207: authorization responses carry `iss`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 §5.1: the algorithms ferrid verifies DPoP proofs with.
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// Human documentation: the Swagger UI.
     pub service_documentation: String,
 }
@@ -224,6 +227,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         id_token_signing_alg_values_supported: vec!["RS256".into()],
         prompt_values_supported: vec!["none".into(), "login".into(), "consent".into()],
         authorization_response_iss_parameter_supported: true,
+        dpop_signing_alg_values_supported: DPOP_ALGS.iter().map(|alg| alg.to_string()).collect(),
         service_documentation: format!("{issuer}{}", paths::DOCS),
     }
 }

@@ -78,6 +78,9 @@ pub struct Client {
     /// May introspect any active token (a trusted resource server).
     #[serde(default)]
     pub introspect_any_token: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -197,13 +200,14 @@ impl Client {
         let refresh_token_rotation = match config.refresh_token_rotation.as_deref() {
             None | Some("rotate") => RotationPolicy::Rotate,
             // RFC 9700 §4.14.2: a public client's refresh tokens must be sender-constrained or
-            // rotate; ferrid does not bind them to a key, so they rotate.
-            Some("reuse") if config.public => {
+            // rotate; they are bound to a key only when every request carries a DPoP proof.
+            Some("reuse") if config.public && config.dpop_bound_access_tokens != Some(true) => {
                 return fail(
                     "refresh_token_rotation",
                     format!(
                         "client `{}` is public: its refresh tokens must rotate (RFC 9700 §4.14.2); \
-                         remove `reuse` or make the client confidential",
+                         remove `reuse`, make the client confidential, or bind its tokens with \
+                         dpop_bound_access_tokens = true",
                         config.id
                     ),
                 )
@@ -238,6 +242,7 @@ impl Client {
             issue_refresh_tokens: config.issue_refresh_tokens,
             refresh_token_rotation,
             introspect_any_token: config.introspect_any_token,
+            dpop_bound_access_tokens: config.dpop_bound_access_tokens.unwrap_or(false),
         })
     }
 

@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod clients;
 pub mod codes;
 pub mod deny_list;
+pub mod dpop;
 pub mod grants;
 pub mod introspection;
 pub mod pkce;

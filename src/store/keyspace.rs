@@ -96,6 +96,18 @@ pub fn pending(interaction_id: &str) -> String {
     format!("interaction:{{{}}}", digest(interaction_id))
 }
 
+/// A pushed authorization request (RFC 9126), by the digest of its `request_uri`; taken once.
+pub fn pushed_request(request_uri: &str) -> String {
+    format!("par:{{{}}}", digest(request_uri))
+}
+
+/// The replay marker of a DPoP proof (RFC 9449 §11.1), written only if absent, by the digest of
+/// its key's thumbprint and its `jti`: a `jti` is unique per key, and the marker's size does not
+/// depend on what the client chose.
+pub fn dpop_proof(jkt: &str, jti: &str) -> String {
+    format!("dpop-jti:{{{}}}", digest(&format!("{jkt}:{jti}")))
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -148,6 +160,14 @@ mod tests {
         assert_eq!(user_sessions("u1"), "user-sessions:{u1}");
         assert_eq!(user_families("u1"), "user-families:{u1}");
         assert_eq!(session("abc"), session_by_digest(&digest("abc")));
+        assert_eq!(
+            pushed_request("urn:x"),
+            format!("par:{{{}}}", digest("urn:x"))
+        );
+        assert_eq!(
+            dpop_proof("k", "j"),
+            format!("dpop-jti:{{{}}}", digest("k:j"))
+        );
     }
 
     #[test]
@@ -196,6 +216,8 @@ mod tests {
         assert_eq!(hash_tag(&user("u1")), "u1");
         assert_eq!(hash_tag(&username("alice")), "alice");
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
+        assert_eq!(hash_tag(&pushed_request("urn:x")), digest("urn:x"));
+        assert_eq!(hash_tag(&dpop_proof("k", "j")), digest("k:j"));
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
         assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");

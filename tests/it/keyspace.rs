@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use ferrid::store::keyspace::KEY_RING;
 
 use crate::common::browser::Browser;
+use crate::common::dpop::DpopKey;
 use crate::common::grants::{grant, refresh, revoke, server, text};
-use crate::common::Backend;
+use crate::common::{http, Backend, Reply};
 
 /// Kinds whose records never expire.
 const PERMANENT: [&str; 6] = [
@@ -21,7 +22,7 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 17] = [
+const DOCUMENTED: [&str; 18] = [
     "client",
     "clients",
     "user",
@@ -39,6 +40,7 @@ const DOCUMENTED: [&str; 17] = [
     "consent",
     "interaction",
     "revoked-jti",
+    "dpop-jti",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -50,9 +52,25 @@ async fn every_key_follows_the_documented_layout() {
     let first_refresh = text(&tokens, "refresh_token");
     let rotated = refresh(&server, "app", &first_refresh, None).await;
     assert_eq!(rotated.status, 200, "{}", rotated.json);
+    // A DPoP proof leaves its replay marker.
+    let middle = text(&rotated.json, "refresh_token");
+    let proof = DpopKey::new().proof("POST", &server.at("/token"), None);
+    let with_proof = http()
+        .post(server.at("/token"))
+        .basic_auth("app", Some("app-secret"))
+        .header("DPoP", proof)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", middle.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_proof.status(), 200);
+    let rotated = Reply::from(with_proof).await;
     let access = text(&rotated.json, "access_token");
     revoke(&server, "app", &access, Some("access_token")).await;
-    let mut secrets = vec![first_refresh, text(&rotated.json, "refresh_token")];
+    let mut secrets = vec![first_refresh, middle, text(&rotated.json, "refresh_token")];
     secrets.extend(
         browser
             .cookie_header()
@@ -111,6 +129,7 @@ async fn every_key_follows_the_documented_layout() {
         "session",
         "session-families",
         "revoked-jti",
+        "dpop-jti",
     ] {
         assert!(kinds.contains(expected), "no {expected} key in {keys:?}");
     }

@@ -12,6 +12,7 @@ mod cli;
 mod client_credentials;
 mod discovery;
 mod docker_context;
+mod dpop;
 mod key_rotation;
 mod keys;
 mod keys_cli;
