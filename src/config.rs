@@ -26,6 +26,7 @@ mod file;
 mod issuer;
 mod keys;
 mod log;
+mod par;
 mod secrets;
 mod tls;
 
@@ -34,6 +35,7 @@ pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;
+pub use par::ParSettings;
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -66,6 +68,7 @@ pub struct Settings {
     pub tls: TlsSettings,
     pub log: LogSettings,
     pub dpop: DpopSettings,
+    pub par: ParSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -164,6 +167,8 @@ pub struct ClientConfig {
     /// RFC 9449 §5.2: every token request must carry a DPoP proof (access tokens are always
     /// DPoP-bound).
     pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9126 §6: authorization requests must be pushed to `/par` first.
+    pub require_pushed_authorization_requests: Option<bool>,
 }
 
 /// A `[[users]]` entry.
@@ -194,6 +199,7 @@ impl Default for Settings {
             tls: TlsSettings::default(),
             log: LogSettings::default(),
             dpop: DpopSettings::default(),
+            par: ParSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }

@@ -19,6 +19,7 @@ pub mod logout;
 pub mod middleware;
 pub mod page_response;
 pub mod pages;
+pub mod par;
 pub mod revocation;
 pub mod server;
 pub mod token;
@@ -40,6 +41,7 @@ use crate::context::Context;
 pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
+    pub const PAR: &str = "/par";
     pub const USERINFO: &str = "/userinfo";
     pub const REVOKE: &str = "/revoke";
     pub const INTROSPECT: &str = "/introspect";
@@ -69,6 +71,7 @@ pub type Api = (
     token::TokenApi,
     revocation::RevocationApi,
     introspection::IntrospectionApi,
+    par::ParApi,
     authorize::AuthorizeApi,
     userinfo::UserinfoApi,
     logout::LogoutApi,
@@ -82,6 +85,7 @@ pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
         token::TokenApi,
         revocation::RevocationApi,
         introspection::IntrospectionApi,
+        par::ParApi,
         authorize::AuthorizeApi,
         userinfo::UserinfoApi,
         logout::LogoutApi,

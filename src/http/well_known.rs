@@ -32,6 +32,11 @@ pub struct ProviderMetadata {
     pub authorization_endpoint: String,
     /// Where clients obtain tokens.
     pub token_endpoint: String,
+    /// RFC 9126: where clients push authorization requests.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: `/authorize` serves only pushed requests (`par.required`); a client can
+    /// also be required to push with its own `require_pushed_authorization_requests`.
+    pub require_pushed_authorization_requests: bool,
     /// Where clients read claims about the person with an access token.
     pub userinfo_endpoint: String,
     /// RFC 7009 token revocation.
@@ -206,6 +211,8 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         issuer: issuer.to_owned(),
         authorization_endpoint: format!("{issuer}{}", paths::AUTHORIZE),
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
+        pushed_authorization_request_endpoint: format!("{issuer}{}", paths::PAR),
+        require_pushed_authorization_requests: settings.par.required,
         userinfo_endpoint: format!("{issuer}{}", paths::USERINFO),
         revocation_endpoint: format!("{issuer}{}", paths::REVOKE),
         revocation_endpoint_auth_methods_supported: auth_methods(true),

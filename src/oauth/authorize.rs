@@ -3,15 +3,21 @@
 //! known to be genuine, errors are shown to the person (`BrowserError::Page`) and never
 //! redirected — an open redirector otherwise. After that, errors go back to the client
 //! (`BrowserError::Redirect`) with `state` and `iss` (RFC 9207).
+//!
+//! `check` is the one validation of a request's parameters once its client is known: `/authorize`
+//! (`validate`) and `/par` (`oauth::par::push`, RFC 9126) both use it, so a pushed request is
+//! judged exactly as one sent through the browser. A request naming a `request_uri` is the
+//! pushed request it stands for (`oauth::par::redeem`).
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Settings;
 use crate::context::Context;
 use crate::error::browser::{BrowserError, RedirectError};
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::{self, AuthMethod, Client};
 use crate::oauth::grants::GrantType;
-use crate::oauth::{pkce, redirect_uri, scope};
+use crate::oauth::{par, pkce, redirect_uri, scope};
 use crate::store::provisioned;
 
 /// Longest accepted `state`, `nonce` or `login_hint`.
@@ -32,13 +38,24 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub response_mode: Option<String>,
+    /// RFC 9126 §4: the pushed request this one stands for.
+    pub request_uri: Option<String>,
     /// Names of the parameters the request carried more than once, any name (the HTTP layer
     /// keeps the first value of each); only those of `PARAMETERS` matter.
     pub repeated: Vec<String>,
 }
 
+/// How an authorization request reached ferrid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// In the browser's query or form, at `/authorize`.
+    FrontChannel,
+    /// Pushed by the authenticated client to `/par` (RFC 9126).
+    Pushed,
+}
+
 /// The authorization request parameters ferrid reads; unknown ones are ignored (RFC 6749 §3.1).
-pub const PARAMETERS: [&str; 12] = [
+pub const PARAMETERS: [&str; 13] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -51,6 +68,7 @@ pub const PARAMETERS: [&str; 12] = [
     "max_age",
     "login_hint",
     "response_mode",
+    "request_uri",
 ];
 
 /// The `prompt` values of a request.
@@ -91,7 +109,8 @@ impl AuthorizationRequest {
     }
 }
 
-/// Validates `params`, returning the client and the request.
+/// Validates the parameters of a request made at `/authorize`, returning the client and the
+/// request: the pushed request `request_uri` names, or the parameters themselves.
 pub async fn validate(
     ctx: &Context,
     params: AuthorizeParams,
@@ -100,24 +119,19 @@ pub async fn validate(
     // its redirect URIs, a repeated `client_id` / `redirect_uri` means cannot be known, so that
     // error is shown to the person; any other repeat goes back to the client once both are
     // verified.
-    let repeated: Vec<&str> = PARAMETERS
-        .into_iter()
-        .filter(|name| params.repeated.iter().any(|r| r == name))
-        .collect();
-    if let Some(name) = repeated
-        .iter()
-        .find(|name| matches!(**name, "client_id" | "redirect_uri"))
-    {
-        return Err(BrowserError::page(format!(
-            "The application sent `{name}` more than once, so where to return cannot be trusted."
-        )));
-    }
+    refuse_repeated_destination(&params)?;
     let client_id = params
         .client_id
+        .clone()
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
             BrowserError::page("The application did not say who it is (client_id is missing).")
         })?;
+    if let Some(request_uri) = params.request_uri.as_deref().filter(|uri| !uri.is_empty()) {
+        // RFC 9126 §4: every other parameter is the pushed request's; those sent here are
+        // ignored.
+        return par::redeem(ctx, &client_id, request_uri).await;
+    }
     let Some(client) = clients::find(ctx.store(), &client_id).await? else {
         // Unless the store lost its data and the client is on its way back (then 503).
         provisioned::confirm_absent(ctx.store()).await?;
@@ -125,6 +139,38 @@ pub async fn validate(
             "No application is registered as `{client_id}`."
         )));
     };
+    let request = check(ctx.settings(), &client, params, Channel::FrontChannel)?;
+    Ok((client, request))
+}
+
+fn refuse_repeated_destination(params: &AuthorizeParams) -> Result<(), BrowserError> {
+    let destination = ["client_id", "redirect_uri", "request_uri"];
+    match destination
+        .iter()
+        .find(|name| params.repeated.iter().any(|r| r == *name))
+    {
+        Some(name) => Err(BrowserError::page(format!(
+            "The application sent `{name}` more than once, so where to return cannot be trusted."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Every check of an authorization request's parameters once `client` is known to be the one it
+/// names (looked up at `/authorize`, authenticated at `/par`): the redirect URI first (errors
+/// before it is verified are pages), then everything else (errors redirected to it).
+pub fn check(
+    settings: &Settings,
+    client: &Client,
+    params: AuthorizeParams,
+    channel: Channel,
+) -> Result<AuthorizationRequest, BrowserError> {
+    refuse_repeated_destination(&params)?;
+    let repeated: Vec<&str> = PARAMETERS
+        .into_iter()
+        .filter(|name| params.repeated.iter().any(|r| r == name))
+        .collect();
+    let client_id = client.client_id.clone();
     let requested_scope = params.scope.as_deref().unwrap_or_default();
     let openid = requested_scope.split(' ').any(|s| s == "openid");
     let redirect = redirect_uri::resolve(
@@ -156,6 +202,28 @@ pub async fn validate(
             repeated_description(&repeated),
         ));
     }
+    match channel {
+        // RFC 9126 §6: such a client's requests come through `/par` only.
+        Channel::FrontChannel
+            if settings.par.required || client.require_pushed_authorization_requests =>
+        {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "client `{client_id}` must push its authorization requests to the \
+                     pushed_authorization_request_endpoint first (RFC 9126)"
+                ),
+            ));
+        }
+        // RFC 9126 §2.1: a pushed request cannot point at another pushed request.
+        Channel::Pushed if params.request_uri.is_some() => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "request_uri cannot be pushed; send the authorization parameters themselves".into(),
+            ));
+        }
+        _ => {}
+    }
     match params.response_type.as_deref() {
         Some("code") => {}
         None | Some("") => {
@@ -186,7 +254,7 @@ pub async fn validate(
             ))
         }
     }
-    let scopes = scope::grant(&client, params.scope.as_deref())
+    let scopes = scope::grant(client, params.scope.as_deref())
         .map_err(|err| fail(err.code(), err.description().unwrap_or_default().to_owned()))?;
     let code_challenge = params.code_challenge.filter(|c| !c.is_empty());
     match &code_challenge {
@@ -234,7 +302,7 @@ pub async fn validate(
             ));
         }
     }
-    let request = AuthorizationRequest {
+    Ok(AuthorizationRequest {
         client_id,
         redirect_uri: redirect.clone(),
         scopes,
@@ -244,8 +312,7 @@ pub async fn validate(
         prompt,
         max_age,
         login_hint,
-    };
-    Ok((client, request))
+    })
 }
 
 fn repeated_description(names: &[&str]) -> String {

@@ -81,6 +81,9 @@ pub struct Client {
     /// RFC 9449 §5.2: every token request must carry a DPoP proof.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: `/authorize` serves only requests pushed to `/par`.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
 }
 
 impl Client {
@@ -243,6 +246,9 @@ impl Client {
             refresh_token_rotation,
             introspect_any_token: config.introspect_any_token,
             dpop_bound_access_tokens: config.dpop_bound_access_tokens.unwrap_or(false),
+            require_pushed_authorization_requests: config
+                .require_pushed_authorization_requests
+                .unwrap_or(false),
         })
     }
 

@@ -12,6 +12,7 @@ pub mod deny_list;
 pub mod dpop;
 pub mod grants;
 pub mod introspection;
+pub mod par;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod refresh_family;

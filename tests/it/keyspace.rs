@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use ferrid::store::keyspace::KEY_RING;
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, CALLBACK};
 use crate::common::dpop::DpopKey;
 use crate::common::grants::{grant, refresh, revoke, server, text};
 use crate::common::{http, Backend, Reply};
@@ -22,7 +22,7 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 18] = [
+const DOCUMENTED: [&str; 19] = [
     "client",
     "clients",
     "user",
@@ -41,6 +41,7 @@ const DOCUMENTED: [&str; 18] = [
     "interaction",
     "revoked-jti",
     "dpop-jti",
+    "par",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,9 +69,28 @@ async fn every_key_follows_the_documented_layout() {
         .unwrap();
     assert_eq!(with_proof.status(), 200);
     let rotated = Reply::from(with_proof).await;
+    // A pushed authorization request waits under its request_uri's digest.
+    let pushed = http()
+        .post(server.at("/par"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let pushed = Reply::from(pushed).await;
+    assert_eq!(pushed.status, 201, "{}", pushed.json);
     let access = text(&rotated.json, "access_token");
     revoke(&server, "app", &access, Some("access_token")).await;
-    let mut secrets = vec![first_refresh, middle, text(&rotated.json, "refresh_token")];
+    let mut secrets = vec![
+        first_refresh,
+        middle,
+        text(&rotated.json, "refresh_token"),
+        text(&pushed.json, "request_uri"),
+    ];
     secrets.extend(
         browser
             .cookie_header()
@@ -130,6 +150,7 @@ async fn every_key_follows_the_documented_layout() {
         "session-families",
         "revoked-jti",
         "dpop-jti",
+        "par",
     ] {
         assert!(kinds.contains(expected), "no {expected} key in {keys:?}");
     }

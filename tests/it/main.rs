@@ -24,6 +24,7 @@ mod method_not_allowed;
 mod openapi;
 mod openid_connect;
 mod oversized_bodies;
+mod par;
 mod quick_tour;
 mod redis_outage;
 mod rediss;
