@@ -42,7 +42,8 @@ pub struct AuthorizeForm {
     pub max_age: Option<String>,
     /// Pre-fills the username.
     pub login_hint: Option<String>,
-    /// Must be `query` when given.
+    /// `query` (default) or `form_post`: the response comes back as a form POSTed to
+    /// `redirect_uri`.
     pub response_mode: Option<String>,
     /// RFC 9126: the `request_uri` `/par` returned; every other parameter except `client_id`
     /// is then ignored.
@@ -148,7 +149,8 @@ impl AuthorizeApi {
         max_age: Query<Option<String>>,
         /// Pre-fills the username.
         login_hint: Query<Option<String>>,
-        /// Must be `query` when given.
+        /// `query` (default) or `form_post`: the response comes back as a form POSTed to
+        /// `redirect_uri`.
         response_mode: Query<Option<String>>,
         /// RFC 9126: the `request_uri` `/par` returned; every other parameter except
         /// `client_id` is then ignored.

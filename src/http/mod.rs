@@ -12,6 +12,7 @@ pub mod docs;
 pub mod dpop;
 pub mod errors;
 pub mod form;
+pub mod form_post;
 pub mod health;
 pub mod introspection;
 pub mod json_bytes;

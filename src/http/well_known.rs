@@ -20,6 +20,7 @@ use crate::config::Settings;
 use crate::context::Context;
 use crate::error::DPOP_ALGS;
 use crate::oauth::grants::GrantType;
+use crate::oauth::response_mode::ResponseMode;
 use crate::oidc::claims;
 use crate::secret::etag;
 
@@ -223,7 +224,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         grant_types_supported: GrantType::all().map(|g| g.as_str().to_owned()).collect(),
         token_endpoint_auth_methods_supported: auth_methods(true),
         response_types_supported: vec!["code".into()],
-        response_modes_supported: vec!["query".into()],
+        response_modes_supported: ResponseMode::SUPPORTED.map(String::from).to_vec(),
         scopes_supported: scopes,
         claims_supported: claims::SUPPORTED_CLAIMS
             .iter()

@@ -2,6 +2,8 @@
 //! the next step with the cookies to set (`Outcome`): a login page, a consent page, or a
 //! redirect back to the client.
 
+use crate::oauth::response_mode::AuthorizationResponse;
+
 /// The cookies the browser presented.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Browser<'a> {
@@ -36,8 +38,9 @@ pub enum Step {
         username: String,
         scopes: Vec<(String, String)>,
     },
-    /// Go to this URL (the client's redirect URI, with a code or an error).
-    Redirect(String),
+    /// Back to the client's redirect URI with a code or an error, in the request's response
+    /// mode.
+    Redirect(AuthorizationResponse),
 }
 
 /// The next step and the cookies to set with it.

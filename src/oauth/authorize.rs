@@ -17,6 +17,7 @@ use crate::error::browser::{BrowserError, RedirectError};
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::{self, AuthMethod, Client};
 use crate::oauth::grants::GrantType;
+use crate::oauth::response_mode::ResponseMode;
 use crate::oauth::{par, pkce, redirect_uri, scope};
 use crate::store::provisioned;
 
@@ -91,6 +92,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// How the response goes back to the client.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
 }
 
 impl AuthorizationRequest {
@@ -99,13 +103,14 @@ impl AuthorizationRequest {
         self.scopes.iter().any(|s| s == "openid")
     }
 
-    /// An error redirected to this request's client.
-    pub fn error(&self, error: OAuthError) -> BrowserError {
-        BrowserError::Redirect(RedirectError {
+    /// An error for this request's client, in its response mode.
+    pub fn error(&self, error: OAuthError) -> RedirectError {
+        RedirectError {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
             error,
-        })
+            response_mode: self.response_mode,
+        }
     }
 }
 
@@ -189,11 +194,18 @@ pub fn check(
     let state = params
         .state
         .filter(|s| !s.is_empty() && !repeated.contains(&"state"));
+    // The mode first, so that every later error goes back in it; an unsupported one is
+    // reported in the default mode.
+    let (response_mode, bad_mode) = match ResponseMode::parse(params.response_mode.as_deref()) {
+        Ok(mode) => (mode, None),
+        Err(reason) => (ResponseMode::Query, Some(reason)),
+    };
     let fail = |code: ErrorCode, description: String| {
         BrowserError::Redirect(RedirectError {
             redirect_uri: redirect.clone(),
             state: state.clone(),
             error: OAuthError::new(code, description),
+            response_mode,
         })
     };
     if !repeated.is_empty() {
@@ -245,14 +257,8 @@ pub fn check(
             format!("client `{client_id}` may not use the authorization_code grant"),
         ));
     }
-    match params.response_mode.as_deref() {
-        None | Some("") | Some("query") => {}
-        Some(other) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                format!("response_mode `{other}` is not supported; use query"),
-            ))
-        }
+    if let Some(reason) = bad_mode {
+        return Err(fail(ErrorCode::InvalidRequest, reason));
     }
     let scopes = scope::grant(client, params.scope.as_deref())
         .map_err(|err| fail(err.code(), err.description().unwrap_or_default().to_owned()))?;
@@ -312,6 +318,7 @@ pub fn check(
         prompt,
         max_age,
         login_hint,
+        response_mode,
     })
 }
 
@@ -384,7 +391,18 @@ mod tests {
             redirect_uri: "https://app.example.com/cb".into(),
             state: Some("xyz".into()),
             error: OAuthError::new(ErrorCode::AccessDenied, "the person declined"),
+            response_mode: ResponseMode::FormPost,
         };
+        let response = err.response("https://auth.example.com");
+        assert_eq!(response.mode, ResponseMode::FormPost);
+        assert_eq!(
+            response
+                .params
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>(),
+            ["error", "error_description", "state", "iss"]
+        );
         assert_eq!(
             err.location("https://auth.example.com"),
             "https://app.example.com/cb?error=access_denied&error_description=the+person+declined&state=xyz&iss=https%3A%2F%2Fauth.example.com"

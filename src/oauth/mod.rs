@@ -16,6 +16,7 @@ pub mod par;
 pub mod pkce;
 pub mod redirect_uri;
 pub mod refresh_family;
+pub mod response_mode;
 pub mod revocation;
 pub mod scope;
 pub mod token_operation;
