@@ -165,10 +165,13 @@ pub struct ClientConfig {
     /// to it or naming it in `aud`.
     pub introspect_any_token: bool,
     /// RFC 9449 §5.2: every token request must carry a DPoP proof (access tokens are always
-    /// DPoP-bound).
+    /// DPoP-bound). Implied by `profile = "fapi2"`.
     pub dpop_bound_access_tokens: Option<bool>,
-    /// RFC 9126 §6: authorization requests must be pushed to `/par` first.
+    /// RFC 9126 §6: authorization requests must be pushed to `/par` first. Implied by
+    /// `profile = "fapi2"`.
     pub require_pushed_authorization_requests: Option<bool>,
+    /// `fapi2`: hold the client to the FAPI 2.0 Security Profile (see `oauth::profile`).
+    pub profile: Option<String>,
 }
 
 /// A `[[users]]` entry.

@@ -268,12 +268,16 @@ pub fn check(
             pkce::check_challenge(challenge, params.code_challenge_method.as_deref())
                 .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?
         }
-        None if client.auth_method == AuthMethod::None => {
+        None if client.requires_pkce() => {
+            let who = if client.auth_method == AuthMethod::None {
+                "public clients"
+            } else {
+                "FAPI 2.0 clients"
+            };
             return Err(fail(
                 ErrorCode::InvalidRequest,
-                "public clients must use PKCE: send code_challenge with code_challenge_method=S256"
-                    .into(),
-            ))
+                format!("{who} must use PKCE: send code_challenge with code_challenge_method=S256"),
+            ));
         }
         None if params.code_challenge_method.is_some() => {
             return Err(fail(

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::{ClientConfig, ConfigError};
 use crate::oauth::grants::GrantType;
+use crate::oauth::profile::{self, Profile};
 use crate::oauth::{redirect_uri, scope};
 use crate::secret::{digests_equal, sha256, Digest256};
 use crate::store::{self, keyspace, Store, StoreError};
@@ -84,6 +85,9 @@ pub struct Client {
     /// RFC 9126 §6: `/authorize` serves only requests pushed to `/par`.
     #[serde(default)]
     pub require_pushed_authorization_requests: bool,
+    /// The security profile the client is held to (`fapi2`).
+    #[serde(default)]
+    pub profile: Profile,
 }
 
 impl Client {
@@ -230,6 +234,7 @@ impl Client {
         if let Some(extra) = default_scopes.iter().find(|s| !config.scopes.contains(s)) {
             return fail("default_scopes", format!("`{extra}` is not in `scopes`"));
         }
+        let resolved = profile::resolve(config)?;
         Ok(Self {
             client_id: config.id.clone(),
             name: config.name.clone().unwrap_or_else(|| config.id.clone()),
@@ -245,10 +250,9 @@ impl Client {
             issue_refresh_tokens: config.issue_refresh_tokens,
             refresh_token_rotation,
             introspect_any_token: config.introspect_any_token,
-            dpop_bound_access_tokens: config.dpop_bound_access_tokens.unwrap_or(false),
-            require_pushed_authorization_requests: config
-                .require_pushed_authorization_requests
-                .unwrap_or(false),
+            dpop_bound_access_tokens: resolved.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: resolved.require_pushed_authorization_requests,
+            profile: resolved.profile,
         })
     }
 
@@ -269,6 +273,12 @@ impl Client {
     /// Whether the client may use `grant`.
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
+    }
+
+    /// Whether every authorization request of the client needs PKCE: a public client's, and a
+    /// FAPI 2.0 client's.
+    pub fn requires_pkce(&self) -> bool {
+        self.auth_method == AuthMethod::None || self.profile == Profile::Fapi2
     }
 }
 

@@ -14,6 +14,7 @@ pub mod grants;
 pub mod introspection;
 pub mod par;
 pub mod pkce;
+pub mod profile;
 pub mod redirect_uri;
 pub mod refresh_family;
 pub mod response_mode;

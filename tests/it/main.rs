@@ -13,6 +13,7 @@ mod client_credentials;
 mod discovery;
 mod docker_context;
 mod dpop;
+mod fapi;
 mod form_post;
 mod key_rotation;
 mod keys;
