@@ -1,7 +1,11 @@
 //! A small API that trusts ferrid's access tokens the way a resource server should: offline,
 //! with the JWKS fetched from discovery (cached, refetched when a token names an unknown `kid`),
 //! RS256 only, checking `iss`, `aud`, `exp`, the RFC 9068 `typ`, and the scope the route needs.
-//! Failures are RFC 6750: 401 `invalid_token` or 403 `insufficient_scope` with
+//! A DPoP-bound token (`cnf.jkt`, RFC 9449) is accepted only as `Authorization: DPoP <token>`
+//! with a `DPoP` proof for this request, signed by the bound key, carrying the token's hash
+//! (`ath`) and never seen before (a `jti` cache); it is refused as Bearer. The proof is checked
+//! with ferrid's own pure verifier (`ferrid::oauth::dpop::proof`). Failures are RFC 6750 / RFC
+//! 9449: 401 `invalid_token` / `invalid_dpop_proof` or 403 `insufficient_scope` with
 //! `WWW-Authenticate`.
 //!
 //! ```sh
@@ -15,8 +19,11 @@
 //! `RESOURCE_SERVER_ISSUER` (http://127.0.0.1:8080), `RESOURCE_SERVER_URL`
 //! (http://127.0.0.1:4000, also the expected audience), `RESOURCE_SERVER_SCOPE` (reports:read).
 
-use std::sync::{Arc, RwLock};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
 
+use ferrid::clock::{Clock, SystemClock};
+use ferrid::oauth::dpop::proof::{self, Expected};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use poem::http::StatusCode;
 use poem::listener::TcpListener;
@@ -31,11 +38,24 @@ struct Verifier {
     required_scope: String,
     /// kid → key, from the last JWKS fetch.
     keys: RwLock<Vec<(String, DecodingKey)>>,
+    /// The DPoP proofs seen (thumbprint and `jti`) → when they stop being acceptable anyway.
+    seen_proofs: Mutex<HashMap<String, u64>>,
 }
 
+/// How long a DPoP proof is accepted after its `iat`, and how far ahead a client's clock may be.
+const PROOF_MAX_AGE_SECS: u64 = 60;
+const PROOF_SKEW_SECS: u64 = 5;
+
 enum Rejection {
-    InvalidToken(&'static str),
-    InsufficientScope,
+    InvalidToken(String, Scheme),
+    InvalidProof(String),
+    InsufficientScope(Scheme),
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Scheme {
+    Bearer,
+    DPoP,
 }
 
 impl Verifier {
@@ -82,54 +102,137 @@ impl Verifier {
     }
 
     async fn check(&self, request: &Request) -> Result<Value, Rejection> {
-        let token = request
+        let authorization = request
             .headers()
             .get("authorization")
             .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(Rejection::InvalidToken("a bearer token is required"))?;
-        let header =
-            jsonwebtoken::decode_header(token).map_err(|_| Rejection::InvalidToken("not a JWT"))?;
+            .unwrap_or_default();
+        let (scheme, token) = match authorization.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                (Scheme::Bearer, token.trim())
+            }
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("dpop") => {
+                (Scheme::DPoP, token.trim())
+            }
+            _ => {
+                return Err(Rejection::InvalidToken(
+                    "a Bearer or DPoP access token is required".into(),
+                    Scheme::Bearer,
+                ))
+            }
+        };
+        let invalid = |why: &str| Rejection::InvalidToken(why.into(), scheme);
+        let header = jsonwebtoken::decode_header(token).map_err(|_| invalid("not a JWT"))?;
         if header.typ.as_deref() != Some("at+jwt") {
-            return Err(Rejection::InvalidToken("not an access token"));
+            return Err(invalid("not an access token"));
         }
-        let kid = header.kid.ok_or(Rejection::InvalidToken("no kid"))?;
+        let kid = header.kid.ok_or_else(|| invalid("no kid"))?;
         let key = self
             .key(&kid)
             .await
-            .ok_or(Rejection::InvalidToken("unknown signing key"))?;
+            .ok_or_else(|| invalid("unknown signing key"))?;
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
-            .map_err(|_| Rejection::InvalidToken("invalid, expired or not for this API"))?
+            .map_err(|_| invalid("invalid, expired or not for this API"))?
             .claims;
+        match (scheme, claims["cnf"]["jkt"].as_str()) {
+            (Scheme::Bearer, None) => {}
+            // RFC 9449 §7.2: a DPoP-bound token is never accepted as a bearer token.
+            (Scheme::Bearer, Some(_)) => {
+                return Err(Rejection::InvalidToken(
+                    "the token is DPoP-bound: use the DPoP scheme with a proof".into(),
+                    Scheme::DPoP,
+                ))
+            }
+            (Scheme::DPoP, None) => return Err(invalid("the token is not DPoP-bound")),
+            (Scheme::DPoP, Some(jkt)) => self.check_proof(request, token, jkt)?,
+        }
         let scopes = claims["scope"].as_str().unwrap_or_default();
         if !scopes.split(' ').any(|s| s == self.required_scope) {
-            return Err(Rejection::InsufficientScope);
+            return Err(Rejection::InsufficientScope(scheme));
         }
         Ok(claims)
+    }
+
+    /// RFC 9449 §7.1: one proof for this method and URL, over this token, by the bound key,
+    /// used once.
+    fn check_proof(&self, request: &Request, token: &str, jkt: &str) -> Result<(), Rejection> {
+        let mut proofs = request.headers().get_all("dpop").iter();
+        let (Some(proof), None) = (proofs.next(), proofs.next()) else {
+            return Err(Rejection::InvalidProof(
+                "send exactly one DPoP proof".into(),
+            ));
+        };
+        let proof = proof
+            .to_str()
+            .map_err(|_| Rejection::InvalidProof("the DPoP header is not ASCII".into()))?;
+        let url = format!("{}{}", self.audience, request.uri().path());
+        let now = SystemClock.now_secs();
+        let expected = Expected {
+            method: request.method().as_str(),
+            url: &url,
+            access_token: Some(token),
+            now,
+            max_age_secs: PROOF_MAX_AGE_SECS,
+            clock_skew_secs: PROOF_SKEW_SECS,
+        };
+        let proof = proof::verify(proof, &expected).map_err(|err| {
+            Rejection::InvalidProof(err.description().unwrap_or("invalid").to_owned())
+        })?;
+        if proof.jkt != jkt {
+            return Err(Rejection::InvalidProof(
+                "the proof is signed by another key than the token is bound to".into(),
+            ));
+        }
+        let mut seen = self
+            .seen_proofs
+            .lock()
+            .map_err(|_| Rejection::InvalidProof("replay cache unavailable".into()))?;
+        seen.retain(|_, until| *until >= now);
+        let until = proof.iat + PROOF_MAX_AGE_SECS + PROOF_SKEW_SECS;
+        if seen
+            .insert(format!("{}:{}", proof.jkt, proof.jti), until)
+            .is_some()
+        {
+            return Err(Rejection::InvalidProof("the proof was already used".into()));
+        }
+        Ok(())
     }
 }
 
 impl IntoResponse for Rejection {
     fn into_response(self) -> Response {
-        let (status, error, description) = match self {
-            Self::InvalidToken(why) => (StatusCode::UNAUTHORIZED, "invalid_token", why),
-            Self::InsufficientScope => (
+        let (status, error, description, scheme) = match self {
+            Self::InvalidToken(why, scheme) => {
+                (StatusCode::UNAUTHORIZED, "invalid_token", why, scheme)
+            }
+            Self::InvalidProof(why) => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_dpop_proof",
+                why,
+                Scheme::DPoP,
+            ),
+            Self::InsufficientScope(scheme) => (
                 StatusCode::FORBIDDEN,
                 "insufficient_scope",
-                "the token lacks the required scope",
+                "the token lacks the required scope".to_owned(),
+                scheme,
+            ),
+        };
+        let challenge = match scheme {
+            Scheme::Bearer => format!(
+                "Bearer realm=\"api\", error=\"{error}\", error_description=\"{description}\""
+            ),
+            Scheme::DPoP => format!(
+                "DPoP realm=\"api\", error=\"{error}\", error_description=\"{description}\", \
+                 algs=\"ES256 PS256 RS256 EdDSA\""
             ),
         };
         Response::builder()
             .status(status)
-            .header(
-                "WWW-Authenticate",
-                format!(
-                    "Bearer realm=\"api\", error=\"{error}\", error_description=\"{description}\""
-                ),
-            )
+            .header("WWW-Authenticate", challenge)
             .content_type("application/json")
             .body(json!({"error": error, "error_description": description}).to_string())
     }
@@ -176,6 +279,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         required_scope: std::env::var("RESOURCE_SERVER_SCOPE")
             .unwrap_or_else(|_| "reports:read".into()),
         keys: RwLock::new(Vec::new()),
+        seen_proofs: Mutex::new(HashMap::new()),
     });
     let app = Route::new()
         .at("/public", get(public))

@@ -23,20 +23,24 @@ use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::SecretString;
 
 mod clients;
+mod dpop;
 mod file;
 mod issuer;
 mod keys;
 mod log;
 mod metrics;
+mod par;
 mod secrets;
 mod tls;
 
 pub use clients::{swagger_ui_client, ClientConfig, ScopeConfig};
+pub use dpop::DpopSettings;
 pub use issuer::is_loopback;
 pub use issuer::PortMismatch;
 pub use keys::KeySettings;
 pub use log::LogSettings;
 pub use metrics::MetricsSettings;
+pub use par::ParSettings;
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -71,6 +75,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Scopes the operator declares (`[[scopes]]`), beside ferrid's built-in ones.
     pub scopes: Vec<ScopeConfig>,
+    pub dpop: DpopSettings,
+    pub par: ParSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -174,6 +180,8 @@ impl Default for Settings {
             log: LogSettings::default(),
             metrics: MetricsSettings::default(),
             scopes: Vec::new(),
+            dpop: DpopSettings::default(),
+            par: ParSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -428,6 +436,7 @@ impl Settings {
         }
         self.log.validate()?;
         self.metrics.validate(&self.bind)?;
+        self.dpop.validate()?;
         clients::validate_scopes(&self.scopes)?;
         clients::validate_clients(&self.clients, &self.scope_catalog(), self.issuer())?;
         crate::users::validate_configs(&self.users)?;

@@ -92,6 +92,7 @@ pub struct DerivedKeys {
     refresh_successor: aws_lc_rs::hmac::Key,
     logout_csrf: aws_lc_rs::hmac::Key,
     client_address: aws_lc_rs::hmac::Key,
+    dpop_nonce: aws_lc_rs::hmac::Key,
 }
 
 impl DerivedKeys {
@@ -105,6 +106,7 @@ impl DerivedKeys {
             refresh_successor: key("refresh-successor"),
             logout_csrf: key("logout-csrf"),
             client_address: key("client-address"),
+            dpop_nonce: key("dpop-nonce"),
         }
     }
 
@@ -121,6 +123,12 @@ impl DerivedKeys {
         use base64::Engine;
         let tag = aws_lc_rs::hmac::sign(&self.logout_csrf, session_cookie.as_bytes());
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(tag.as_ref())
+    }
+
+    /// The MAC of a DPoP server nonce's time window: every instance sharing the system secret
+    /// issues and accepts the same nonces without storing any.
+    pub fn dpop_nonce_tag(&self, window: u64) -> aws_lc_rs::hmac::Tag {
+        aws_lc_rs::hmac::sign(&self.dpop_nonce, &window.to_be_bytes())
     }
 }
 

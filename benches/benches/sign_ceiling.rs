@@ -86,6 +86,7 @@ fn mint_for(ring: &KeyRing, issuer: &str, duration: Duration) -> (u64, Duration)
                 roles: None,
                 issued_at: SystemClock.now_secs(),
                 ttl_secs: 600,
+                cnf: None,
             },
         )
         .expect("mint");

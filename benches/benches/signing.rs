@@ -31,6 +31,7 @@ fn mint(ring: &KeyRing, scopes: &[String]) -> String {
             roles: None,
             issued_at: 1_900_000_000,
             ttl_secs: 600,
+            cnf: None,
         },
     )
     .expect("mint")

@@ -38,6 +38,7 @@ async fn family_of(
         auth_time: now,
         amr: &["pwd".to_owned()],
         sid: "sid-1",
+        jkt: None,
         access_token: IssuedAccessToken {
             jti: jti.to_owned(),
             exp: now + 300,

@@ -70,6 +70,7 @@ mod tests {
                 jti: jti.to_owned(),
                 exp: now + 300,
             },
+            jkt: None,
         };
         refresh_family::start_family(ctx, new).await.unwrap()
     }

@@ -44,6 +44,14 @@ pub struct ClientConfig {
     pub allowed_cors_origins: Vec<String>,
     /// Where the client publishes its public keys (RFC 7591 `jwks_uri`).
     pub jwks_uri: Option<String>,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof (access tokens are always
+    /// DPoP-bound). Implied by `profile = "fapi2"`.
+    pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9126 §6: authorization requests must be pushed to `/par` first. Implied by
+    /// `profile = "fapi2"`.
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// `fapi2`: hold the client to the FAPI 2.0 Security Profile (see `oauth::profile`).
+    pub profile: Option<String>,
 }
 
 /// A `[[scopes]]` entry: a scope the operator's clients may be given.
@@ -82,6 +90,9 @@ impl ClientConfig {
             issue_refresh_tokens: self.issue_refresh_tokens,
             refresh_token_rotation: self.refresh_token_rotation.clone(),
             introspect_any_token: self.introspect_any_token,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            profile: self.profile.clone(),
         }
     }
 

@@ -1,11 +1,11 @@
 //! Errors a person's browser sees — at `/authorize`, on the login and consent pages and at
 //! `/logout`: either an error page (when the client or its redirect URI cannot be trusted, or
 //! there is no client to return to) or a redirect that carries the error back to the client
-//! (RFC 6749 §4.1.2.1, with `state` and RFC 9207 `iss`). Never both: a redirect to an
-//! unverified URI would make ferrid an open redirector.
+//! (RFC 6749 §4.1.2.1, with `state` and RFC 9207 `iss`) in the request's response mode. Never
+//! both: a redirect to an unverified URI would make ferrid an open redirector.
 
 use crate::error::OAuthError;
-use crate::oauth::redirect_uri;
+use crate::oauth::response_mode::{AuthorizationResponse, ResponseMode};
 
 /// Why a request made by a browser failed, and where the answer goes.
 #[derive(Debug)]
@@ -22,20 +22,31 @@ pub struct RedirectError {
     pub redirect_uri: String,
     pub state: Option<String>,
     pub error: OAuthError,
+    /// How the error reaches the client: the request's `response_mode`.
+    pub response_mode: ResponseMode,
 }
 
 impl RedirectError {
-    /// The `Location` carrying the error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
-    pub fn location(&self, issuer: &str) -> String {
-        let mut params = vec![("error", self.error.code().as_str())];
+    /// The authorization response carrying the error (RFC 6749 §4.1.2.1, RFC 9207 `iss`).
+    pub fn response(&self, issuer: &str) -> AuthorizationResponse {
+        let mut params = vec![("error", self.error.code().as_str().to_owned())];
         if let Some(description) = self.error.description() {
-            params.push(("error_description", description));
+            params.push(("error_description", description.to_owned()));
         }
         if let Some(state) = &self.state {
-            params.push(("state", state));
+            params.push(("state", state.clone()));
         }
-        params.push(("iss", issuer));
-        redirect_uri::with_params(&self.redirect_uri, &params)
+        params.push(("iss", issuer.to_owned()));
+        AuthorizationResponse {
+            redirect_uri: self.redirect_uri.clone(),
+            mode: self.response_mode,
+            params,
+        }
+    }
+
+    /// The `Location` carrying the error in `query` mode.
+    pub fn location(&self, issuer: &str) -> String {
+        self.response(issuer).location()
     }
 }
 

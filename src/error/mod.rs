@@ -40,6 +40,11 @@ pub enum ErrorCode {
     InvalidToken,
     /// RFC 6750 §3.1: the token lacks the scope the resource needs.
     InsufficientScope,
+    /// RFC 9449 §5 / §7.1: the DPoP proof is missing where required, malformed, or does not
+    /// match the request or the token.
+    InvalidDpopProof,
+    /// RFC 9449 §8 / §9: the proof must carry the server nonce given in `DPoP-Nonce`.
+    UseDpopNonce,
     /// The store (or another dependency) is unreachable; the client may retry.
     TemporarilyUnavailable,
     /// An unexpected condition; details are only in the server log.
@@ -63,6 +68,8 @@ impl ErrorCode {
             Self::ConsentRequired => "consent_required",
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
+            Self::InvalidDpopProof => "invalid_dpop_proof",
+            Self::UseDpopNonce => "use_dpop_nonce",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::ServerError => "server_error",
         }
@@ -94,7 +101,16 @@ pub struct OAuthError {
     /// RFC 6750 §3.1: the request carried no credentials at all, so the challenge names no
     /// error (the client may not even know the resource is protected).
     no_credentials: bool,
+    /// RFC 9449 §7.1: a protected resource answering a DPoP request (or a DPoP-bound token sent
+    /// as Bearer) challenges with the `DPoP` scheme, and DPoP proof errors are 401 there.
+    dpop_challenge: bool,
+    /// RFC 9449 §8: the nonce the client's next proof must carry (`DPoP-Nonce` header).
+    dpop_nonce: Option<String>,
 }
+
+/// The proof algorithms ferrid verifies, as `algs` in DPoP challenges and discovery's
+/// `dpop_signing_alg_values_supported` list them.
+pub const DPOP_ALGS: [&str; 4] = ["ES256", "PS256", "RS256", "EdDSA"];
 
 /// The realm named in `WWW-Authenticate: Basic` challenges.
 pub const BASIC_REALM: &str = "ferrid";
@@ -106,6 +122,8 @@ impl OAuthError {
             code,
             description: Some(sanitize_description(&description.into())),
             no_credentials: false,
+            dpop_challenge: false,
+            dpop_nonce: None,
         }
     }
 
@@ -150,7 +168,36 @@ impl OAuthError {
             code: ErrorCode::ServerError,
             description: Some("internal error; the server log has the details".to_owned()),
             no_credentials: false,
+            dpop_challenge: false,
+            dpop_nonce: None,
         }
+    }
+
+    /// `invalid_dpop_proof` with a description.
+    pub fn invalid_dpop_proof(description: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidDpopProof, description)
+    }
+
+    /// `use_dpop_nonce`: retry with a proof carrying `nonce`, which the answer hands out.
+    pub fn use_dpop_nonce(nonce: String, description: impl Into<String>) -> Self {
+        Self {
+            dpop_nonce: Some(nonce),
+            ..Self::new(ErrorCode::UseDpopNonce, description)
+        }
+    }
+
+    /// The same error as a protected resource answers a DPoP request: 401 for proof errors, and
+    /// a `DPoP` challenge (RFC 9449 §7.1).
+    pub fn with_dpop_challenge(self) -> Self {
+        Self {
+            dpop_challenge: true,
+            ..self
+        }
+    }
+
+    /// The nonce for the `DPoP-Nonce` header, if the answer hands one out.
+    pub fn dpop_nonce(&self) -> Option<&str> {
+        self.dpop_nonce.as_deref()
     }
 
     /// The protocol code.
@@ -163,19 +210,33 @@ impl OAuthError {
         self.description.as_deref()
     }
 
-    /// HTTP status for this error.
+    /// HTTP status for this error. DPoP proof errors are 400 at the token endpoint (RFC 9449
+    /// §5) and 401 at a protected resource (§7.1).
     pub fn status(&self) -> u16 {
-        self.code.status()
+        match self.code {
+            ErrorCode::InvalidDpopProof | ErrorCode::UseDpopNonce if self.dpop_challenge => 401,
+            code => code.status(),
+        }
     }
 
     /// The `WWW-Authenticate` challenge this error needs, if any. RFC 9110 §15.5.2 requires one
     /// on every 401; RFC 6749 §5.2 names Basic for failed client authentication.
     pub fn www_authenticate(&self) -> Option<String> {
+        let algs = DPOP_ALGS.join(" ");
+        if self.dpop_challenge && !self.no_credentials && matches!(self.status(), 401 | 403) {
+            let mut challenge = format!("DPoP realm=\"{BASIC_REALM}\", error=\"{}\"", self.code);
+            if let Some(description) = &self.description {
+                challenge.push_str(&format!(", error_description=\"{description}\""));
+            }
+            challenge.push_str(&format!(", algs=\"{algs}\""));
+            return Some(challenge);
+        }
         match self.code {
             ErrorCode::InvalidClient => Some(format!("Basic realm=\"{BASIC_REALM}\"")),
-            ErrorCode::InvalidToken if self.no_credentials => {
-                Some(format!("Bearer realm=\"{BASIC_REALM}\""))
-            }
+            // RFC 9449 §7.1: both schemes are offered to a client that sent no token.
+            ErrorCode::InvalidToken if self.no_credentials => Some(format!(
+                "Bearer realm=\"{BASIC_REALM}\", DPoP realm=\"{BASIC_REALM}\", algs=\"{algs}\""
+            )),
             ErrorCode::InvalidToken | ErrorCode::InsufficientScope => {
                 let mut challenge =
                     format!("Bearer realm=\"{BASIC_REALM}\", error=\"{}\"", self.code);
@@ -264,13 +325,37 @@ mod tests {
         assert_eq!(missing.code(), ErrorCode::InvalidToken);
         assert_eq!(
             missing.www_authenticate().as_deref(),
-            Some("Bearer realm=\"ferrid\"")
+            Some(
+                "Bearer realm=\"ferrid\", DPoP realm=\"ferrid\", algs=\"ES256 PS256 RS256 EdDSA\""
+            )
         );
         let invalid = OAuthError::invalid_token("expired");
         assert_eq!(
             invalid.www_authenticate().as_deref(),
             Some("Bearer realm=\"ferrid\", error=\"invalid_token\", error_description=\"expired\"")
         );
+    }
+
+    #[test]
+    fn dpop_errors_are_400_at_the_token_endpoint_and_401_with_a_dpop_challenge_at_resources() {
+        let proof = OAuthError::invalid_dpop_proof("htm does not match");
+        assert_eq!(proof.status(), 400);
+        assert_eq!(proof.www_authenticate(), None);
+        let at_resource = proof.with_dpop_challenge();
+        assert_eq!(at_resource.status(), 401);
+        assert_eq!(
+            at_resource.www_authenticate().as_deref(),
+            Some("DPoP realm=\"ferrid\", error=\"invalid_dpop_proof\", error_description=\"htm does not match\", algs=\"ES256 PS256 RS256 EdDSA\"")
+        );
+        let nonce = OAuthError::use_dpop_nonce("n-1".into(), "a nonce is required");
+        assert_eq!(nonce.status(), 400);
+        assert_eq!(nonce.dpop_nonce(), Some("n-1"));
+        assert_eq!(nonce.with_dpop_challenge().status(), 401);
+        let bound_as_bearer = OAuthError::invalid_token("DPoP-bound").with_dpop_challenge();
+        assert!(bound_as_bearer
+            .www_authenticate()
+            .unwrap()
+            .starts_with("DPoP realm=\"ferrid\", error=\"invalid_token\""));
     }
 
     #[test]

@@ -42,13 +42,17 @@ pub struct AuthorizeForm {
     pub max_age: Option<String>,
     /// Pre-fills the username.
     pub login_hint: Option<String>,
-    /// Must be `query` when given.
+    /// `query` (default) or `form_post`: the response comes back as a form POSTed to
+    /// `redirect_uri`.
     pub response_mode: Option<String>,
+    /// RFC 9126: the `request_uri` `/par` returned; every other parameter except `client_id`
+    /// is then ignored.
+    pub request_uri: Option<String>,
 }
 
 /// The authorization parameters of a form body: the first value of each, and the names of all
 /// parameters that came more than once, for the domain to judge (RFC 6749 §3.1).
-fn params_from_pairs(pairs: &[(String, String)]) -> AuthorizeParams {
+pub fn params_from_pairs(pairs: &[(String, String)]) -> AuthorizeParams {
     let mut params = AuthorizeParams {
         repeated: form::repeated_names(pairs),
         ..AuthorizeParams::default()
@@ -67,6 +71,7 @@ fn params_from_pairs(pairs: &[(String, String)]) -> AuthorizeParams {
             "max_age" => &mut params.max_age,
             "login_hint" => &mut params.login_hint,
             "response_mode" => &mut params.response_mode,
+            "request_uri" => &mut params.request_uri,
             _ => continue,
         };
         if field.is_none() {
@@ -87,8 +92,9 @@ enum AuthorizeDoc {
         #[oai(header = "Location")] String,
         #[oai(header = "Set-Cookie")] Option<String>,
     ),
-    /// The client is unknown, the redirect URI is not registered, or either was sent more than
-    /// once: an HTML page, never a redirect.
+    /// The client is unknown, the redirect URI is not registered, either was sent more than
+    /// once, or the `request_uri` is unknown, expired, used or another client's: an HTML page,
+    /// never a redirect.
     #[oai(status = 400)]
     BadRequest(Html<String>),
     /// The store is unreachable: an HTML page; retry later.
@@ -113,6 +119,8 @@ impl AuthorizeApi {
     /// Starts the authorization code flow (with PKCE S256): the person logs in and approves the
     /// requested scopes on ferrid's pages, then is sent back to `redirect_uri` with a `code`.
     /// Each parameter may be sent once (RFC 6749 §3.1): a repeated one is `invalid_request`.
+    /// With `client_id` and a `request_uri` from `/par` (RFC 9126), the pushed request is used
+    /// (once) and every other parameter is ignored.
     #[allow(clippy::too_many_arguments)]
     #[oai(path = "/authorize", method = "get", operation_id = "authorize")]
     async fn authorize(
@@ -141,8 +149,12 @@ impl AuthorizeApi {
         max_age: Query<Option<String>>,
         /// Pre-fills the username.
         login_hint: Query<Option<String>>,
-        /// Must be `query` when given.
+        /// `query` (default) or `form_post`: the response comes back as a form POSTed to
+        /// `redirect_uri`.
         response_mode: Query<Option<String>>,
+        /// RFC 9126: the `request_uri` `/par` returned; every other parameter except
+        /// `client_id` is then ignored.
+        request_uri: Query<Option<String>>,
     ) -> AuthorizeResponse {
         let params = AuthorizeParams {
             response_type: response_type.0,
@@ -157,6 +169,7 @@ impl AuthorizeApi {
             max_age: max_age.0,
             login_hint: login_hint.0,
             response_mode: response_mode.0,
+            request_uri: request_uri.0,
             // Query<…> takes the first of repeated values; the raw query tells which repeated.
             repeated: form::repeated_names(&form::pairs(
                 request.uri().query().unwrap_or_default().as_bytes(),

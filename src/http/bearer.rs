@@ -1,7 +1,7 @@
-//! Extracts an RFC 6750 bearer token from the `Authorization` header and documents the
-//! `BearerToken` security scheme. poem-openapi's own Bearer check answers 401 without the
-//! `WWW-Authenticate` header RFC 6750 requires, so ferrid reads the header itself and lets the
-//! endpoint answer with the proper challenge.
+//! Extracts an access token from the `Authorization` header — RFC 6750 `Bearer` or RFC 9449
+//! `DPoP` — and documents the `BearerToken` security scheme. poem-openapi's own Bearer check
+//! answers 401 without the `WWW-Authenticate` header RFC 6750 requires, so ferrid reads the
+//! header itself and lets the endpoint answer with the proper challenge.
 
 use poem::{Request, RequestBody};
 use poem_openapi::registry::{
@@ -9,13 +9,16 @@ use poem_openapi::registry::{
 };
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
+use crate::oauth::access_token::{Presented, Scheme};
+
 /// Name of the security scheme in the OpenAPI document.
 pub const SCHEME_NAME: &str = "BearerToken";
 /// The OAuth 2.0 scheme Swagger UI's Authorize button logs in with (code flow + PKCE).
 pub const OAUTH2_SCHEME_NAME: &str = "OAuth2";
 
-/// The bearer token, if the header carried one; `Err` when the header is not `Bearer <token>`.
-pub struct BearerAuthorization(pub Result<Option<String>, &'static str>);
+/// The access token, if the header carried one; `Err` when the header is neither
+/// `Bearer <token>` nor `DPoP <token>`.
+pub struct BearerAuthorization(pub Result<Option<Presented>, &'static str>);
 
 impl<'a> ApiExtractor<'a> for BearerAuthorization {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -93,7 +96,10 @@ pub(crate) fn register_bearer_scheme(registry: &mut Registry) {
         SCHEME_NAME,
         MetaSecurityScheme {
             ty: "http",
-            description: Some("An access token issued by ferrid (RFC 6750 bearer)."),
+            description: Some(
+                "An access token issued by ferrid: `Bearer <token>` (RFC 6750), or, for a \
+                 DPoP-bound token, `DPoP <token>` with a `DPoP` proof header (RFC 9449).",
+            ),
             name: None,
             key_in: None,
             scheme: Some("bearer"),
@@ -104,27 +110,55 @@ pub(crate) fn register_bearer_scheme(registry: &mut Registry) {
     );
 }
 
-/// The token of an `Authorization: Bearer <token>` header value.
-pub(crate) fn parse(header: &str) -> Result<Option<String>, &'static str> {
-    match header.trim().split_once(' ') {
-        Some((scheme, token))
-            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-        {
-            Ok(Some(token.trim().to_owned()))
-        }
+/// The token of an `Authorization: Bearer <token>` header value (the admin API takes bearer
+/// tokens only).
+pub(crate) fn parse_bearer(header: &str) -> Result<Option<String>, &'static str> {
+    match parse(header)? {
+        Some(presented) if presented.scheme == Scheme::Bearer => Ok(Some(presented.token)),
         _ => Err("the Authorization header must be `Bearer <access token>`"),
     }
 }
 
+fn parse(header: &str) -> Result<Option<Presented>, &'static str> {
+    let (scheme, token) = header.trim().split_once(' ').unwrap_or_default();
+    let token = token.trim();
+    let scheme = if scheme.eq_ignore_ascii_case("bearer") {
+        Scheme::Bearer
+    } else if scheme.eq_ignore_ascii_case("dpop") {
+        Scheme::DPoP
+    } else {
+        return Err(
+            "the Authorization header must be `Bearer <access token>` or `DPoP <access token>`",
+        );
+    };
+    if token.is_empty() {
+        return Err("the Authorization header names a scheme but no access token");
+    }
+    Ok(Some(Presented {
+        scheme,
+        token: token.to_owned(),
+    }))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::*;
+
+    fn presented(scheme: Scheme, token: &str) -> Result<Option<Presented>, &'static str> {
+        Ok(Some(Presented {
+            scheme,
+            token: token.into(),
+        }))
+    }
 
     #[test]
-    fn bearer_headers() {
-        assert_eq!(parse("Bearer abc"), Ok(Some("abc".into())));
-        assert_eq!(parse("bearer  abc "), Ok(Some("abc".into())));
+    fn bearer_and_dpop_headers() {
+        assert_eq!(parse("Bearer abc"), presented(Scheme::Bearer, "abc"));
+        assert_eq!(parse("bearer  abc "), presented(Scheme::Bearer, "abc"));
+        assert_eq!(parse("DPoP abc"), presented(Scheme::DPoP, "abc"));
+        assert_eq!(parse("dpop abc"), presented(Scheme::DPoP, "abc"));
         assert!(parse("Basic abc").is_err());
         assert!(parse("Bearer").is_err());
+        assert!(parse("DPoP ").is_err());
     }
 }

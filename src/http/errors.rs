@@ -18,8 +18,8 @@ use crate::error::{sanitize_description, OAuthError};
 #[oai(example)]
 pub struct ErrorBody {
     /// Error code: `invalid_request`, `invalid_client`, `invalid_grant`, `unauthorized_client`,
-    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target`, `temporarily_unavailable`
-    /// or `server_error`.
+    /// `unsupported_grant_type`, `invalid_scope`, `invalid_target`, `invalid_dpop_proof`,
+    /// `use_dpop_nonce`, `temporarily_unavailable` or `server_error`.
     pub error: String,
     /// What went wrong, for the developer of the client.
     #[oai(skip_serializing_if_is_none)]
@@ -76,6 +76,8 @@ macro_rules! oauth_response {
                 poem_openapi::payload::Json<crate::http::errors::ErrorBody>,
                 #[oai(header = "Cache-Control")] String,
                 #[oai(header = "Pragma")] String,
+                /// With `use_dpop_nonce`: the nonce the next DPoP proof must carry (RFC 9449 §8).
+                #[oai(header = "DPoP-Nonce")] Option<String>,
             ),
             /// Client authentication failed (`invalid_client`); the challenge names the Basic scheme.
             #[oai(status = 401)]
@@ -123,7 +125,12 @@ macro_rules! oauth_response {
                     ),
                     500 => Self::ServerError(body, NO_STORE.into(), NO_CACHE.into()),
                     503 => Self::Unavailable(body, "1".into(), NO_STORE.into(), NO_CACHE.into()),
-                    _ => Self::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+                    _ => Self::BadRequest(
+                        body,
+                        NO_STORE.into(),
+                        NO_CACHE.into(),
+                        err.dpop_nonce().map(str::to_owned),
+                    ),
                 }
             }
         }

@@ -48,6 +48,16 @@ pub struct IntrospectionBody {
     /// `access_token` or `refresh_token`.
     #[oai(skip_serializing_if_is_none)]
     pub token_type: Option<String>,
+    /// RFC 9449 §6.2: the DPoP key the token is bound to (`{"jkt": "<thumbprint>"}`).
+    #[oai(skip_serializing_if_is_none)]
+    pub cnf: Option<ConfirmationBody>,
+}
+
+/// The key a sender-constrained token is bound to (RFC 7800 `cnf`).
+#[derive(Debug, Object)]
+pub struct ConfirmationBody {
+    /// The RFC 7638 SHA-256 thumbprint of the DPoP key, base64url.
+    pub jkt: String,
 }
 
 impl From<Option<ActiveToken>> for IntrospectionBody {
@@ -69,6 +79,7 @@ impl From<Option<ActiveToken>> for IntrospectionBody {
             iat: Some(token.iat),
             jti: token.jti,
             token_type: Some(token.token_type.to_owned()),
+            cnf: token.cnf.map(|cnf| ConfirmationBody { jkt: cnf.jkt }),
         }
     }
 }

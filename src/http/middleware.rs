@@ -226,7 +226,10 @@ pub async fn html_security_headers<E: Endpoint>(
         };
         let headers = response.headers_mut();
         headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
-        headers.insert("content-security-policy", HeaderValue::from_static(csp));
+        // A page with a policy of its own (the form_post page) keeps it.
+        headers
+            .entry(header::CONTENT_SECURITY_POLICY)
+            .or_insert(HeaderValue::from_static(csp));
         headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }

@@ -10,8 +10,10 @@ pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
 pub mod docs;
+pub mod dpop;
 pub mod errors;
 pub mod form;
+pub mod form_post;
 pub mod health;
 pub mod introspection;
 pub mod json_bytes;
@@ -20,6 +22,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod page_response;
 pub mod pages;
+pub mod par;
 pub mod revocation;
 pub mod server;
 pub mod token;
@@ -41,6 +44,7 @@ use crate::context::Context;
 pub mod paths {
     pub const AUTHORIZE: &str = "/authorize";
     pub const TOKEN: &str = "/token";
+    pub const PAR: &str = "/par";
     pub const USERINFO: &str = "/userinfo";
     pub const REVOKE: &str = "/revoke";
     pub const INTROSPECT: &str = "/introspect";
@@ -72,6 +76,7 @@ pub type Api = (
     token::TokenApi,
     revocation::RevocationApi,
     introspection::IntrospectionApi,
+    par::ParApi,
     authorize::AuthorizeApi,
     userinfo::UserinfoApi,
     logout::LogoutApi,
@@ -88,6 +93,7 @@ pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
         token::TokenApi,
         revocation::RevocationApi,
         introspection::IntrospectionApi,
+        par::ParApi,
         authorize::AuthorizeApi,
         userinfo::UserinfoApi,
         logout::LogoutApi,

@@ -1,7 +1,8 @@
 //! The HTML side of the authorization flow: the login and consent pages (plain forms that work
 //! without JavaScript) and the error page, rendered from `templates/` with askama (escaping on),
 //! and the mapping of a flow `Outcome` to a response — a page, or a 303 to the next page or back
-//! to the client, with the cookies the flow asked for. These routes are for browsers, not API
+//! to the client (or, in `form_post` mode, the form that posts the response to it, see
+//! `form_post`), with the cookies the flow asked for. These routes are for browsers, not API
 //! clients, so they stay out of the OpenAPI document.
 
 use std::sync::Arc;
@@ -13,9 +14,11 @@ use poem::{handler, IntoResponse, Request, Response};
 use serde::Deserialize;
 
 use super::cookies::CookieNames;
+use super::form_post;
 use crate::context::Context;
 use crate::error::browser::BrowserError;
 use crate::interaction::{self, Browser, ConsentForm, LoginForm, Outcome, Page, PageContext, Step};
+use crate::oauth::response_mode::{AuthorizationResponse, ResponseMode};
 
 #[derive(Template)]
 #[template(path = "login.html")]
@@ -110,7 +113,15 @@ fn render(step: &Step) -> Response {
             }
             .render(),
         ),
-        Step::Redirect(location) => see_other(location),
+        Step::Redirect(response) => to_client(response),
+    }
+}
+
+/// Delivers an authorization response to the client in its mode.
+fn to_client(response: &AuthorizationResponse) -> Response {
+    match response.mode {
+        ResponseMode::Query => see_other(&response.location()),
+        ResponseMode::FormPost => form_post::page(response),
     }
 }
 
@@ -128,7 +139,7 @@ pub fn location(step: &Step) -> String {
     match step {
         Step::Login { page: context, .. } => page("/login", context),
         Step::Consent { page: context, .. } => page("/consent", context),
-        Step::Redirect(location) => location.clone(),
+        Step::Redirect(response) => response.location(),
     }
 }
 
@@ -143,11 +154,13 @@ fn respond(
         Ok(outcome) => outcome,
         Err(BrowserError::Page { status, message }) => return error_page(status, &message),
         Err(BrowserError::Redirect(redirect)) => {
-            return see_other(&redirect.location(ctx.settings().issuer()))
+            return to_client(&redirect.response(ctx.settings().issuer()))
         }
     };
     let failed_login = matches!(outcome.step, Step::Login { failed: true, .. });
-    let mut response = if render_in_place || failed_login {
+    // A form post to the client is a page by nature: it cannot live behind a 303.
+    let form_post = matches!(&outcome.step, Step::Redirect(r) if r.mode == ResponseMode::FormPost);
+    let mut response = if render_in_place || failed_login || form_post {
         render(&outcome.step)
     } else {
         see_other(&location(&outcome.step))

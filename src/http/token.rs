@@ -1,6 +1,7 @@
-//! The OAuth 2.0 token endpoint (RFC 6749 §3.2). The handler extracts client credentials and the
-//! form, calls `oauth::grants::exchange`, and maps the result; every extractor failure reaches
-//! `errors::bad_request` and leaves as RFC 6749 §5.2 JSON.
+//! The OAuth 2.0 token endpoint (RFC 6749 §3.2). The handler extracts client credentials, the
+//! form and any `DPoP` proof header (RFC 9449), calls `oauth::grants::exchange`, and maps the
+//! result; every extractor failure reaches `errors::bad_request` and leaves as RFC 6749 §5.2
+//! JSON.
 
 use std::sync::Arc;
 
@@ -10,11 +11,13 @@ use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 
 use super::client_auth::ClientAuthorization;
+use super::dpop::DpopProofs;
 use super::errors::{oauth_response, NO_CACHE, NO_STORE};
-use super::ApiTags;
+use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::client_auth::ClientCredentials;
+use crate::oauth::dpop::DpopRequest;
 use crate::oauth::grants::{self, TokenParameters, TokenSet};
 use crate::secret::SecretString;
 
@@ -66,9 +69,11 @@ impl poem_openapi::types::Example for TokenForm {
 #[derive(Debug, Object)]
 #[oai(rename = "TokenResponse")]
 pub struct TokenBody {
-    /// An RFC 9068 JWT access token, RS256-signed; verify it with the JWKS.
+    /// An RFC 9068 JWT access token, RS256-signed; verify it with the JWKS. Bound to the DPoP
+    /// key (`cnf.jkt`) when the request carried a DPoP proof.
     pub access_token: String,
-    /// How to present the access token: `Bearer` (RFC 6750).
+    /// How to present the access token: `Bearer` (RFC 6750), or `DPoP` (RFC 9449) when it is
+    /// bound to the request's DPoP key.
     pub token_type: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
@@ -88,7 +93,13 @@ oauth_response! {
     pub enum TokenResponse {
         /// Tokens issued.
         #[oai(status = 200)]
-        Ok(Json<TokenBody>, #[oai(header = "Cache-Control")] String, #[oai(header = "Pragma")] String),
+        Ok(
+            Json<TokenBody>,
+            #[oai(header = "Cache-Control")] String,
+            #[oai(header = "Pragma")] String,
+            /// When DPoP nonces are required: the nonce for the next proof (RFC 9449 §8.2).
+            #[oai(header = "DPoP-Nonce")] Option<String>,
+        ),
     }
 }
 
@@ -106,6 +117,7 @@ impl From<Result<TokenSet, OAuthError>> for TokenResponse {
                 }),
                 NO_STORE.into(),
                 NO_CACHE.into(),
+                set.dpop_nonce,
             ),
             Err(err) => err.into(),
         }
@@ -129,13 +141,17 @@ impl TokenApi {
     ///
     /// Issues access tokens (RFC 6749 §3.2). Authenticate the client with HTTP Basic
     /// (`client_secret_basic`, the default) or `client_id` + `client_secret` in the body
-    /// (`client_secret_post`), as the client is registered. Errors follow RFC 6749 §5.2 with an
-    /// `error_description` that says what to fix.
+    /// (`client_secret_post`), as the client is registered. With a `DPoP` proof header (RFC
+    /// 9449) the access token is bound to the proof's key and `token_type` is `DPoP`. Errors
+    /// follow RFC 6749 §5.2 with an `error_description` that says what to fix.
     #[oai(path = "/token", method = "post", operation_id = "token")]
     async fn token(
         &self,
         ctx: Data<&Arc<Context>>,
         auth: ClientAuthorization,
+        /// A DPoP proof JWT (RFC 9449 §4) for `POST` to this endpoint; at most one.
+        #[oai(name = "DPoP")]
+        dpop: DpopProofs,
         form: Form<TokenForm>,
     ) -> TokenResponse {
         let form = form.0;
@@ -153,7 +169,13 @@ impl TokenApi {
             ("code_verifier", form.code_verifier),
             ("refresh_token", form.refresh_token),
         ]);
-        grants::exchange(&ctx, credentials, &form.grant_type, &params)
+        let url = format!("{}{}", ctx.settings().issuer(), paths::TOKEN);
+        let dpop = DpopRequest {
+            proofs: &dpop.0,
+            method: "POST",
+            url: &url,
+        };
+        grants::exchange(&ctx, credentials, &form.grant_type, &params, &dpop)
             .await
             .into()
     }

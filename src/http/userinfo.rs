@@ -1,7 +1,8 @@
 //! The UserInfo endpoint (OIDC Core §5.3), GET and POST: the claims about the person that the
 //! access token's scopes release. The token comes as `Authorization: Bearer` or, on POST, as an
-//! `access_token` form field (RFC 6750 §2.2) — a POST with the header needs no body at all; errors
-//! carry RFC 6750 `WWW-Authenticate`.
+//! `access_token` form field (RFC 6750 §2.2) — a POST with the header needs no body at all — or,
+//! DPoP-bound, as `Authorization: DPoP` with a `DPoP` proof header (RFC 9449 §7); errors carry
+//! RFC 6750 / RFC 9449 `WWW-Authenticate`.
 
 use std::sync::Arc;
 
@@ -11,24 +12,41 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde::Deserialize;
 
 use super::bearer::BearerAuthorization;
+use super::dpop::DpopProofs;
 use super::errors::{ErrorBody, NO_STORE};
 use super::form::OptionalForm;
-use super::ApiTags;
+use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::error::OAuthError;
+use crate::oauth::access_token::{Presented, Scheme};
+use crate::oauth::dpop::DpopRequest;
 use crate::oidc::claims::UserClaims;
-use crate::oidc::userinfo;
+use crate::oidc::userinfo::{self, Userinfo};
 
 #[derive(ApiResponse)]
 #[oai(bad_request_handler = "userinfo_bad_request")]
 enum UserinfoResponse {
     /// The claims the token's scopes release.
     #[oai(status = 200)]
-    Ok(Json<UserInfo>, #[oai(header = "Cache-Control")] String),
-    /// Malformed, expired or revoked token (`invalid_token`); without any token, the challenge is
-    /// only `Bearer realm="ferrid"` (RFC 6750 §3.1).
+    Ok(
+        Json<UserInfo>,
+        #[oai(header = "Cache-Control")] String,
+        /// When DPoP nonces are required: the nonce for the next proof (RFC 9449 §8.2).
+        #[oai(header = "DPoP-Nonce")]
+        Option<String>,
+    ),
+    /// Malformed, expired or revoked token (`invalid_token`), a DPoP proof that does not verify
+    /// (`invalid_dpop_proof`) or lacks the server nonce (`use_dpop_nonce`), or a DPoP-bound token
+    /// sent as Bearer; without any token, the challenge names no error (RFC 6750 §3.1) and
+    /// offers both the Bearer and the DPoP scheme.
     #[oai(status = 401)]
-    Unauthorized(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
+    Unauthorized(
+        Json<ErrorBody>,
+        #[oai(header = "WWW-Authenticate")] String,
+        /// With `use_dpop_nonce`: the nonce the next proof must carry.
+        #[oai(header = "DPoP-Nonce")]
+        Option<String>,
+    ),
     /// The token lacks the `openid` scope (`insufficient_scope`).
     #[oai(status = 403)]
     Forbidden(Json<ErrorBody>, #[oai(header = "WWW-Authenticate")] String),
@@ -52,7 +70,7 @@ impl From<OAuthError> for UserinfoResponse {
         let body = Json(ErrorBody::from(&err));
         let challenge = err.www_authenticate().unwrap_or_default();
         match err.status() {
-            401 => Self::Unauthorized(body, challenge),
+            401 => Self::Unauthorized(body, challenge, err.dpop_nonce().map(str::to_owned)),
             403 => Self::Forbidden(body, challenge),
             500 => Self::ServerError(body),
             503 => Self::Unavailable(body, "1".into()),
@@ -61,10 +79,14 @@ impl From<OAuthError> for UserinfoResponse {
     }
 }
 
-impl From<Result<UserClaims, OAuthError>> for UserinfoResponse {
-    fn from(result: Result<UserClaims, OAuthError>) -> Self {
+impl From<Result<Userinfo, OAuthError>> for UserinfoResponse {
+    fn from(result: Result<Userinfo, OAuthError>) -> Self {
         match result {
-            Ok(claims) => Self::Ok(Json(claims.into()), NO_STORE.into()),
+            Ok(answer) => Self::Ok(
+                Json(answer.claims.into()),
+                NO_STORE.into(),
+                answer.dpop_nonce,
+            ),
             Err(err) => err.into(),
         }
     }
@@ -120,15 +142,19 @@ impl UserinfoApi {
     /// UserInfo endpoint
     ///
     /// The claims about the logged-in person that the access token's scopes release (`profile`:
-    /// name, preferred_username; `email`: email, email_verified; `roles`: roles).
+    /// name, preferred_username; `email`: email, email_verified; `roles`: roles). A DPoP-bound
+    /// token is sent as `Authorization: DPoP <token>` with a `DPoP` proof for this request.
     #[oai(path = "/userinfo", method = "get", operation_id = "userinfo")]
     async fn userinfo(
         &self,
         ctx: Data<&Arc<Context>>,
         bearer: BearerAuthorization,
+        /// A DPoP proof JWT (RFC 9449 §7.1) for `GET` to this endpoint, with `ath`; at most one.
+        #[oai(name = "DPoP")]
+        dpop: DpopProofs,
     ) -> UserinfoResponse {
         match bearer.0 {
-            Ok(token) => userinfo::userinfo(&ctx, token.as_deref()).await.into(),
+            Ok(token) => answer(&ctx, token, &dpop.0, "GET").await,
             Err(reason) => OAuthError::invalid_token(reason).into(),
         }
     }
@@ -143,6 +169,9 @@ impl UserinfoApi {
         &self,
         ctx: Data<&Arc<Context>>,
         bearer: BearerAuthorization,
+        /// A DPoP proof JWT (RFC 9449 §7.1) for `POST` to this endpoint, with `ath`; at most one.
+        #[oai(name = "DPoP")]
+        dpop: DpopProofs,
         form: OptionalForm<UserinfoForm>,
     ) -> UserinfoResponse {
         let token = match (bearer.0, form.0.access_token.filter(|t| !t.is_empty())) {
@@ -152,9 +181,29 @@ impl UserinfoApi {
                 )
                 .into()
             }
-            (Ok(header), body) => header.or(body),
+            // RFC 6750 §2.2: a token in the body is a bearer token.
+            (Ok(header), body) => header.or(body.map(|token| Presented {
+                scheme: Scheme::Bearer,
+                token,
+            })),
             (Err(reason), _) => return OAuthError::invalid_token(reason).into(),
         };
-        userinfo::userinfo(&ctx, token.as_deref()).await.into()
+        answer(&ctx, token, &dpop.0, "POST").await
     }
+}
+
+/// Serves a userinfo request presenting `token` with `method`.
+async fn answer(
+    ctx: &Context,
+    token: Option<Presented>,
+    proofs: &[String],
+    method: &str,
+) -> UserinfoResponse {
+    let url = format!("{}{}", ctx.settings().issuer(), paths::USERINFO);
+    let dpop = DpopRequest {
+        proofs,
+        method,
+        url: &url,
+    };
+    userinfo::userinfo(ctx, token, &dpop).await.into()
 }

@@ -18,7 +18,9 @@ use super::json_bytes::JsonBytes;
 use super::{paths, ApiTags};
 use crate::config::Settings;
 use crate::context::Context;
+use crate::error::DPOP_ALGS;
 use crate::oauth::grants::GrantType;
+use crate::oauth::response_mode::ResponseMode;
 use crate::oidc::claims;
 use crate::secret::etag;
 
@@ -31,6 +33,11 @@ pub struct ProviderMetadata {
     pub authorization_endpoint: String,
     /// Where clients obtain tokens.
     pub token_endpoint: String,
+    /// RFC 9126: where clients push authorization requests.
+    pub pushed_authorization_request_endpoint: String,
+    /// RFC 9126 §5: `/authorize` serves only pushed requests (`par.required`); a client can
+    /// also be required to push with its own `require_pushed_authorization_requests`.
+    pub require_pushed_authorization_requests: bool,
     /// Where clients read claims about the person with an access token.
     pub userinfo_endpoint: String,
     /// RFC 7009 token revocation.
@@ -67,6 +74,8 @@ pub struct ProviderMetadata {
     pub prompt_values_supported: Vec<String>,
     /// RFC 9207: authorization responses carry `iss`.
     pub authorization_response_iss_parameter_supported: bool,
+    /// RFC 9449 §5.1: the algorithms ferrid verifies DPoP proofs with.
+    pub dpop_signing_alg_values_supported: Vec<String>,
     /// Human documentation: the Swagger UI.
     pub service_documentation: String,
 }
@@ -197,6 +206,8 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         issuer: issuer.to_owned(),
         authorization_endpoint: format!("{issuer}{}", paths::AUTHORIZE),
         token_endpoint: format!("{issuer}{}", paths::TOKEN),
+        pushed_authorization_request_endpoint: format!("{issuer}{}", paths::PAR),
+        require_pushed_authorization_requests: settings.par.required,
         userinfo_endpoint: format!("{issuer}{}", paths::USERINFO),
         revocation_endpoint: format!("{issuer}{}", paths::REVOKE),
         revocation_endpoint_auth_methods_supported: auth_methods(true),
@@ -207,7 +218,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         grant_types_supported: GrantType::all().map(|g| g.as_str().to_owned()).collect(),
         token_endpoint_auth_methods_supported: auth_methods(true),
         response_types_supported: vec!["code".into()],
-        response_modes_supported: vec!["query".into()],
+        response_modes_supported: ResponseMode::SUPPORTED.map(String::from).to_vec(),
         scopes_supported: settings.scope_catalog().names(),
         claims_supported: claims::SUPPORTED_CLAIMS
             .iter()
@@ -218,6 +229,7 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         id_token_signing_alg_values_supported: vec!["RS256".into()],
         prompt_values_supported: vec!["none".into(), "login".into(), "consent".into()],
         authorization_response_iss_parameter_supported: true,
+        dpop_signing_alg_values_supported: DPOP_ALGS.iter().map(|alg| alg.to_string()).collect(),
         service_documentation: format!("{issuer}{}", paths::DOCS),
     }
 }

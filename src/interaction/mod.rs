@@ -23,7 +23,7 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::authorize::{self, AuthorizationRequest, AuthorizeParams};
 use crate::oauth::clients::{self, Client};
 use crate::oauth::codes::{self, AuthorizationCode};
-use crate::oauth::redirect_uri;
+use crate::oauth::response_mode::AuthorizationResponse;
 use crate::oidc::claims;
 use crate::secret::random_token;
 use crate::session::{self, Session};
@@ -342,12 +342,17 @@ async fn issue_code(ctx: &Context, progress: Progress<'_>) -> Result<Outcome, Br
     if let Some((id, _)) = progress.pending {
         Pending::finish(ctx, id).await?;
     }
-    let mut params = vec![("code", code.as_str())];
+    let mut params = vec![("code", code)];
     if let Some(state) = &request.state {
-        params.push(("state", state));
+        params.push(("state", state.clone()));
     }
-    params.push(("iss", ctx.settings().issuer()));
-    Ok(Step::Redirect(redirect_uri::with_params(&request.redirect_uri, &params)).into())
+    params.push(("iss", ctx.settings().issuer().to_owned()));
+    let response = AuthorizationResponse {
+        redirect_uri: request.redirect_uri.clone(),
+        mode: request.response_mode,
+        params,
+    };
+    Ok(Step::Redirect(response).into())
 }
 
 /// The interaction to show a page for: the existing one, or a new one bound to this browser.
@@ -411,10 +416,5 @@ fn describe(scopes: &[String]) -> Vec<(String, String)> {
 }
 
 fn redirect_error(ctx: &Context, request: &AuthorizationRequest, error: OAuthError) -> Step {
-    match request.error(error) {
-        BrowserError::Redirect(redirect) => {
-            Step::Redirect(redirect.location(ctx.settings().issuer()))
-        }
-        BrowserError::Page { .. } => Step::Redirect(request.redirect_uri.clone()),
-    }
+    Step::Redirect(request.error(error).response(ctx.settings().issuer()))
 }

@@ -4,6 +4,8 @@
 
 use std::net::IpAddr;
 
+use crate::oauth::response_mode::AuthorizationResponse;
+
 /// What the browser presented: its cookies and the address it connects from.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Browser<'a> {
@@ -41,8 +43,9 @@ pub enum Step {
         username: String,
         scopes: Vec<(String, String)>,
     },
-    /// Go to this URL (the client's redirect URI, with a code or an error).
-    Redirect(String),
+    /// Back to the client's redirect URI with a code or an error, in the request's response
+    /// mode.
+    Redirect(AuthorizationResponse),
 }
 
 /// The next step and the cookies to set with it.

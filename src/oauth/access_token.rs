@@ -1,6 +1,7 @@
 //! Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed RS256 by the key ring's active key.
 //! No `nbf` — resource servers whose clocks run behind would reject fresh tokens — and a random
-//! 128-bit `jti`, so a token can be revoked by id.
+//! 128-bit `jti`, so a token can be revoked by id. A DPoP-bound token carries `cnf.jkt`
+//! (RFC 9449 §6.1), which resource servers match against the proof presented with it.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -25,6 +26,16 @@ pub struct AccessTokenClaims {
     /// The user's roles, present when the `roles` scope was granted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub roles: Option<Vec<String>>,
+    /// RFC 7800 / RFC 9449 §6.1: the key the token is bound to; absent for bearer tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim of a sender-constrained token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// RFC 9449 §6.1: the RFC 7638 SHA-256 thumbprint of the DPoP key.
+    pub jkt: String,
 }
 
 /// `aud`: a string for one audience, an array for several (RFC 7519 §4.1.3).
@@ -45,6 +56,22 @@ impl From<Vec<String>> for Audience {
     }
 }
 
+/// The `Authorization` scheme an access token was presented with at a protected resource.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// RFC 6750 (also the `access_token` form field of §2.2).
+    Bearer,
+    /// RFC 9449 §7.1, with a DPoP proof beside it.
+    DPoP,
+}
+
+/// An access token as a protected resource received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Presented {
+    pub scheme: Scheme,
+    pub token: String,
+}
+
 /// What to put in an access token.
 pub struct AccessTokenRequest<'a> {
     /// From `new_jti`; known before signing so a code redemption can record it.
@@ -57,6 +84,8 @@ pub struct AccessTokenRequest<'a> {
     pub roles: Option<Vec<String>>,
     pub issued_at: u64,
     pub ttl_secs: u64,
+    /// The DPoP key the token is bound to, if any.
+    pub cnf: Option<Confirmation>,
 }
 
 /// A signed access token and its claims.
@@ -83,6 +112,7 @@ pub fn mint(ring: &KeyRing, request: AccessTokenRequest<'_>) -> Result<AccessTok
         client_id: request.client_id.to_owned(),
         scope: request.scopes.join(" "),
         roles: request.roles,
+        cnf: request.cnf,
     };
     let token = ring
         .sign(TokenType::AccessToken, &claims)

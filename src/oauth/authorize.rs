@@ -3,15 +3,22 @@
 //! known to be genuine, errors are shown to the person (`BrowserError::Page`) and never
 //! redirected — an open redirector otherwise. After that, errors go back to the client
 //! (`BrowserError::Redirect`) with `state` and `iss` (RFC 9207).
+//!
+//! `check` is the one validation of a request's parameters once its client is known: `/authorize`
+//! (`validate`) and `/par` (`oauth::par::push`, RFC 9126) both use it, so a pushed request is
+//! judged exactly as one sent through the browser. A request naming a `request_uri` is the
+//! pushed request it stands for (`oauth::par::redeem`).
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::Settings;
 use crate::context::Context;
 use crate::error::browser::{BrowserError, RedirectError};
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::{self, AuthMethod, Client};
 use crate::oauth::grants::GrantType;
-use crate::oauth::{pkce, redirect_uri, scope};
+use crate::oauth::response_mode::ResponseMode;
+use crate::oauth::{par, pkce, redirect_uri, scope};
 use crate::store::provisioned;
 
 /// Longest accepted `state`, `nonce` or `login_hint`.
@@ -32,13 +39,24 @@ pub struct AuthorizeParams {
     pub max_age: Option<String>,
     pub login_hint: Option<String>,
     pub response_mode: Option<String>,
+    /// RFC 9126 §4: the pushed request this one stands for.
+    pub request_uri: Option<String>,
     /// Names of the parameters the request carried more than once, any name (the HTTP layer
     /// keeps the first value of each); only those of `PARAMETERS` matter.
     pub repeated: Vec<String>,
 }
 
+/// How an authorization request reached ferrid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Channel {
+    /// In the browser's query or form, at `/authorize`.
+    FrontChannel,
+    /// Pushed by the authenticated client to `/par` (RFC 9126).
+    Pushed,
+}
+
 /// The authorization request parameters ferrid reads; unknown ones are ignored (RFC 6749 §3.1).
-pub const PARAMETERS: [&str; 12] = [
+pub const PARAMETERS: [&str; 13] = [
     "response_type",
     "client_id",
     "redirect_uri",
@@ -51,6 +69,7 @@ pub const PARAMETERS: [&str; 12] = [
     "max_age",
     "login_hint",
     "response_mode",
+    "request_uri",
 ];
 
 /// The `prompt` values of a request.
@@ -73,6 +92,9 @@ pub struct AuthorizationRequest {
     pub prompt: Prompt,
     pub max_age: Option<u64>,
     pub login_hint: Option<String>,
+    /// How the response goes back to the client.
+    #[serde(default)]
+    pub response_mode: ResponseMode,
 }
 
 impl AuthorizationRequest {
@@ -81,17 +103,19 @@ impl AuthorizationRequest {
         self.scopes.iter().any(|s| s == "openid")
     }
 
-    /// An error redirected to this request's client.
-    pub fn error(&self, error: OAuthError) -> BrowserError {
-        BrowserError::Redirect(RedirectError {
+    /// An error for this request's client, in its response mode.
+    pub fn error(&self, error: OAuthError) -> RedirectError {
+        RedirectError {
             redirect_uri: self.redirect_uri.clone(),
             state: self.state.clone(),
             error,
-        })
+            response_mode: self.response_mode,
+        }
     }
 }
 
-/// Validates `params`, returning the client and the request.
+/// Validates the parameters of a request made at `/authorize`, returning the client and the
+/// request: the pushed request `request_uri` names, or the parameters themselves.
 pub async fn validate(
     ctx: &Context,
     params: AuthorizeParams,
@@ -100,24 +124,19 @@ pub async fn validate(
     // its redirect URIs, a repeated `client_id` / `redirect_uri` means cannot be known, so that
     // error is shown to the person; any other repeat goes back to the client once both are
     // verified.
-    let repeated: Vec<&str> = PARAMETERS
-        .into_iter()
-        .filter(|name| params.repeated.iter().any(|r| r == name))
-        .collect();
-    if let Some(name) = repeated
-        .iter()
-        .find(|name| matches!(**name, "client_id" | "redirect_uri"))
-    {
-        return Err(BrowserError::page(format!(
-            "The application sent `{name}` more than once, so where to return cannot be trusted."
-        )));
-    }
+    refuse_repeated_destination(&params)?;
     let client_id = params
         .client_id
+        .clone()
         .filter(|id| !id.is_empty())
         .ok_or_else(|| {
             BrowserError::page("The application did not say who it is (client_id is missing).")
         })?;
+    if let Some(request_uri) = params.request_uri.as_deref().filter(|uri| !uri.is_empty()) {
+        // RFC 9126 §4: every other parameter is the pushed request's; those sent here are
+        // ignored.
+        return par::redeem(ctx, &client_id, request_uri).await;
+    }
     let Some(client) = clients::find(ctx.store(), &client_id).await? else {
         // Unless the store lost its data and the client is on its way back (then 503).
         provisioned::confirm_absent(ctx.store()).await?;
@@ -125,6 +144,38 @@ pub async fn validate(
             "No application is registered as `{client_id}`."
         )));
     };
+    let request = check(ctx.settings(), &client, params, Channel::FrontChannel)?;
+    Ok((client, request))
+}
+
+fn refuse_repeated_destination(params: &AuthorizeParams) -> Result<(), BrowserError> {
+    let destination = ["client_id", "redirect_uri", "request_uri"];
+    match destination
+        .iter()
+        .find(|name| params.repeated.iter().any(|r| r == *name))
+    {
+        Some(name) => Err(BrowserError::page(format!(
+            "The application sent `{name}` more than once, so where to return cannot be trusted."
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Every check of an authorization request's parameters once `client` is known to be the one it
+/// names (looked up at `/authorize`, authenticated at `/par`): the redirect URI first (errors
+/// before it is verified are pages), then everything else (errors redirected to it).
+pub fn check(
+    settings: &Settings,
+    client: &Client,
+    params: AuthorizeParams,
+    channel: Channel,
+) -> Result<AuthorizationRequest, BrowserError> {
+    refuse_repeated_destination(&params)?;
+    let repeated: Vec<&str> = PARAMETERS
+        .into_iter()
+        .filter(|name| params.repeated.iter().any(|r| r == name))
+        .collect();
+    let client_id = client.client_id.clone();
     let requested_scope = params.scope.as_deref().unwrap_or_default();
     let openid = requested_scope.split(' ').any(|s| s == "openid");
     let redirect = redirect_uri::resolve(
@@ -143,11 +194,18 @@ pub async fn validate(
     let state = params
         .state
         .filter(|s| !s.is_empty() && !repeated.contains(&"state"));
+    // The mode first, so that every later error goes back in it; an unsupported one is
+    // reported in the default mode.
+    let (response_mode, bad_mode) = match ResponseMode::parse(params.response_mode.as_deref()) {
+        Ok(mode) => (mode, None),
+        Err(reason) => (ResponseMode::Query, Some(reason)),
+    };
     let fail = |code: ErrorCode, description: String| {
         BrowserError::Redirect(RedirectError {
             redirect_uri: redirect.clone(),
             state: state.clone(),
             error: OAuthError::new(code, description),
+            response_mode,
         })
     };
     if !repeated.is_empty() {
@@ -155,6 +213,28 @@ pub async fn validate(
             ErrorCode::InvalidRequest,
             repeated_description(&repeated),
         ));
+    }
+    match channel {
+        // RFC 9126 §6: such a client's requests come through `/par` only.
+        Channel::FrontChannel
+            if settings.par.required || client.require_pushed_authorization_requests =>
+        {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "client `{client_id}` must push its authorization requests to the \
+                     pushed_authorization_request_endpoint first (RFC 9126)"
+                ),
+            ));
+        }
+        // RFC 9126 §2.1: a pushed request cannot point at another pushed request.
+        Channel::Pushed if params.request_uri.is_some() => {
+            return Err(fail(
+                ErrorCode::InvalidRequest,
+                "request_uri cannot be pushed; send the authorization parameters themselves".into(),
+            ));
+        }
+        _ => {}
     }
     match params.response_type.as_deref() {
         Some("code") => {}
@@ -177,16 +257,10 @@ pub async fn validate(
             format!("client `{client_id}` may not use the authorization_code grant"),
         ));
     }
-    match params.response_mode.as_deref() {
-        None | Some("") | Some("query") => {}
-        Some(other) => {
-            return Err(fail(
-                ErrorCode::InvalidRequest,
-                format!("response_mode `{other}` is not supported; use query"),
-            ))
-        }
+    if let Some(reason) = bad_mode {
+        return Err(fail(ErrorCode::InvalidRequest, reason));
     }
-    let scopes = scope::grant(&client, params.scope.as_deref())
+    let scopes = scope::grant(client, params.scope.as_deref())
         .map_err(|err| fail(err.code(), err.description().unwrap_or_default().to_owned()))?;
     let code_challenge = params.code_challenge.filter(|c| !c.is_empty());
     match &code_challenge {
@@ -194,12 +268,16 @@ pub async fn validate(
             pkce::check_challenge(challenge, params.code_challenge_method.as_deref())
                 .map_err(|reason| fail(ErrorCode::InvalidRequest, reason))?
         }
-        None if client.auth_method == AuthMethod::None => {
+        None if client.requires_pkce() => {
+            let who = if client.auth_method == AuthMethod::None {
+                "public clients"
+            } else {
+                "FAPI 2.0 clients"
+            };
             return Err(fail(
                 ErrorCode::InvalidRequest,
-                "public clients must use PKCE: send code_challenge with code_challenge_method=S256"
-                    .into(),
-            ))
+                format!("{who} must use PKCE: send code_challenge with code_challenge_method=S256"),
+            ));
         }
         None if params.code_challenge_method.is_some() => {
             return Err(fail(
@@ -234,7 +312,7 @@ pub async fn validate(
             ));
         }
     }
-    let request = AuthorizationRequest {
+    Ok(AuthorizationRequest {
         client_id,
         redirect_uri: redirect.clone(),
         scopes,
@@ -244,8 +322,8 @@ pub async fn validate(
         prompt,
         max_age,
         login_hint,
-    };
-    Ok((client, request))
+        response_mode,
+    })
 }
 
 fn repeated_description(names: &[&str]) -> String {
@@ -317,7 +395,18 @@ mod tests {
             redirect_uri: "https://app.example.com/cb".into(),
             state: Some("xyz".into()),
             error: OAuthError::new(ErrorCode::AccessDenied, "the person declined"),
+            response_mode: ResponseMode::FormPost,
         };
+        let response = err.response("https://auth.example.com");
+        assert_eq!(response.mode, ResponseMode::FormPost);
+        assert_eq!(
+            response
+                .params
+                .iter()
+                .map(|(name, _)| *name)
+                .collect::<Vec<_>>(),
+            ["error", "error_description", "state", "iss"]
+        );
         assert_eq!(
             err.location("https://auth.example.com"),
             "https://app.example.com/cb?error=access_denied&error_description=the+person+declined&state=xyz&iss=https%3A%2F%2Fauth.example.com"

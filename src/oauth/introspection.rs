@@ -1,13 +1,13 @@
 //! Token introspection (RFC 7662): tells an authenticated client whether a token is active now
 //! — signature, issuer and expiry for access tokens, plus the revocation deny-list; the family
 //! and rotation state for refresh tokens — and, if so, what it stands for. Anything else is
-//! exactly `{"active": false}`. An access token is described only to the client it was issued
+//! exactly `{"active": false}`. A DPoP-bound token's answer carries its `cnf` (RFC 9449 §6.2). An access token is described only to the client it was issued
 //! to, a client its `aud` names, or a client trusted with `introspect_any_token`; a refresh token
 //! only to the client it belongs to.
 
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::oauth::access_token::{self, Audience};
+use crate::oauth::access_token::{self, Audience, Confirmation};
 use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::clients::{AuthMethod, Client};
 use crate::oauth::token_operation::TokenOperation;
@@ -26,6 +26,8 @@ pub struct ActiveToken {
     pub jti: Option<String>,
     /// `access_token` or `refresh_token`.
     pub token_type: &'static str,
+    /// RFC 9449 §6.2: the DPoP key the token is bound to.
+    pub cnf: Option<Confirmation>,
 }
 
 /// Handles an introspection request (RFC 7662): only authenticated confidential clients.
@@ -112,6 +114,7 @@ async fn as_access_token(
         iat: claims.iat,
         jti: Some(claims.jti),
         token_type: "access_token",
+        cnf: claims.cnf,
     }))
 }
 
@@ -136,5 +139,6 @@ async fn as_refresh_token(
         iat: family.created_at,
         jti: None,
         token_type: "refresh_token",
+        cnf: family.jkt.map(|jkt| Confirmation { jkt }),
     }))
 }

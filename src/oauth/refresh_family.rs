@@ -36,6 +36,10 @@ pub struct Family {
     pub revoked: bool,
     /// Access tokens issued from this family and not yet expired: revoked with it.
     pub access_tokens: Vec<IssuedAccessToken>,
+    /// RFC 9449 §5: the thumbprint of the DPoP key the family's refresh tokens are bound to (a
+    /// public client's that used DPoP); a refresh needs a proof by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
 }
 
 /// An access token a family issued.
@@ -77,6 +81,8 @@ pub struct NewFamily<'a> {
     pub amr: &'a [String],
     pub sid: &'a str,
     pub access_token: IssuedAccessToken,
+    /// The DPoP key to bind the refresh tokens to.
+    pub jkt: Option<&'a str>,
 }
 
 /// A fresh family id.
@@ -109,6 +115,7 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
         expires_at: now + ctx.settings().tokens.refresh_token_absolute_ttl_secs,
         revoked: false,
         access_tokens: vec![new.access_token],
+        jkt: new.jkt.map(str::to_owned),
     };
     let token = random_token().map_err(OAuthError::server_error)?;
     let store = ctx.store();

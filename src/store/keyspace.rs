@@ -142,6 +142,18 @@ pub fn login_failures_of(address_tag: &str, username: &str) -> String {
     )
 }
 
+/// A pushed authorization request (RFC 9126), by the digest of its `request_uri`; taken once.
+pub fn pushed_request(request_uri: &str) -> String {
+    format!("par:{{{}}}", digest(request_uri))
+}
+
+/// The replay marker of a DPoP proof (RFC 9449 §11.1), written only if absent, by the digest of
+/// its key's thumbprint and its `jti`: a `jti` is unique per key, and the marker's size does not
+/// depend on what the client chose.
+pub fn dpop_proof(jkt: &str, jti: &str) -> String {
+    format!("dpop-jti:{{{}}}", digest(&format!("{jkt}:{jti}")))
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -205,6 +217,14 @@ mod tests {
         assert_eq!(USER_INDEX, "users:{index}");
         assert_eq!(client_codes("billing"), "client-codes:{billing}");
         assert_eq!(client_families("billing"), "client-families:{billing}");
+        assert_eq!(
+            pushed_request("urn:x"),
+            format!("par:{{{}}}", digest("urn:x"))
+        );
+        assert_eq!(
+            dpop_proof("k", "j"),
+            format!("dpop-jti:{{{}}}", digest("k:j"))
+        );
     }
 
     #[test]
@@ -261,6 +281,8 @@ mod tests {
         assert_eq!(hash_tag(&user("u1")), "u1");
         assert_eq!(hash_tag(&username("alice")), "alice");
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
+        assert_eq!(hash_tag(&pushed_request("urn:x")), digest("urn:x"));
+        assert_eq!(hash_tag(&dpop_proof("k", "j")), digest("k:j"));
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
         assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");

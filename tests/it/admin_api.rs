@@ -19,9 +19,12 @@ async fn only_admin_tokens_of_this_ferrid_get_in(backend: Backend) {
     let server = server(backend, vec![]).await;
     let missing = bearer(&server, None).await;
     assert_admin_error(&missing, 401, "invalid_token");
-    assert_eq!(
-        missing.header("www-authenticate"),
-        Some("Bearer realm=\"ferrid\"")
+    assert!(
+        missing
+            .header("www-authenticate")
+            .is_some_and(|challenge| challenge.starts_with("Bearer realm=\"ferrid\"")),
+        "{:?}",
+        missing.header("www-authenticate")
     );
 
     let without_admin = token(&server, "svc").await;

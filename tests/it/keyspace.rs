@@ -7,9 +7,10 @@ use std::collections::BTreeSet;
 
 use ferrid::store::keyspace::KEY_RING;
 
-use crate::common::browser::Browser;
+use crate::common::browser::{Browser, CALLBACK};
+use crate::common::dpop::DpopKey;
 use crate::common::grants::{grant, refresh, revoke, server, text};
-use crate::common::Backend;
+use crate::common::{http, Backend, Reply};
 
 /// Kinds whose records never expire.
 const PERMANENT: [&str; 6] = [
@@ -21,7 +22,7 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 21] = [
+const DOCUMENTED: [&str; 23] = [
     "client",
     "clients",
     "client-codes",
@@ -43,6 +44,8 @@ const DOCUMENTED: [&str; 21] = [
     "interactions",
     "login-failures",
     "revoked-jti",
+    "dpop-jti",
+    "par",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -54,9 +57,44 @@ async fn every_key_follows_the_documented_layout() {
     let first_refresh = text(&tokens, "refresh_token");
     let rotated = refresh(&server, "app", &first_refresh, None).await;
     assert_eq!(rotated.status, 200, "{}", rotated.json);
+    // A DPoP proof leaves its replay marker.
+    let middle = text(&rotated.json, "refresh_token");
+    let proof = DpopKey::new().proof("POST", &server.at("/token"), None);
+    let with_proof = http()
+        .post(server.at("/token"))
+        .basic_auth("app", Some("app-secret"))
+        .header("DPoP", proof)
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", middle.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_proof.status(), 200);
+    let rotated = Reply::from(with_proof).await;
+    // A pushed authorization request waits under its request_uri's digest.
+    let pushed = http()
+        .post(server.at("/par"))
+        .basic_auth("app", Some("app-secret"))
+        .form(&[
+            ("response_type", "code"),
+            ("redirect_uri", CALLBACK),
+            ("scope", "openid"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let pushed = Reply::from(pushed).await;
+    assert_eq!(pushed.status, 201, "{}", pushed.json);
     let access = text(&rotated.json, "access_token");
     revoke(&server, "app", &access, Some("access_token")).await;
-    let mut secrets = vec![first_refresh, text(&rotated.json, "refresh_token")];
+    let mut secrets = vec![
+        first_refresh,
+        middle,
+        text(&rotated.json, "refresh_token"),
+        text(&pushed.json, "request_uri"),
+    ];
     secrets.extend(
         browser
             .cookie_header()
@@ -117,6 +155,8 @@ async fn every_key_follows_the_documented_layout() {
         "session",
         "session-families",
         "revoked-jti",
+        "dpop-jti",
+        "par",
     ] {
         assert!(kinds.contains(expected), "no {expected} key in {keys:?}");
     }

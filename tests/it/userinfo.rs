@@ -1,8 +1,8 @@
 //! `/userinfo` as a protected resource, the RFC 6750 details a client relies on: a POST that
 //! carries its token in the `Authorization` header alone — no body, so no `Content-Type` — is
 //! served like the GET (§2.1); a request without any credentials gets a bare
-//! `WWW-Authenticate: Bearer realm=…` challenge without an error code (§3.1), while a bad token
-//! keeps `error="invalid_token"`.
+//! `WWW-Authenticate: Bearer realm=…` challenge without an error code (§3.1, beside the DPoP
+//! scheme of RFC 9449 §7.1), while a bad token keeps `error="invalid_token"`.
 
 use oauth2::TokenResponse;
 
@@ -108,9 +108,12 @@ async fn no_credentials_get_a_challenge_without_an_error_code(backend: Backend) 
     for (index, request) in requests.into_iter().enumerate() {
         let reply = Reply::from(request.send().await.unwrap()).await;
         assert_eq!(reply.status, 401, "request {index}: {}", reply.json);
+        // RFC 6750 §3.1 names no error; RFC 9449 §7.1 offers the DPoP scheme beside Bearer.
         assert_eq!(
             reply.header("www-authenticate"),
-            Some("Bearer realm=\"ferrid\""),
+            Some(
+                "Bearer realm=\"ferrid\", DPoP realm=\"ferrid\", algs=\"ES256 PS256 RS256 EdDSA\""
+            ),
             "request {index}"
         );
     }

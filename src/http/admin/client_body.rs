@@ -56,6 +56,12 @@ pub struct ClientRequest {
     /// ferrid: a trusted resource server that may introspect any active token.
     #[oai(default)]
     pub introspect_any_token: bool,
+    /// RFC 9449: every token request must carry a DPoP proof (implied by `profile`).
+    pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9126: authorization requests must be pushed to `/par` first (implied by `profile`).
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// ferrid: `fapi2` holds the client to the FAPI 2.0 Security Profile.
+    pub profile: Option<String>,
 }
 
 impl poem_openapi::types::Example for ClientRequest {
@@ -92,6 +98,9 @@ impl ClientRequest {
             issue_refresh_tokens: self.issue_refresh_tokens,
             refresh_token_rotation: self.refresh_token_rotation,
             introspect_any_token: self.introspect_any_token,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            profile: self.profile,
         };
         (self.client_id, metadata)
     }
@@ -131,6 +140,10 @@ pub struct ClientView {
     pub issue_refresh_tokens: bool,
     pub refresh_token_rotation: String,
     pub introspect_any_token: bool,
+    pub dpop_bound_access_tokens: bool,
+    pub require_pushed_authorization_requests: bool,
+    /// `fapi2` when the client is held to the FAPI 2.0 Security Profile.
+    pub profile: Option<String>,
 }
 
 impl ClientView {
@@ -158,6 +171,9 @@ impl ClientView {
             issue_refresh_tokens: metadata.issue_refresh_tokens,
             refresh_token_rotation: metadata.refresh_token_rotation.unwrap_or_default(),
             introspect_any_token: metadata.introspect_any_token,
+            dpop_bound_access_tokens: client.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: client.require_pushed_authorization_requests,
+            profile: metadata.profile,
         }
     }
 }

@@ -47,7 +47,9 @@ impl<'a> ApiExtractor<'a> for AdminToken {
         let Some(header) = request.headers().get(poem::http::header::AUTHORIZATION) else {
             return Ok(Self(Ok(None)));
         };
-        Ok(Self(bearer::parse(header.to_str().unwrap_or_default())))
+        Ok(Self(bearer::parse_bearer(
+            header.to_str().unwrap_or_default(),
+        )))
     }
 }
 

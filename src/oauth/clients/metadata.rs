@@ -55,6 +55,15 @@ pub struct ClientMetadata {
     pub refresh_token_rotation: Option<String>,
     /// ferrid: a trusted resource server that may introspect any active token.
     pub introspect_any_token: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof. Implied by `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
+    /// RFC 9126 §6: authorization requests must be pushed to `/par`. Implied by `profile`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_pushed_authorization_requests: Option<bool>,
+    /// ferrid: `fapi2` holds the client to the FAPI 2.0 Security Profile.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
 }
 
 impl Client {
@@ -85,11 +94,21 @@ impl Client {
             issue_refresh_tokens: self.issue_refresh_tokens,
             refresh_token_rotation: Some(self.refresh_token_rotation.as_str().to_owned()),
             introspect_any_token: self.introspect_any_token,
+            dpop_bound_access_tokens: Some(self.dpop_bound_access_tokens),
+            require_pushed_authorization_requests: Some(self.require_pushed_authorization_requests),
+            profile: (self.profile == crate::oauth::profile::Profile::Fapi2)
+                .then(|| "fapi2".to_owned()),
         }
     }
 
     /// Whether the client is public (authenticates with `client_id` alone).
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
+    }
+
+    /// Whether every authorization request of the client needs PKCE: a public client's, and a
+    /// FAPI 2.0 client's.
+    pub fn requires_pkce(&self) -> bool {
+        self.is_public() || self.profile == crate::oauth::profile::Profile::Fapi2
     }
 }

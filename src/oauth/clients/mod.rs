@@ -12,6 +12,7 @@ pub mod validate;
 use serde::{Deserialize, Serialize};
 
 use crate::oauth::grants::GrantType;
+use crate::oauth::profile::Profile;
 use crate::secret::{digests_equal, sha256, Digest256};
 
 pub use metadata::ClientMetadata;
@@ -96,6 +97,15 @@ pub struct Client {
     /// May introspect any active token (a trusted resource server).
     #[serde(default)]
     pub introspect_any_token: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
+    /// RFC 9126 §6: `/authorize` serves only requests pushed to `/par`.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// The security profile the client is held to (`fapi2`).
+    #[serde(default)]
+    pub profile: Profile,
     /// Browser origins allowed to call ferrid's endpoints for this client (CORS).
     #[serde(default)]
     pub allowed_cors_origins: Vec<String>,

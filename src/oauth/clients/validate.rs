@@ -11,7 +11,7 @@ use url::{Host, Url};
 use super::{AuthMethod, Client, ClientMetadata, RotationPolicy};
 use crate::oauth::grants::GrantType;
 use crate::oauth::scope_catalog::ScopeCatalog;
-use crate::oauth::{redirect_uri, scope};
+use crate::oauth::{profile, redirect_uri, scope};
 use crate::secret::Digest256;
 
 /// Longest client id, client name or audience accepted.
@@ -162,13 +162,14 @@ pub fn validate(
     let refresh_token_rotation = match metadata.refresh_token_rotation.as_deref() {
         None | Some("rotate") => RotationPolicy::Rotate,
         // RFC 9700 §4.14.2: a public client's refresh tokens must be sender-constrained or
-        // rotate; ferrid does not bind them to a key, so they rotate.
-        Some("reuse") if public => {
+        // rotate; they are bound to a key only when every request carries a DPoP proof.
+        Some("reuse") if public && metadata.dpop_bound_access_tokens != Some(true) => {
             return Err(MetadataError::metadata(
                 "refresh_token_rotation",
                 format!(
                     "client `{client_id}` is public: its refresh tokens must rotate (RFC 9700 \
-                     section 4.14.2); remove `reuse` or make the client confidential"
+                     section 4.14.2); remove `reuse`, make the client confidential, or bind its \
+                     tokens with dpop_bound_access_tokens = true"
                 ),
             ))
         }
@@ -180,6 +181,8 @@ pub fn validate(
             ))
         }
     };
+    let resolved = profile::resolve(metadata)
+        .map_err(|(field, message)| MetadataError::metadata(field, message))?;
     check_keys(metadata)?;
     for origin in &metadata.allowed_cors_origins {
         check_origin(origin)?;
@@ -199,6 +202,9 @@ pub fn validate(
         issue_refresh_tokens: metadata.issue_refresh_tokens,
         refresh_token_rotation,
         introspect_any_token: metadata.introspect_any_token,
+        dpop_bound_access_tokens: resolved.dpop_bound_access_tokens,
+        require_pushed_authorization_requests: resolved.require_pushed_authorization_requests,
+        profile: resolved.profile,
         allowed_cors_origins: metadata.allowed_cors_origins.clone(),
         jwks: metadata.jwks.clone(),
         jwks_uri: metadata.jwks_uri.clone(),

@@ -80,6 +80,7 @@ async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
             jti: "at-1".into(),
             exp: now + 300,
         },
+        jkt: None,
     };
     let refresh_token = refresh_family::start_family(&t.ctx, family).await.unwrap();
     assert!(!revoked(&t, "at-1").await);

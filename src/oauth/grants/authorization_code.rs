@@ -7,10 +7,11 @@ use async_trait::async_trait;
 
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::oauth::clients::Client;
+use crate::oauth::clients::{AuthMethod, Client};
 use crate::oauth::codes::{self, Issuing};
+use crate::oauth::dpop::Proof;
 use crate::oauth::grants::user_tokens::{self, Authentication};
-use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
+use crate::oauth::grants::{self, Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::refresh_family::{self, IssuedAccessToken, NewFamily};
 use crate::oauth::{access_token, audience, pkce};
 use crate::telemetry::{self, AuditEvent};
@@ -31,6 +32,7 @@ impl Grant for AuthorizationCodeGrant {
         ctx: &Context,
         client: &Client,
         params: &TokenParameters,
+        dpop: Option<&Proof>,
     ) -> Result<TokenSet, OAuthError> {
         let code = params.require("code")?;
         let ring = ctx.key_ring()?;
@@ -109,6 +111,7 @@ impl Grant for AuthorizationCodeGrant {
             audiences,
             jti,
             authentication,
+            grants::confirmation(dpop),
         )?;
         let refresh_token = if client.gets_refresh_token(&grant.scopes) {
             let family = NewFamily {
@@ -123,6 +126,11 @@ impl Grant for AuthorizationCodeGrant {
                     jti: issued.access.claims.jti.clone(),
                     exp: issued.access.claims.exp,
                 },
+                // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a
+                // confidential client's are already bound to it by client authentication.
+                jkt: dpop
+                    .filter(|_| client.auth_method == AuthMethod::None)
+                    .map(|proof| proof.jkt.as_str()),
             };
             Some(refresh_family::start_family(ctx, family).await?)
         } else {
@@ -136,11 +144,12 @@ impl Grant for AuthorizationCodeGrant {
         });
         Ok(TokenSet {
             access_token: issued.access.token,
-            token_type: TokenType::Bearer,
+            token_type: TokenType::for_proof(dpop),
             expires_in: ttl_secs,
             scope: grant.scopes.join(" "),
             id_token: issued.id_token,
             refresh_token,
+            dpop_nonce: None,
         })
     }
 }

@@ -8,7 +8,8 @@ use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::access_token::{self, AccessTokenRequest};
 use crate::oauth::clients::Client;
-use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
+use crate::oauth::dpop::Proof;
+use crate::oauth::grants::{self, Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::{audience, scope};
 use crate::telemetry::{self, AuditEvent};
 
@@ -27,6 +28,7 @@ impl Grant for ClientCredentialsGrant {
         ctx: &Context,
         client: &Client,
         params: &TokenParameters,
+        dpop: Option<&Proof>,
     ) -> Result<TokenSet, OAuthError> {
         let settings = ctx.settings();
         let scopes = scope::grant(client, params.get("scope"))?;
@@ -50,6 +52,7 @@ impl Grant for ClientCredentialsGrant {
                 roles: None,
                 issued_at: ctx.clock().now_secs(),
                 ttl_secs,
+                cnf: grants::confirmation(dpop),
             },
         )?;
         telemetry::record(AuditEvent::TokenIssued {
@@ -60,11 +63,12 @@ impl Grant for ClientCredentialsGrant {
         });
         Ok(TokenSet {
             access_token: token.token,
-            token_type: TokenType::Bearer,
+            token_type: TokenType::for_proof(dpop),
             expires_in: ttl_secs,
             scope: scopes.join(" "),
             id_token: None,
             refresh_token: None,
+            dpop_nonce: None,
         })
     }
 }

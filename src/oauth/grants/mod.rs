@@ -8,6 +8,9 @@
 //!
 //! Adding a grant is one new module implementing `Grant`, its `GrantType` variant, and one line
 //! in `GRANTS` (in the spirit of node-oidc-provider's `registerGrantType`).
+//!
+//! A DPoP proof (RFC 9449) is checked here, once, for every grant: the grant receives the
+//! verified proof and binds what it issues to the proof's key.
 
 pub mod authorization_code;
 pub mod client_credentials;
@@ -21,8 +24,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError};
+use crate::oauth::access_token::Confirmation;
 use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::clients::Client;
+use crate::oauth::dpop::{self, DpopRequest, Proof};
 
 /// Every grant the token endpoint serves, in the order discovery lists them.
 const GRANTS: [&dyn Grant; 3] = [
@@ -38,12 +43,14 @@ pub trait Grant: Sync {
     fn grant_type(&self) -> GrantType;
 
     /// Issues tokens to `client` — authenticated, and registered for this grant — reading and
-    /// validating the grant's own parameters from `params`.
+    /// validating the grant's own parameters from `params`; bound to `dpop`'s key when the
+    /// request carried a valid DPoP proof.
     async fn exchange(
         &self,
         ctx: &Context,
         client: &Client,
         params: &TokenParameters,
+        dpop: Option<&Proof>,
     ) -> Result<TokenSet, OAuthError>;
 }
 
@@ -126,6 +133,8 @@ impl TokenParameters {
 pub enum TokenType {
     /// RFC 6750: whoever holds the token may use it.
     Bearer,
+    /// RFC 9449: the token is bound to a DPoP key; each use needs a proof by that key.
+    DPoP,
 }
 
 impl TokenType {
@@ -133,8 +142,25 @@ impl TokenType {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Bearer => "Bearer",
+            Self::DPoP => "DPoP",
         }
     }
+
+    /// `DPoP` for a request that carried a proof, `Bearer` otherwise.
+    pub fn for_proof(dpop: Option<&Proof>) -> Self {
+        if dpop.is_some() {
+            Self::DPoP
+        } else {
+            Self::Bearer
+        }
+    }
+}
+
+/// The `cnf` claim binding an access token to the proof's key (RFC 9449 §6.1).
+pub fn confirmation(dpop: Option<&Proof>) -> Option<Confirmation> {
+    dpop.map(|proof| Confirmation {
+        jkt: proof.jkt.clone(),
+    })
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -150,6 +176,8 @@ pub struct TokenSet {
     pub id_token: Option<String>,
     /// A refresh token, for grants that get one.
     pub refresh_token: Option<String>,
+    /// RFC 9449 §8.2: the nonce for the client's next DPoP proof, when nonces are required.
+    pub dpop_nonce: Option<String>,
 }
 
 /// Handles one token request.
@@ -158,8 +186,9 @@ pub async fn exchange(
     credentials: ClientCredentials,
     grant_type: &str,
     params: &TokenParameters,
+    dpop: &DpopRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
-    let result = dispatch(ctx, credentials, grant_type, params).await;
+    let result = dispatch(ctx, credentials, grant_type, params, dpop).await;
     if let Err(err) = &result {
         crate::telemetry::metrics::token_error(err.code().as_str());
         tracing::info!(
@@ -177,6 +206,7 @@ async fn dispatch(
     credentials: ClientCredentials,
     grant_type: &str,
     params: &TokenParameters,
+    dpop: &DpopRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
     let client = client_auth::authenticate(ctx.store(), credentials).await?;
     let grant = GRANTS
@@ -201,7 +231,17 @@ async fn dispatch(
             ),
         ));
     }
-    grant.exchange(ctx, &client, params).await
+    let proof = dpop::check(ctx, dpop, None).await?;
+    if proof.is_none() && client.dpop_bound_access_tokens {
+        return Err(OAuthError::invalid_dpop_proof(format!(
+            "client `{}` must send a DPoP proof with every token request \
+             (dpop_bound_access_tokens)",
+            client.client_id
+        )));
+    }
+    let mut set = grant.exchange(ctx, &client, params, proof.as_ref()).await?;
+    set.dpop_nonce = dpop::next_nonce(ctx, proof.as_ref());
+    Ok(set)
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use crate::context::Context;
 use crate::error::{ErrorCode, OAuthError};
 use crate::oauth::clients::Client;
+use crate::oauth::dpop::Proof;
 use crate::oauth::grants::user_tokens::{self, Authentication};
-use crate::oauth::grants::{Grant, GrantType, TokenParameters, TokenSet, TokenType};
+use crate::oauth::grants::{self, Grant, GrantType, TokenParameters, TokenSet, TokenType};
 use crate::oauth::refresh_family::{self, IssuedAccessToken};
 use crate::oauth::{access_token, audience};
 use crate::telemetry::{self, AuditEvent};
@@ -30,6 +31,7 @@ impl Grant for RefreshTokenGrant {
         ctx: &Context,
         client: &Client,
         params: &TokenParameters,
+        dpop: Option<&Proof>,
     ) -> Result<TokenSet, OAuthError> {
         let presented = params.require("refresh_token")?;
         let ring = ctx.key_ring()?;
@@ -37,6 +39,7 @@ impl Grant for RefreshTokenGrant {
         // bad `scope` or `resource` never uses the refresh token up.
         let (refreshed, (scopes, audiences)) =
             refresh_family::refresh(ctx, client, presented, |family| {
+                check_binding(family.jkt.as_deref(), dpop)?;
                 let scopes = narrow(&family.scopes, params.get("scope"))?;
                 let audiences = audience::resolve(
                     client,
@@ -66,6 +69,7 @@ impl Grant for RefreshTokenGrant {
             audiences,
             access_token::new_jti()?,
             authentication,
+            grants::confirmation(dpop),
         )?;
         let claims = &issued.access.claims;
         refresh_family::record_access_token(
@@ -85,12 +89,29 @@ impl Grant for RefreshTokenGrant {
         });
         Ok(TokenSet {
             access_token: issued.access.token,
-            token_type: TokenType::Bearer,
+            token_type: TokenType::for_proof(dpop),
             expires_in: ctx.settings().tokens.access_token_ttl_secs,
             scope: scopes.join(" "),
             id_token: issued.id_token,
             refresh_token: Some(refreshed.refresh_token),
+            dpop_nonce: None,
         })
+    }
+}
+
+/// RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is refreshed only with
+/// a proof by that key. Without a proof the request lacks what it needs (`invalid_dpop_proof`);
+/// with another key's, the grant is not this key's (`invalid_grant`). Either way nothing rotates.
+fn check_binding(bound: Option<&str>, dpop: Option<&Proof>) -> Result<(), OAuthError> {
+    match (bound, dpop) {
+        (None, _) => Ok(()),
+        (Some(_), None) => Err(OAuthError::invalid_dpop_proof(
+            "the refresh token is bound to a DPoP key: send a DPoP proof signed with it",
+        )),
+        (Some(jkt), Some(proof)) if proof.jkt == jkt => Ok(()),
+        (Some(_), Some(_)) => Err(OAuthError::invalid_grant(
+            "the refresh token is bound to another DPoP key than the proof's",
+        )),
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::keys::KeyRing;
-use crate::oauth::access_token::{self, AccessToken, AccessTokenRequest};
+use crate::oauth::access_token::{self, AccessToken, AccessTokenRequest, Confirmation};
 use crate::oauth::clients::Client;
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::users::User;
@@ -35,6 +35,7 @@ pub fn mint(
     audiences: Vec<String>,
     jti: String,
     authentication: Authentication<'_>,
+    cnf: Option<Confirmation>,
 ) -> Result<UserTokens, OAuthError> {
     let settings = ctx.settings();
     let now = ctx.clock().now_secs();
@@ -52,6 +53,7 @@ pub fn mint(
             roles: has("roles").then(|| user.roles.clone()),
             issued_at: now,
             ttl_secs,
+            cnf,
         },
     )?;
     let id_token = if has("openid") {

@@ -25,6 +25,7 @@ async fn start(t: &TestContext, jti: &str) -> (String, String) {
             jti: jti.to_owned(),
             exp: now + 300,
         },
+        jkt: None,
     };
     let token = start_family(&t.ctx, new).await.unwrap();
     (id, token)

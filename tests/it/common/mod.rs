@@ -33,6 +33,7 @@ pub mod admin;
 pub mod browser;
 pub mod chromium;
 pub mod code_flow;
+pub mod dpop;
 pub mod grants;
 pub mod tls;
 
