@@ -23,6 +23,7 @@ use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::clients::{self, Client};
 use crate::secret::random_token;
 use crate::store::{self, keyspace};
+use crate::telemetry::{self, AuditEvent};
 
 /// RFC 9126 §2.2: the prefix of every `request_uri` ferrid issues.
 pub const REQUEST_URI_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
@@ -124,12 +125,7 @@ pub async fn redeem(
         return Err(BrowserError::page(GONE));
     }
     if pushed.request.client_id != client_id {
-        tracing::warn!(
-            target: "ferrid::audit",
-            event = "request_uri_misused",
-            client_id = %client_id,
-            "a request_uri pushed by another client was presented; it is used up"
-        );
+        telemetry::record(AuditEvent::RequestUriMisused { client_id });
         return Err(BrowserError::page(
             "This request_uri was issued to another application.",
         ));

@@ -74,6 +74,9 @@ pub enum AuditEvent<'a> {
     /// A user the config no longer lists was deleted, its sessions ended and refresh tokens
     /// revoked (`user_removed`).
     UserRemoved { sub: &'a str, username: &'a str },
+    /// A pushed request's `request_uri` was presented for another client; it is used up
+    /// (`request_uri_misused`).
+    RequestUriMisused { client_id: &'a str },
     /// A client the config no longer lists was deleted, its refresh tokens and codes revoked
     /// (`client_removed`).
     ClientRemoved { client_id: &'a str },
@@ -325,6 +328,15 @@ impl<'a> AuditEvent<'a> {
                 username: Some(username),
                 message:
                     "user removed from the config: deleted, sessions ended, refresh tokens revoked",
+                ..Fields::default()
+            },
+            RequestUriMisused { client_id } => Fields {
+                event: "request_uri_misused",
+                outcome: "refused",
+                reason: Some("other_client"),
+                client_id: Some(client_id),
+                warn: true,
+                message: "a request_uri pushed by another client was presented; it is used up",
                 ..Fields::default()
             },
             ClientRemoved { client_id } => Fields {
