@@ -45,7 +45,8 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 #   user (Bearer, a user's access token from the code flow) or none. @ACCESS_TOKEN@ in the body
 #   is replaced by a fresh client-credentials access token.
 #   feed: codes (each request appends a fresh authorization code to the body), refresh (each
-#   request appends the refresh token the previous rotation returned), or empty.
+#   request appends the refresh token the previous rotation returned), dpop (each request carries
+#   the next of a batch of fresh DPoP proofs in its DPoP header), or empty.
 # To add one, add a line here; nothing else changes.
 REDIRECT_URI=http://127.0.0.1/bench/callback
 REDIRECT_URI_ENC=http%3A%2F%2F127.0.0.1%2Fbench%2Fcallback
@@ -53,6 +54,7 @@ PKCE_VERIFIER=ferrid-bench-pkce-verifier-0123456789-abcdefghijklmnop
 PKCE_CHALLENGE=nTMUQq9TpawZ-w7rki5yMp1vI5wyki68Iq_Rf0mL21k
 SCENARIOS=(
   "token_client_credentials|POST|/token|grant_type=client_credentials&scope=read|service|"
+  "token_client_credentials_dpop|POST|/token|grant_type=client_credentials&scope=read|service|dpop"
   "jwks|GET|/.well-known/jwks.json||none|"
   "discovery|GET|/.well-known/openid-configuration||none|"
   "healthz|GET|/healthz||none|"
@@ -63,7 +65,7 @@ SCENARIOS=(
 )
 # RSA signatures per request of each signing scenario: the code and refresh scenarios grant
 # `openid`, so each answer carries an access token and an ID token.
-declare -A SIGNATURES=([token_client_credentials]=1 [authorization_code]=2 [refresh_rotation]=2)
+declare -A SIGNATURES=([token_client_credentials]=1 [token_client_credentials_dpop]=1 [authorization_code]=2 [refresh_rotation]=2)
 
 log() { printf '%s\n' "$*" >&2; }
 die() { log "bench: $*"; exit 1; }
@@ -81,6 +83,8 @@ if [[ $STORES == *redis* && -z ${BENCH_REDIS_URL:-} ]] && ! command -v redis-ser
   install_debian redis-server
 fi
 [[ $(nproc --all) -ge 2 ]] || log "bench: warning: fewer than 2 cores; ferrid and wrk share one"
+# DPoP proofs are made just before each run and accepted for dpop.max_age_secs (60 s).
+[[ $DURATION -le 50 ]] || log "bench: warning: runs longer than 50 s send stale DPoP proofs (non-2xx)"
 
 # ---------------------------------------------------------------- processes we own
 PIDS=()
@@ -144,7 +148,10 @@ else
 fi
 CEILING_BIN=$(cargo bench --quiet -p ferrid-benches --no-run --bench sign_ceiling --message-format=json 2>/dev/null |
   grep '"name":"sign_ceiling"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
-[[ -x $FERRID && -x $CEILING_BIN ]] || die "build did not produce ferrid and the sign_ceiling bench"
+DPOP_BIN=$(cargo bench --quiet -p ferrid-benches --no-run --bench dpop_proofs --message-format=json 2>/dev/null |
+  grep '"name":"dpop_proofs"' | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -1)
+[[ -x $FERRID && -x $CEILING_BIN && -x $DPOP_BIN ]] ||
+  die "build did not produce ferrid and the sign_ceiling and dpop_proofs benches"
 # From here on this script and everything it starts (curl, wrk, redis-server) stay off the
 # server's core; only ferrid and the signing ceiling are pinned to it.
 taskset -cp "$LOAD_CPU" $$ >/dev/null
@@ -236,13 +243,19 @@ user_token() {
   redeem "$(cat "$WORK/user.code")" | sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
 }
 
-# prepare_feed C SECS: the codes or refresh tokens a run of the current scenario consumes
-# (codes: 1.2 times what the signing ceiling allows in SECS, since each redemption signs twice;
-# unused ones stay in the store until their 60 s expire, and count in ferrid's RSS).
+# prepare_feed C SECS: the codes, refresh tokens or DPoP proofs a run of the current scenario
+# consumes (codes: 1.2 times what the signing ceiling allows in SECS, since each redemption signs
+# twice; unused ones stay in the store until their 60 s expire, and count in ferrid's RSS;
+# proofs: 1.2 times the ceiling, one signature each, made now so that their iat is fresh).
 prepare_feed() {
   case $SCENARIO_FEED in
     codes) issue_codes "$(awk -v r="$CEILING_BEFORE" -v s="$2" 'BEGIN { printf "%d", r * s * 0.6 + 200 }')" openid "$WORK/feed" ;;
     refresh) refresh_tokens "$1" "$WORK/feed" ;;
+    dpop)
+      FERRID_BENCH_DPOP_HTU="$BASE/token" \
+        FERRID_BENCH_DPOP_COUNT="$(awk -v r="$CEILING_BEFORE" -v s="$2" 'BEGIN { printf "%d", r * s * 1.2 + 200 }')" \
+        "$DPOP_BIN" >"$WORK/feed"
+      ;;
   esac
 }
 
@@ -432,6 +445,15 @@ log "bench: $(nproc --all) cores, $(awk -F': ' '/model name/ { print $2; exit }'
 mkdir -p "$WORK/ceiling"
 read -r CEILING_BEFORE SIGN_CPU_BEFORE <<<"$(measure_ceiling "$WORK/ceiling/keys")"
 log "bench: signing ceiling on core $SERVER_CPU: $CEILING_BEFORE tokens/s ($SIGN_CPU_BEFORE us CPU per token)"
+# What one DPoP proof costs to verify through ferrid's verifier, and the ES256 verification in it.
+DPOP_VERIFY_US=- ES256_VERIFY_US=-
+if [[ token_client_credentials_dpop =~ $SCENARIO_FILTER ]]; then
+  out=$(FERRID_BENCH_DPOP_HTU=http://127.0.0.1/token FERRID_BENCH_DPOP_COUNT=5000 FERRID_BENCH_DPOP_VERIFY=1 \
+    taskset -c "$SERVER_CPU" "$DPOP_BIN")
+  DPOP_VERIFY_US=$(sed -n 's/.*"verify_us":\([0-9.]*\).*/\1/p' <<<"$out")
+  ES256_VERIFY_US=$(sed -n 's/.*"es256_verify_us":\([0-9.]*\).*/\1/p' <<<"$out")
+  log "bench: a DPoP proof costs $DPOP_VERIFY_US us to verify on core $SERVER_CPU, of which the ES256 signature $ES256_VERIFY_US us"
+fi
 for store in $STORES; do
   bench_store "$store"
 done
@@ -467,6 +489,19 @@ for store in $STORES; do
   for c in $CONCURRENCY; do
     printf '%-58s %10s\n' "$store c=$c sign CPU / ferrid CPU per token (quiet-core ratio)" \
       "$(ratio "$SIGN_CPU" "$(cpu_of "$store" token_client_credentials "$c")")"
+  done
+done
+# A DPoP token request against a plain one: the proof's signature verification (ES256) and
+# its jti written to the store are the extra work.
+[[ $DPOP_VERIFY_US == - ]] ||
+  printf '%-58s %10s  (ES256 alone %s us)\n' "DPoP proof verification, us on core $SERVER_CPU" "$DPOP_VERIFY_US" "$ES256_VERIFY_US"
+for store in $STORES; do
+  for c in $CONCURRENCY; do
+    dpop=$(rps_of "$store" token_client_credentials_dpop "$c")
+    [[ -n $dpop ]] || continue
+    printf '%-58s %10s  (+%s us CPU per request)\n' "$store c=$c dpop_token_rps / token_rps" \
+      "$(ratio "$dpop" "$(rps_of "$store" token_client_credentials "$c")")" \
+      "$(awk -v a="$(cpu_of "$store" token_client_credentials_dpop "$c")" -v b="$(cpu_of "$store" token_client_credentials "$c")" 'BEGIN { printf "%.1f", a - b }')"
   done
 done
 c_max=${CONCURRENCY##* }

@@ -21,8 +21,9 @@ end
 --   refresh: a queue of refresh tokens; each request takes one, and the successor its answer
 --            carries goes back on the queue, so every connection walks its own rotation chain.
 -- An exhausted feed sends "exhausted", which ferrid rejects (it shows in the non-2xx count).
+-- A dpop feed (fresh DPoP proofs) puts the next proof in the DPoP header instead.
 local feed = os.getenv("BENCH_FEED")
-if feed == "codes" or feed == "refresh" then
+if feed == "codes" or feed == "refresh" or feed == "dpop" then
   local items, first, last = {}, 1, 0
   for line in io.lines(os.getenv("BENCH_FEED_FILE")) do
     if line ~= "" then
@@ -31,13 +32,20 @@ if feed == "codes" or feed == "refresh" then
     end
   end
   local prefix = wrk.body or ""
+  local build = function(item)
+    if feed == "dpop" then
+      wrk.headers["DPoP"] = item
+      return wrk.format(nil, nil, nil, prefix)
+    end
+    return wrk.format(nil, nil, nil, prefix .. item)
+  end
   -- wrk calls request() once before the run to check the request it builds; that call must not
   -- use up an item, since the request is never sent.
   local checked = false
   request = function()
     if not checked then
       checked = true
-      return wrk.format(nil, nil, nil, prefix .. (items[first] or "exhausted"))
+      return build(items[first] or "exhausted")
     end
     local item = "exhausted"
     if first <= last then
@@ -45,7 +53,7 @@ if feed == "codes" or feed == "refresh" then
       items[first] = nil
       first = first + 1
     end
-    return wrk.format(nil, nil, nil, prefix .. item)
+    return build(item)
   end
   if feed == "refresh" then
     response = function(status, headers, body)

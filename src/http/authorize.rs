@@ -45,8 +45,8 @@ pub struct AuthorizeForm {
     /// `query` (default) or `form_post`: the response comes back as a form POSTed to
     /// `redirect_uri`.
     pub response_mode: Option<String>,
-    /// RFC 9126: the `request_uri` `/par` returned; every other parameter except `client_id`
-    /// is then ignored.
+    /// RFC 9126, at `/authorize` only: the `request_uri` `/par` returned; every other
+    /// parameter except `client_id` is then ignored. Never pushed to `/par` itself.
     pub request_uri: Option<String>,
 }
 

@@ -34,15 +34,6 @@ pub struct DpopRequest<'a> {
     pub url: &'a str,
 }
 
-impl DpopRequest<'_> {
-    /// A request without any DPoP header (internal callers, tests).
-    pub const NONE: DpopRequest<'static> = DpopRequest {
-        proofs: &[],
-        method: "",
-        url: "",
-    };
-}
-
 /// Checks the request's DPoP proof, if it carries one: verified against the request (and
 /// `access_token`, where one is presented), with a valid server nonce when they are required,
 /// and never seen before. `None` when the request has no `DPoP` header.
