@@ -31,6 +31,23 @@ pub async fn authorize(ctx: &Context, token: Option<&str>) -> Result<Actor, Admi
     if deny_list::is_revoked(ctx.store(), &claims.jti).await? {
         return Err(OAuthError::invalid_token("the access token was revoked").into());
     }
+    // RFC 9449 §7.2: a DPoP-bound token is never accepted as a plain bearer token, and the admin
+    // API takes bearer tokens only, so a bound token is refused here rather than downgraded.
+    if claims.cnf.is_some() {
+        return Err(OAuthError::invalid_token(
+            "the access token is DPoP-bound; the admin API takes unbound bearer tokens only",
+        )
+        .into());
+    }
+    // Administration is a client's privilege, granted in its registration: only the client's
+    // own token (client credentials, `sub` = `client_id`) may use it. A person logging in
+    // through a client that holds `admin` does not become an administrator.
+    if claims.sub != claims.client_id {
+        return Err(AdminError::Auth(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "the admin API takes a client's own token (client credentials), not a person's",
+        )));
+    }
     // RFC 9068 §4: a resource server accepts only tokens meant for it; ferrid's admin API is
     // the issuer itself.
     let for_ferrid = match &claims.aud {

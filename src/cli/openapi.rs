@@ -8,8 +8,13 @@ use std::process::ExitCode;
 pub fn run(config: Option<PathBuf>) -> ExitCode {
     match super::load_settings(config.as_deref()) {
         Ok(settings) => {
-            println!("{}", crate::http::openapi_json(&settings));
-            ExitCode::SUCCESS
+            use std::io::Write;
+            // A closed pipe (`ferrid openapi | head`) is the reader's choice, not a crash.
+            let spec = crate::http::openapi_json(&settings);
+            match writeln!(std::io::stdout().lock(), "{spec}") {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(_) => ExitCode::FAILURE,
+            }
         }
         Err(code) => code,
     }

@@ -109,7 +109,6 @@ mod tests {
             "{page}"
         );
         assert!(!page.contains("<script>alert(1)"), "{page}");
-        eprintln!("{page}");
         assert!(
             page.contains(&format!("<script>{AUTO_SUBMIT}</script>")),
             "{page}"

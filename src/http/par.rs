@@ -23,7 +23,8 @@ use crate::secret::SecretString;
 
 /// A pushed authorization request: the parameters of an authorization request, and the client's
 /// credentials when not sent as HTTP Basic.
-#[derive(Debug, Default, Object)]
+// No `Debug`: it holds the client secret.
+#[derive(Default, Object)]
 #[oai(rename = "PushedAuthorizationRequest")]
 pub struct ParForm {
     /// The client secret, for `client_secret_post`.

@@ -23,7 +23,8 @@ use crate::secret::SecretString;
 
 /// Token request parameters (`application/x-www-form-urlencoded`). A parameter sent twice is
 /// `invalid_request`; unknown parameters are ignored (RFC 6749 §3.2).
-#[derive(Debug, Deserialize, Object)]
+// No `Debug`: it holds codes, verifiers, refresh tokens and client secrets.
+#[derive(Deserialize, Object)]
 #[oai(rename = "TokenRequest", example)]
 pub struct TokenForm {
     /// The grant type: `authorization_code`, `client_credentials` or `refresh_token`.
@@ -66,7 +67,8 @@ impl poem_openapi::types::Example for TokenForm {
 }
 
 /// Successful token response (RFC 6749 §5.1).
-#[derive(Debug, Object)]
+// No `Debug`: it holds the tokens.
+#[derive(Object)]
 #[oai(rename = "TokenResponse")]
 pub struct TokenBody {
     /// An RFC 9068 JWT access token, RS256-signed; verify it with the JWKS. Bound to the DPoP

@@ -10,7 +10,8 @@ use crate::oauth::token_operation::TokenOperation;
 use crate::secret::SecretString;
 
 /// Revocation and introspection parameters (`application/x-www-form-urlencoded`).
-#[derive(Debug, Deserialize, Object)]
+// No `Debug`: it holds a token and the client secret.
+#[derive(Deserialize, Object)]
 pub struct TokenOperationForm {
     /// The token to revoke or introspect.
     pub token: Option<String>,

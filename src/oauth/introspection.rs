@@ -1,9 +1,10 @@
 //! Token introspection (RFC 7662): tells an authenticated client whether a token is active now
 //! — signature, issuer and expiry for access tokens, plus the revocation deny-list; the family
 //! and rotation state for refresh tokens — and, if so, what it stands for. Anything else is
-//! exactly `{"active": false}`. A DPoP-bound token's answer carries its `cnf` (RFC 9449 §6.2). An access token is described only to the client it was issued
-//! to, a client its `aud` names, or a client trusted with `introspect_any_token`; a refresh token
-//! only to the client it belongs to.
+//! exactly `{"active": false}`. A DPoP-bound token's answer carries its `cnf` (RFC 9449 §6.2).
+//! An access token is described only to the client it was issued to, a client its `aud` names,
+//! or a client trusted with `introspect_any_token`; a refresh token only to the client it
+//! belongs to.
 
 use crate::context::Context;
 use crate::error::OAuthError;

@@ -1,7 +1,7 @@
 //! The storage contract: what ferrid's domain needs from a key–value store, and nothing more.
 //! Two backends implement it — `memory` (embedded default, single instance) and `redis`
 //! (production, shared by any number of instances) — and both pass the same conformance suite
-//! (`tests/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
+//! (`tests/it/store.rs`). Every write can carry a TTL derived from what it stores; `take` is an
 //! atomic read-and-delete, `swap` an atomic replace-and-read (single-use codes that remember
 //! their redemption); `put_new` writes only when absent (locks, first writer wins);
 //! `compare_and_swap` / `delete_if` write or delete only while the value is still the one the

@@ -189,17 +189,20 @@ fn verify_hash(phc: &str, password: &str) -> bool {
     })
 }
 
+/// The hash of "ferrid timing equaliser" with the parameters `hash_password` uses (Argon2id,
+/// 19 MiB, two passes): a constant, so the work for an unknown username can never silently
+/// shrink to nothing.
+const TIMING_EQUALISER: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$8W4dRlBtOj6lW43QlaSg5Q$kzEEvL3iCtO70SCwlrCh3wHIpQHoDHCdRbb5b/8IYo0";
+
 /// Checks a password for a looked-up user (blocking: run on a blocking thread). An unknown user
 /// costs the same Argon2 work as a wrong password, so timing does not reveal which usernames
 /// exist.
 pub fn check_credentials(user: Option<&User>, password: &str) -> bool {
-    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     match user {
         Some(user) => user.verify_password(password),
         None => {
-            let dummy =
-                DUMMY.get_or_init(|| hash_password("ferrid timing equaliser").unwrap_or_default());
-            let _ = verify_hash(dummy, password);
+            let _ = verify_hash(TIMING_EQUALISER, password);
             false
         }
     }

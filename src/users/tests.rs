@@ -62,3 +62,9 @@ fn config_validation_names_the_entry() {
     };
     assert!(validate_configs(&[hashed]).is_ok());
 }
+
+#[test]
+fn the_timing_equaliser_is_a_full_cost_argon2id_hash() {
+    assert!(verify_hash(TIMING_EQUALISER, "ferrid timing equaliser"));
+    assert!(TIMING_EQUALISER.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+}

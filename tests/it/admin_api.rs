@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::common::admin::{assert_admin_error, code_grant, server, token, Admin, OPS};
+use crate::common::admin::{assert_admin_error, code_grant, log_in_as, server, token, Admin, OPS};
 use crate::common::browser::{Browser, CALLBACK};
 use crate::common::{http, post_token, Backend, Reply, TestServer};
 
@@ -82,6 +82,56 @@ async fn only_admin_tokens_of_this_ferrid_get_in(backend: Backend) {
         .unwrap();
     assert_eq!(revoked.status(), 200);
     let reply = bearer(&server, Some(&format!("Bearer {admin}"))).await;
+    assert_admin_error(&reply, 401, "invalid_token");
+}
+
+/// A person's token does not make them an administrator, even through a client that holds
+/// `admin`; and a DPoP-bound admin token is not accepted as a plain bearer token (RFC 9449 §7.2).
+async fn only_a_clients_own_unbound_token_administers(backend: Backend) {
+    let mut console = crate::common::grants::app_client("console");
+    console.scopes = vec!["openid".into(), "admin".into()];
+    let server = server(backend, vec![console]).await;
+    let browser = Browser::new();
+    let url = format!(
+        "{}?response_type=code&client_id=console&redirect_uri={CALLBACK}&scope=openid%20admin&state=s&code_challenge={}&code_challenge_method=S256",
+        server.at("/authorize"),
+        crate::common::grants::CHALLENGE
+    );
+    let page = browser.get(&url).await;
+    let page = log_in_as(&server, &browser, &page, "alice", "wonderland").await;
+    let code = crate::common::browser::callback(&page)["code"].clone();
+    let person = post_token(
+        &server,
+        Some(("console", "console-secret")),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("code_verifier", crate::common::grants::VERIFIER),
+        ],
+    )
+    .await;
+    assert_eq!(person.json["scope"], "openid admin", "{}", person.json);
+    let access = person.json["access_token"].as_str().unwrap().to_owned();
+    let reply = bearer(&server, Some(&format!("Bearer {access}"))).await;
+    assert_admin_error(&reply, 403, "insufficient_scope");
+
+    let key = crate::common::dpop::DpopKey::new();
+    let proof = key.proof("POST", &server.at("/token"), None);
+    let bound = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .basic_auth(OPS, Some("ops-secret"))
+            .header("DPoP", proof)
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(bound.json["token_type"], "DPoP", "{}", bound.json);
+    let bound = bound.json["access_token"].as_str().unwrap().to_owned();
+    let reply = bearer(&server, Some(&format!("Bearer {bound}"))).await;
     assert_admin_error(&reply, 401, "invalid_token");
 }
 
@@ -393,6 +443,7 @@ async fn a_client_that_lost_admin_loses_the_api(backend: Backend) {
 }
 
 for_each_backend!(
+    only_a_clients_own_unbound_token_administers,
     only_admin_tokens_of_this_ferrid_get_in,
     attacker_metadata_is_refused_naming_the_field,
     clients_are_created_once_listed_by_page_and_never_show_a_secret_again,

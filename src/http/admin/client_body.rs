@@ -108,7 +108,8 @@ impl ClientRequest {
 
 /// A registered client: its metadata with every default spelled out. `client_secret` appears
 /// only in the answer that issued it — store it then, it is never shown again.
-#[derive(Debug, Clone, Object)]
+// No `Debug`: it may hold the new client secret.
+#[derive(Clone, Object)]
 #[oai(rename = "Client")]
 pub struct ClientView {
     pub client_id: String,
@@ -188,7 +189,7 @@ impl From<Registered> for ClientView {
 }
 
 /// A page of clients, in id order.
-#[derive(Debug, Clone, Object)]
+#[derive(Clone, Object)]
 pub struct ClientList {
     pub items: Vec<ClientView>,
     /// Pass as `after` to get the next page; absent on the last page.
