@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use figment::providers::{Format, Serialized, Toml};
-use figment::value::{Dict, Map, Value};
-use figment::{Figment, Metadata, Profile, Provider};
+use figment::{Figment, Provider};
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::oauth::scope_catalog::ScopeCatalog;
@@ -24,6 +23,7 @@ use crate::secret::SecretString;
 
 mod clients;
 mod dpop;
+mod env;
 mod file;
 mod issuer;
 mod keys;
@@ -289,7 +289,7 @@ impl Settings {
             file::check_syntax(path)?;
             figment = figment.merge(Toml::file_exact(path));
         }
-        let figment = figment.merge(StringEnv::from_vars(env));
+        let figment = figment.merge(env::StringEnv::from_vars(env));
         let mut settings: Settings = figment
             .extract()
             .map_err(|err| ConfigError::new("", first_line(&err.to_string())))?;
@@ -547,57 +547,6 @@ where
     T::Err: fmt::Display,
 {
     number(deserializer).map(Some)
-}
-
-/// `FERRID_SECTION__KEY=value` as nested string values.
-struct StringEnv {
-    vars: Vec<(String, String)>,
-}
-
-impl StringEnv {
-    fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Self {
-        let vars = vars
-            .into_iter()
-            .filter(|(name, _)| name.starts_with(ENV_PREFIX) && name != CONFIG_ENV)
-            .collect();
-        Self { vars }
-    }
-}
-
-impl Provider for StringEnv {
-    fn metadata(&self) -> Metadata {
-        Metadata::named("FERRID_* environment variable")
-            .interpolater(|_, keys| format!("{ENV_PREFIX}{}", keys.join("__").to_uppercase()))
-    }
-
-    fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
-        let mut root = Dict::new();
-        for (name, value) in &self.vars {
-            let path: Vec<String> = name[ENV_PREFIX.len()..]
-                .split("__")
-                .map(str::to_lowercase)
-                .collect();
-            insert(&mut root, &path, Value::from(value.clone()));
-        }
-        Ok(Profile::Default.collect(root))
-    }
-}
-
-fn insert(dict: &mut Dict, path: &[String], value: Value) {
-    match path {
-        [] => {}
-        [last] => {
-            dict.insert(last.clone(), value);
-        }
-        [first, rest @ ..] => {
-            let entry = dict
-                .entry(first.clone())
-                .or_insert_with(|| Value::from(Dict::new()));
-            if let Value::Dict(_, inner) = entry {
-                insert(inner, rest, value);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

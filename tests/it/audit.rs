@@ -9,9 +9,6 @@
 //! The subscriber is this thread's default and the runtime runs on this thread only, so every
 //! line the server writes is captured, and no other test's.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use ferrid::clock::SystemClock;
 use ferrid::config::LogSettings;
 use ferrid::keys::rsa_key;
@@ -19,30 +16,8 @@ use serde_json::Value;
 
 use crate::common::browser::{callback, consent, Browser, CALLBACK};
 use crate::common::grants::{alice, app_client, refresh, text, CHALLENGE, VERIFIER};
+use crate::common::logs::Captured;
 use crate::common::{http, post_token, service_client, Backend, Options, Reply, TestServer};
-
-/// Log output kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Reads the audit lines written since the last read.
 struct AuditLog {

@@ -10,9 +10,6 @@
 //! The subscriber is this thread's default and the runtime runs on this thread only, so every
 //! line the servers write during the run is captured, and no other test's.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use base64::Engine;
 use ferrid::config::LogSettings;
 use serde_json::json;
@@ -20,33 +17,11 @@ use serde_json::json;
 use crate::common::admin::Admin;
 use crate::common::browser::{callback, Browser, CALLBACK};
 use crate::common::grants::{app_client, introspect, refresh, revoke, text, CHALLENGE, VERIFIER};
+use crate::common::logs::Captured;
 use crate::common::{
     cheap_password_hash, http, post_token, service_client, Backend, Options, Reply, TestServer,
     SYSTEM_SECRET,
 };
-
-/// Log output kept in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
-    type Writer = Captured;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 fn basic(id: &str, secret: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))

@@ -35,6 +35,7 @@ pub mod chromium;
 pub mod code_flow;
 pub mod dpop;
 pub mod grants;
+pub mod logs;
 pub mod tls;
 
 /// The system secret tests run Redis-mode servers with.
