@@ -119,7 +119,8 @@ pub(crate) fn parse_bearer(header: &str) -> Result<Option<String>, &'static str>
     }
 }
 
-fn parse(header: &str) -> Result<Option<Presented>, &'static str> {
+/// The access token of an `Authorization: Bearer|DPoP <token>` header value.
+pub(crate) fn parse(header: &str) -> Result<Option<Presented>, &'static str> {
     let (scheme, token) = header.trim().split_once(' ').unwrap_or_default();
     let token = token.trim();
     let scheme = if scheme.eq_ignore_ascii_case("bearer") {

@@ -9,6 +9,7 @@ pub mod authorize;
 pub mod bearer;
 pub mod client_auth;
 pub mod cookies;
+pub mod cors;
 pub mod docs;
 pub mod dpop;
 pub mod errors;
@@ -142,6 +143,7 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
     }
     let allowed = Arc::new(allowed);
     let measure = metrics.enabled;
+    let cors_ctx = ctx.clone();
     routes
         .nest(paths::DOCS, docs)
         .at(paths::OPENAPI_JSON, spec)
@@ -151,6 +153,7 @@ pub fn route(ctx: Arc<Context>) -> impl Endpoint {
             get(pages::consent_page).post(pages::consent_submit),
         )
         .nest("/", api)
+        .around(move |endpoint, request| cors::apply(endpoint, request, cors_ctx.clone()))
         .around(move |endpoint, request| allow::allow_header(endpoint, request, allowed.clone()))
         .around(move |endpoint, request| middleware::limit_body(endpoint, request, max_body))
         .around(move |endpoint, request| middleware::observe(endpoint, request, measure))

@@ -8,6 +8,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod clients;
 pub mod codes;
+pub mod cors;
 pub mod deny_list;
 pub mod dpop;
 pub mod grants;

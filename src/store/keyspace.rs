@@ -41,6 +41,10 @@ pub const BOOTSTRAP_USERS: &str = "users:{bootstrap}";
 pub const CLIENT_INDEX: &str = "clients:{index}";
 /// Every user's id, sorted: the admin listing (`store::registry`). No TTL.
 pub const USER_INDEX: &str = "users:{index}";
+/// Every `<origin> <client_id>` pair of the clients' `allowed_cors_origins`, sorted, so that a
+/// CORS preflight finds whether some client has an origin in one range read
+/// (`oauth::clients::cors_origins`). No TTL.
+pub const CORS_ORIGINS: &str = "cors-origins:{index}";
 /// Written last by start-up provisioning (no TTL): while it is missing, the store has lost what
 /// ferrid provisioned (a Redis restarted empty, a failover, `FLUSHALL`) or was never provisioned.
 pub const PROVISIONED: &str = "provisioned:{bootstrap}";
@@ -215,6 +219,7 @@ mod tests {
         assert_eq!(code("abc"), code_by_digest(&digest("abc")));
         assert_eq!(CLIENT_INDEX, "clients:{index}");
         assert_eq!(USER_INDEX, "users:{index}");
+        assert_eq!(CORS_ORIGINS, "cors-origins:{index}");
         assert_eq!(client_codes("billing"), "client-codes:{billing}");
         assert_eq!(client_families("billing"), "client-families:{billing}");
         assert_eq!(
@@ -292,6 +297,7 @@ mod tests {
         assert_eq!(hash_tag(&client_families("billing")), "billing");
         assert_eq!(hash_tag(CLIENT_INDEX), "index");
         assert_eq!(hash_tag(USER_INDEX), "index");
+        assert_eq!(hash_tag(CORS_ORIGINS), "index");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! SHA-256 digests — client secrets are generated, high-entropy values, so a fast hash is safe
 //! and keeps Argon2 off the token hot path — and compared in constant time.
 
+pub mod cors_origins;
 pub mod metadata;
 pub mod store;
 pub mod validate;

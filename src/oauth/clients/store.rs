@@ -1,15 +1,22 @@
 //! Client records in the store: each under `keyspace::client`, every id listed in
 //! `keyspace::CLIENT_INDEX` (`store::registry` keeps the two in step). A client is created only
 //! if its id is free (`create`: a duplicate is a conflict, never an overwrite); config clients
-//! are written over at every start (`upsert`) and marked `from_config`.
+//! are written over at every start (`upsert`) and marked `from_config`. Every write keeps the
+//! origin index (`cors_origins`) in step with the client's `allowed_cors_origins`.
 
-use super::Client;
+use super::{cors_origins, Client};
 use crate::store::registry::{self, Page};
 use crate::store::{self, keyspace, Store, StoreError};
 
 /// Writes (or replaces) a client and lists it.
 pub async fn upsert(store: &dyn Store, client: &Client) -> Result<(), StoreError> {
     let key = keyspace::client(&client.client_id);
+    // A record this version cannot read is written over, as before; its origins stay listed.
+    let previous = match find(store, &client.client_id).await {
+        Err(StoreError::Corrupt(_)) => None,
+        found => found?,
+    };
+    cors_origins::list(store, client).await?;
     registry::put(
         store,
         keyspace::CLIENT_INDEX,
@@ -17,20 +24,34 @@ pub async fn upsert(store: &dyn Store, client: &Client) -> Result<(), StoreError
         &key,
         store::encode(client)?,
     )
-    .await
+    .await?;
+    cors_origins::list(store, client).await?;
+    if let Some(previous) = previous {
+        let dropped = cors_origins::dropped(&previous, Some(client));
+        cors_origins::unlist(store, &client.client_id, &dropped).await?;
+    }
+    Ok(())
 }
 
 /// Registers a new client; `false` (and nothing written) when its id is taken.
 pub async fn create(store: &dyn Store, client: &Client) -> Result<bool, StoreError> {
     let key = keyspace::client(&client.client_id);
-    registry::create(
+    cors_origins::list(store, client).await?;
+    let created = registry::create(
         store,
         keyspace::CLIENT_INDEX,
         &client.client_id,
         &key,
         store::encode(client)?,
     )
-    .await
+    .await?;
+    if created {
+        cors_origins::list(store, client).await?;
+    } else {
+        // Listed for nothing: the client already there keeps what it has.
+        cors_origins::unlist(store, &client.client_id, &client.allowed_cors_origins).await?;
+    }
+    Ok(created)
 }
 
 /// Why a client could not be replaced.
@@ -52,6 +73,7 @@ pub async fn replace<E: From<ReplaceError>>(
 ) -> Result<Client, E> {
     let key = keyspace::client(client_id);
     let mut refused = None;
+    let mut replaced = None;
     let written = store::update_json(
         store,
         &key,
@@ -61,6 +83,7 @@ pub async fn replace<E: From<ReplaceError>>(
                 refused = Some(Err(ReplaceError::NotFound(client_id.to_owned()).into()));
                 return None;
             };
+            replaced = Some(current.clone());
             match change(current) {
                 Ok(next) => Some(next),
                 Err(err) => {
@@ -73,7 +96,18 @@ pub async fn replace<E: From<ReplaceError>>(
     .await
     .map_err(|err| E::from(ReplaceError::Store(err)))?;
     match (written, refused) {
-        (Some(client), _) => Ok(client),
+        (Some(client), _) => {
+            // The new origins are known only once `change` ran: listed right after the write.
+            let origins = |err| E::from(ReplaceError::Store(err));
+            cors_origins::list(store, &client).await.map_err(origins)?;
+            if let Some(previous) = replaced {
+                let dropped = cors_origins::dropped(&previous, Some(&client));
+                cors_origins::unlist(store, client_id, &dropped)
+                    .await
+                    .map_err(origins)?;
+            }
+            Ok(client)
+        }
         (None, Some(refusal)) => refusal,
         (None, None) => Err(ReplaceError::NotFound(client_id.to_owned()).into()),
     }
@@ -82,10 +116,13 @@ pub async fn replace<E: From<ReplaceError>>(
 /// Deletes client `client_id` and unlists it; returns the record deleted.
 pub async fn take(store: &dyn Store, client_id: &str) -> Result<Option<Client>, StoreError> {
     let key = keyspace::client(client_id);
-    match registry::take(store, keyspace::CLIENT_INDEX, client_id, &key).await? {
-        Some(raw) => store::decode(&key, &raw).map(Some),
-        None => Ok(None),
-    }
+    let Some(raw) = registry::take(store, keyspace::CLIENT_INDEX, client_id, &key).await? else {
+        return Ok(None);
+    };
+    let client: Client = store::decode(&key, &raw)?;
+    let dropped = cors_origins::dropped(&client, None);
+    cors_origins::unlist(store, client_id, &dropped).await?;
+    Ok(Some(client))
 }
 
 /// A page of clients in id order, after `after`.
