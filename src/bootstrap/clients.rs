@@ -32,5 +32,6 @@ pub(super) async fn sync(ctx: &Context, configured: &[Client]) -> Result<(), Sta
         }
     }
     clients::store::record_provisioned_ids(store, &ids).await?;
+    clients::cors_origins::relist_all(store).await?;
     Ok(())
 }

@@ -15,7 +15,7 @@
 //! get no `Access-Control-Allow-Origin`: that is decided from the client record itself.
 
 use super::Client;
-use crate::store::{keyspace, Store, StoreError};
+use crate::store::{keyspace, registry, Store, StoreError};
 
 /// The index member for `origin` of client `client_id`. Origins never contain a space (the
 /// validator takes only `scheme://host[:port]`), so the origin ends at the first one.
@@ -68,6 +68,22 @@ pub fn dropped(before: &Client, after: Option<&Client>) -> Vec<String> {
         .filter(|origin| after.is_none_or(|after| !after.allowed_cors_origins.contains(origin)))
         .cloned()
         .collect()
+}
+
+/// Lists the origins of every stored client, page by page: at start-up, for clients written
+/// before the index existed or by a writer stopped between its write and its listing.
+pub async fn relist_all(store: &dyn Store) -> Result<(), StoreError> {
+    let mut after = None;
+    loop {
+        let page = super::store::list(store, after.as_deref(), registry::MAX_PAGE).await?;
+        for client in &page.items {
+            list(store, client).await?;
+        }
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(()),
+        }
+    }
 }
 
 /// Whether some client lists `origin`: one range read of the index, whatever the number of
@@ -166,6 +182,27 @@ mod tests {
         assert!(!store::create(&store, &client("one", &[a, b])).await.unwrap());
         assert!(is_listed(&store, a).await.unwrap());
         assert!(!is_listed(&store, b).await.unwrap(), "never written");
+    }
+
+    #[tokio::test]
+    async fn start_up_lists_the_origins_of_clients_written_before_the_index() {
+        let store = memory();
+        let origin = "https://old.example.com";
+        let old = client("old", &[origin]);
+        // As an earlier version wrote it: the record and the listing, no origin index.
+        let key = keyspace::client("old");
+        crate::store::registry::put(
+            &store,
+            keyspace::CLIENT_INDEX,
+            "old",
+            &key,
+            crate::store::encode(&old).unwrap(),
+        )
+        .await
+        .unwrap();
+        assert!(!is_listed(&store, origin).await.unwrap());
+        relist_all(&store).await.unwrap();
+        assert!(is_listed(&store, origin).await.unwrap());
     }
 
     #[tokio::test]
