@@ -13,18 +13,20 @@ use crate::common::grants::{grant, refresh, revoke, server, text};
 use crate::common::{http, Backend, Reply};
 
 /// Kinds whose records never expire.
-const PERMANENT: [&str; 6] = [
+const PERMANENT: [&str; 7] = [
     "client",
     "clients",
+    "cors-origins",
     "user",
     "users",
     "username",
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 23] = [
+const DOCUMENTED: [&str; 24] = [
     "client",
     "clients",
+    "cors-origins",
     "client-codes",
     "client-families",
     "user",

@@ -14,6 +14,8 @@ mod check;
 mod cli;
 mod client_credentials;
 mod clients_cli;
+mod cors;
+mod cors_browser;
 mod discovery;
 mod docker_context;
 mod dpop;

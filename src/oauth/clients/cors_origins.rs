@@ -146,7 +146,9 @@ mod tests {
         let a = "https://a.example.com";
         let b = "https://b.example.com";
         assert!(store::create(&store, &client("one", &[a])).await.unwrap());
-        assert!(store::create(&store, &client("two", &[a, b])).await.unwrap());
+        assert!(store::create(&store, &client("two", &[a, b]))
+            .await
+            .unwrap());
         assert!(is_listed(&store, a).await.unwrap());
         assert!(is_listed(&store, b).await.unwrap());
 
@@ -179,7 +181,9 @@ mod tests {
         let a = "https://a.example.com";
         let b = "https://b.example.com";
         assert!(store::create(&store, &client("one", &[a])).await.unwrap());
-        assert!(!store::create(&store, &client("one", &[a, b])).await.unwrap());
+        assert!(!store::create(&store, &client("one", &[a, b]))
+            .await
+            .unwrap());
         assert!(is_listed(&store, a).await.unwrap());
         assert!(!is_listed(&store, b).await.unwrap(), "never written");
     }
@@ -209,7 +213,9 @@ mod tests {
     async fn only_the_exact_origin_matches() {
         let store = memory();
         let origin = "https://a.example.com";
-        store::upsert(&store, &client("one", &[origin])).await.unwrap();
+        store::upsert(&store, &client("one", &[origin]))
+            .await
+            .unwrap();
         for other in [
             "https://a.example.com:8443",
             "https://a.example.co",
