@@ -25,7 +25,7 @@ use std::sync::Arc;
 use poem::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
     ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, ACCESS_CONTROL_REQUEST_METHOD,
-    AUTHORIZATION, ORIGIN, VARY,
+    AUTHORIZATION, ORIGIN, RETRY_AFTER, VARY,
 };
 use poem::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response, Result};
@@ -283,9 +283,17 @@ fn no_content() -> Response {
     Response::builder().status(StatusCode::NO_CONTENT).finish()
 }
 
+/// A preflight the store could not answer: 503 `temporarily_unavailable` with `Retry-After`,
+/// as every endpoint answers a store outage.
 fn render_error(err: &OAuthError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    render(status, err)
+    let mut response = render(status, err);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
 }
 
 #[cfg(test)]

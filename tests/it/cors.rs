@@ -9,7 +9,9 @@ use serde_json::json;
 
 use crate::common::admin::{self, Admin};
 use crate::common::code_flow::spa;
-use crate::common::{http, service_client, Backend, Reply, TestServer};
+use crate::common::{
+    http, service_client, Backend, Options, RedisServer, RedisTarget, Reply, TestServer,
+};
 
 const APP: &str = "https://app.example.com";
 const SERVICE: &str = "https://service.example.com";
@@ -347,6 +349,48 @@ async fn discovery_and_jwks_answer_any_origin(backend: Backend) {
         assert_eq!(pre.header("access-control-allow-methods"), Some("GET"));
         assert_eq!(pre.header("access-control-allow-credentials"), None);
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_gives_503_to_preflights_and_no_cors_header() {
+    let redis = RedisServer::start();
+    let mut service = service_client("svc-a", &["read"]);
+    service.allowed_cors_origins = vec![SERVICE.into()];
+    let options = Options {
+        redis: Some(RedisTarget {
+            url: redis.url(),
+            prefix: "ferrid-cors-outage:".into(),
+        }),
+        ..Options::new(Backend::Redis).clients(vec![service])
+    };
+    let server = TestServer::start_with(options, |_| {}).await;
+    let allowed = preflight(&server, "/token", SERVICE, "POST").await;
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(SERVICE));
+
+    redis.pause();
+    let unavailable = preflight(&server, "/token", SERVICE, "POST").await;
+    unavailable.assert_error(503, "temporarily_unavailable");
+    assert_eq!(unavailable.header("retry-after"), Some("1"));
+    assert_no_cors(&unavailable, "a preflight during the outage");
+    let token = send(
+        http()
+            .post(server.at("/token"))
+            .basic_auth("svc-a", Some("svc-a-secret"))
+            .form(&[("grant_type", "client_credentials")]),
+        Some(SERVICE),
+    )
+    .await;
+    token.assert_error(503, "temporarily_unavailable");
+    assert_no_cors(&token, "a token request during the outage");
+    // Discovery needs no store.
+    let discovery = send(
+        http().get(server.at("/.well-known/openid-configuration")),
+        Some(STRANGER),
+    )
+    .await;
+    assert_eq!(discovery.status, 200);
+    assert_eq!(discovery.header("access-control-allow-origin"), Some("*"));
+    redis.resume();
 }
 
 for_each_backend!(
