@@ -326,6 +326,30 @@ async fn userinfo_answers_follow_the_tokens_client(backend: Backend) {
     assert_varies_by_origin(&none, "no token");
 }
 
+async fn an_expired_tokens_challenge_is_readable_by_its_clients_origin(backend: Backend) {
+    let clock = crate::common::grants::now_clock();
+    let mut service = service_client("svc-a", &["read"]);
+    service.allowed_cors_origins = vec![SERVICE.into()];
+    let options = Options {
+        clock: Some(clock.clone()),
+        ..Options::new(backend).clients(vec![service])
+    };
+    let server = TestServer::start_with(options, |_| {}).await;
+    let token = admin::token(&server, "svc-a").await;
+    clock.advance(std::time::Duration::from_secs(3600));
+    let expired = send(
+        http().get(server.at("/userinfo")).bearer_auth(&token),
+        Some(SERVICE),
+    )
+    .await;
+    assert_eq!(expired.status, 401, "{}", expired.json);
+    assert_eq!(expired.json["error"], "invalid_token");
+    assert!(expired
+        .header("www-authenticate")
+        .is_some_and(|challenge| challenge.contains("invalid_token")));
+    assert_readable_by(&expired, SERVICE, "an expired token's challenge");
+}
+
 async fn discovery_and_jwks_answer_any_origin(backend: Backend) {
     let server = TestServer::start(backend, vec![]).await;
     for path in [
@@ -398,5 +422,6 @@ for_each_backend!(
     origins_follow_clients_changed_at_runtime,
     token_answers_are_readable_only_by_the_clients_own_origins,
     userinfo_answers_follow_the_tokens_client,
+    an_expired_tokens_challenge_is_readable_by_its_clients_origin,
     discovery_and_jwks_answer_any_origin,
 );
