@@ -22,7 +22,7 @@ const PERMANENT: [&str; 6] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 23] = [
+const DOCUMENTED: [&str; 24] = [
     "client",
     "clients",
     "client-codes",
@@ -45,6 +45,7 @@ const DOCUMENTED: [&str; 23] = [
     "login-failures",
     "revoked-jti",
     "dpop-jti",
+    "assertion-jti",
     "par",
 ];
 
