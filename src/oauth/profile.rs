@@ -150,7 +150,11 @@ mod tests {
     #[test]
     fn a_contradicting_setting_is_refused_by_name() {
         let field = |change: fn(&mut ClientConfig)| fapi(change).unwrap_err().0;
-        assert_eq!(field(|c| c.public = true), "token_endpoint_auth_method");
+        let public = |c: &mut ClientConfig| {
+            c.public = true;
+            c.token_endpoint_auth_method = None;
+        };
+        assert_eq!(field(public), "token_endpoint_auth_method");
         assert_eq!(
             field(|c| c.require_pushed_authorization_requests = Some(false)),
             "require_pushed_authorization_requests"

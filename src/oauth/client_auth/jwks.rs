@@ -105,11 +105,11 @@ impl ClientKeySet {
             .collect();
         if fit.is_empty() {
             let which = match kid {
-                Some(kid) => format!("the client's key with kid `{kid}` is"),
+                Some(kid) => format!("the client's key with kid `{kid}` is not"),
                 None => "no key in the client's JWKS is".to_owned(),
             };
             return Err(NoKey::Unfit(format!(
-                "{which} usable for {alg_name} signatures (key type, curve, `use` or `alg` \
+                "{which} usable for {alg_name} signatures (its key type, curve, `use` or `alg` \
                  differ)"
             )));
         }

@@ -1,0 +1,576 @@
+//! `private_key_jwt` client authentication (RFC 7523, OIDC Core §9) from outside: assertions of
+//! each algorithm accepted at `/token`, `/introspect` and `/revoke` with the client's inline
+//! `jwks`; every forged, stale, replayed or misaddressed assertion refused with `invalid_client`
+//! naming the check (both stores: the `jti` replay cache is in the store); the one-method rule
+//! both ways; a `jwks_uri` served on loopback HTTP fetched, cached and refetched for a new `kid`
+//! at most once a minute, and refused when too big or too slow; a plain-http `jwks_uri` on
+//! another host and a JWK Set with private members refused at registration.
+
+use std::time::Duration;
+
+use aws_lc_rs::hmac;
+use ferrid::clock::{Clock, ManualClock};
+use ferrid::config::{ClientConfig, Settings};
+use serde_json::{json, Value};
+
+use crate::common::client_keys::{self, claims, claims_at, ClientKey, JwksServer, JWT_BEARER};
+use crate::common::dpop::b64;
+use crate::common::grants::{now_clock, text};
+use crate::common::{http, service_client, Backend, Options, Reply, TestServer};
+
+/// A client_credentials client authenticating with `private_key_jwt` and these keys.
+fn pkjwt_client(id: &str, jwks: Option<Value>, jwks_uri: Option<String>) -> ClientConfig {
+    ClientConfig {
+        id: id.into(),
+        token_endpoint_auth_method: Some("private_key_jwt".into()),
+        grant_types: vec!["client_credentials".into()],
+        jwks,
+        jwks_uri,
+        ..ClientConfig::default()
+    }
+}
+
+/// POSTs `form` plus the assertion to `path`.
+async fn post_assertion(
+    server: &TestServer,
+    path: &str,
+    assertion: &str,
+    form: &[(&str, &str)],
+) -> Reply {
+    let mut form = form.to_vec();
+    form.extend([
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion),
+    ]);
+    let response = http().post(server.at(path)).form(&form).send().await.unwrap();
+    Reply::from(response).await
+}
+
+async fn token(server: &TestServer, assertion: &str) -> Reply {
+    post_assertion(
+        server,
+        "/token",
+        assertion,
+        &[("grant_type", "client_credentials")],
+    )
+    .await
+}
+
+fn assert_refused(reply: &Reply, status: u16, error: &str, says: &str) {
+    reply.assert_error(status, error);
+    let description = reply.json["error_description"].as_str().unwrap();
+    assert!(description.contains(says), "expected `{says}` in: {description}");
+}
+
+/// The keys of `inline`: one per algorithm family, each with a `kid`.
+struct Keys {
+    ec: ClientKey,
+    rsa: ClientKey,
+    ps: ClientKey,
+    ed: ClientKey,
+    /// The attacker's: registered for client `mallory`.
+    mallory: ClientKey,
+}
+
+impl Keys {
+    fn new() -> Self {
+        Self {
+            ec: ClientKey::es256(Some("ec-1")),
+            rsa: ClientKey::rsa("RS256", Some("rsa-1")),
+            ps: ClientKey::rsa("PS256", Some("rsa-1")),
+            ed: ClientKey::eddsa(Some("ed-1")),
+            mallory: ClientKey::es256(Some("ec-1")),
+        }
+    }
+}
+
+async fn inline_server(backend: Backend, keys: &Keys) -> TestServer {
+    let clients = vec![
+        pkjwt_client(
+            "inline",
+            Some(client_keys::jwks(&[&keys.ec, &keys.rsa, &keys.ed])),
+            None,
+        ),
+        pkjwt_client("mallory", Some(client_keys::jwks(&[&keys.mallory])), None),
+        service_client("secretive", &[]),
+    ];
+    TestServer::start(backend, clients).await
+}
+
+async fn every_algorithm_authenticates_at_every_endpoint(backend: Backend) {
+    let keys = Keys::new();
+    let server = inline_server(backend, &keys).await;
+    let issuer = server.url.clone();
+    let token_url = server.at("/token");
+    for key in [&keys.ec, &keys.rsa, &keys.ps, &keys.ed] {
+        let reply = token(&server, &key.assertion("inline", &issuer)).await;
+        assert_eq!(reply.status, 200, "{}: {}", key.alg(), reply.json);
+    }
+    // The token endpoint's URL, or an array naming the issuer, are audiences too.
+    for aud in [json!(token_url), json!(["https://elsewhere.example", issuer])] {
+        let mut claims = claims("inline", &issuer);
+        claims["aud"] = aud;
+        let reply = token(&server, &keys.ec.assertion_with(&claims)).await;
+        assert_eq!(reply.status, 200, "{}", reply.json);
+    }
+    // Without a kid, the keys whose type fits are tried.
+    let no_kid = ClientKey::eddsa(None);
+    let server2 = TestServer::start(
+        backend,
+        vec![pkjwt_client(
+            "nokid",
+            Some(client_keys::jwks(&[&keys.ec, &no_kid])),
+            None,
+        )],
+    )
+    .await;
+    let reply = token(&server2, &no_kid.assertion("nokid", &server2.url)).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+
+    let access = text(
+        &token(&server, &keys.ec.assertion("inline", &issuer)).await.json,
+        "access_token",
+    );
+    let introspect_url = server.at("/introspect");
+    let introspected = post_assertion(
+        &server,
+        "/introspect",
+        &keys.ec.assertion("inline", &introspect_url),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(introspected.status, 200, "{}", introspected.json);
+    assert_eq!(introspected.json["active"], true);
+    let revoked = post_assertion(
+        &server,
+        "/revoke",
+        &keys.ed.assertion("inline", &issuer),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(revoked.status, 200, "{}", revoked.json);
+    let after = post_assertion(
+        &server,
+        "/introspect",
+        &keys.ec.assertion("inline", &issuer),
+        &[("token", &access)],
+    )
+    .await;
+    assert_eq!(after.json["active"], false);
+}
+
+async fn every_forged_assertion_is_refused(backend: Backend) {
+    let keys = Keys::new();
+    let server = inline_server(backend, &keys).await;
+    let issuer = server.url.clone();
+    let now = ferrid::clock::SystemClock.now_secs();
+    let honest = || claims("inline", &issuer);
+    let with = |change: &dyn Fn(&mut Value)| {
+        let mut claims = honest();
+        change(&mut claims);
+        keys.ec.assertion_with(&claims)
+    };
+    let header_b64 = |header: Value| b64(header.to_string().as_bytes());
+    let payload = b64(honest().to_string().as_bytes());
+    // RFC 8725 §2.1: `none`, and HS256 keyed with the client's public key (the key-confusion
+    // attack).
+    let unsigned = format!("{}.{payload}.", header_b64(json!({"alg": "none"})));
+    let hs_input = format!(
+        "{}.{payload}",
+        header_b64(json!({"alg": "HS256", "kid": "rsa-1"}))
+    );
+    let hs_key = hmac::Key::new(hmac::HMAC_SHA256, keys.rsa.jwk().to_string().as_bytes());
+    let hs256 = format!(
+        "{hs_input}.{}",
+        b64(hmac::sign(&hs_key, hs_input.as_bytes()).as_ref())
+    );
+    let stranger = ClientKey::es256(Some("ec-1"));
+    let unknown_kid = ClientKey::es256(Some("ec-9"));
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "expired",
+            with(&|c| {
+                c["iat"] = json!(now - 300);
+                c["exp"] = json!(now - 120);
+            }),
+            "client assertion expired",
+        ),
+        (
+            "exp too far",
+            with(&|c| c["exp"] = json!(now + 3600)),
+            "seconds ahead",
+        ),
+        (
+            "no exp",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("exp");
+            }),
+            "exp is missing",
+        ),
+        (
+            "no jti",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("jti");
+            }),
+            "jti is missing",
+        ),
+        (
+            "nbf ahead",
+            with(&|c| c["nbf"] = json!(now + 120)),
+            "not valid yet",
+        ),
+        (
+            "iat ahead",
+            with(&|c| c["iat"] = json!(now + 120)),
+            "iat is in the future",
+        ),
+        (
+            "another server",
+            with(&|c| c["aud"] = json!("https://other-server.example.com")),
+            "client assertion audience",
+        ),
+        (
+            "no aud",
+            with(&|c| {
+                c.as_object_mut().unwrap().remove("aud");
+            }),
+            "client assertion audience",
+        ),
+        (
+            "iss is not sub",
+            with(&|c| c["iss"] = json!("mallory")),
+            "iss/sub must be the client id",
+        ),
+        (
+            "sub another client, signed by mallory's registered key",
+            keys.mallory.assertion("inline", &issuer),
+            "client assertion signature",
+        ),
+        (
+            "a key not in the JWKS under a registered kid",
+            stranger.assertion("inline", &issuer),
+            "client assertion signature",
+        ),
+        (
+            "unknown kid",
+            unknown_kid.assertion("inline", &issuer),
+            "no key with kid `ec-9` in the client's JWKS",
+        ),
+        ("alg none", unsigned, "alg `none` is not allowed"),
+        ("HS256 with the public key", hs256, "alg `HS256` is not allowed"),
+        (
+            "the key's type does not fit the alg",
+            keys.ec.jws(
+                &json!({"alg": "RS256", "kid": "ec-1"}),
+                &honest(),
+            ),
+            "not usable for RS256",
+        ),
+        ("not a JWT", "abc.def".into(), "compact JWS"),
+        (
+            "no such client",
+            keys.ec.assertion("nobody", &issuer),
+            "no client is registered as `nobody`",
+        ),
+    ];
+    for (name, assertion, says) in cases {
+        let reply = token(&server, &assertion).await;
+        reply.assert_error(401, "invalid_client");
+        let description = reply.json["error_description"].as_str().unwrap();
+        assert!(description.contains(says), "{name}: {description}");
+    }
+    // client_id beside the assertion must be its sub.
+    let reply = post_assertion(
+        &server,
+        "/token",
+        &keys.ec.assertion("inline", &issuer),
+        &[("grant_type", "client_credentials"), ("client_id", "mallory")],
+    )
+    .await;
+    assert_refused(&reply, 401, "invalid_client", "iss/sub must be the client id");
+    // The assertion type is checked, and goes with the assertion.
+    let wrong_type = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+                ("client_assertion", &keys.ec.assertion("inline", &issuer)),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&wrong_type, 401, "invalid_client", "is not supported");
+    let no_type = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion", &keys.ec.assertion("inline", &issuer)),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&no_type, 400, "invalid_request", "go together");
+}
+
+async fn a_replayed_assertion_is_refused(backend: Backend) {
+    let keys = Keys::new();
+    let server = inline_server(backend, &keys).await;
+    let assertion = keys.ec.assertion("inline", &server.url);
+    assert_eq!(token(&server, &assertion).await.status, 200);
+    let replayed = token(&server, &assertion).await;
+    assert_refused(
+        &replayed,
+        401,
+        "invalid_client",
+        "client assertion jti already used",
+    );
+    // At another endpoint too: the jti is the client's, not the endpoint's.
+    let elsewhere = post_assertion(&server, "/revoke", &assertion, &[("token", "x")]).await;
+    assert_refused(&elsewhere, 401, "invalid_client", "jti already used");
+    // Another client may use the same jti.
+    let mut claims = claims("mallory", &server.url);
+    claims["jti"] = client_keys::claims("x", "y")["jti"].clone();
+    let first = token(&server, &keys.mallory.assertion_with(&claims)).await;
+    assert_eq!(first.status, 200, "{}", first.json);
+    let mut inline_claims = client_keys::claims("inline", &server.url);
+    inline_claims["jti"] = claims["jti"].clone();
+    let same_jti = token(&server, &keys.ec.assertion_with(&inline_claims)).await;
+    assert_eq!(same_jti.status, 200, "{}", same_jti.json);
+}
+
+async fn one_method_per_request_and_the_registered_one(backend: Backend) {
+    let keys = Keys::new();
+    let server = inline_server(backend, &keys).await;
+    let issuer = server.url.clone();
+    // An assertion and a secret together.
+    let with_basic = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .basic_auth("inline", Some("whatever"))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_assertion_type", JWT_BEARER),
+                ("client_assertion", &keys.ec.assertion("inline", &issuer)),
+            ])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&with_basic, 400, "invalid_request", "exactly one");
+    let with_post = post_assertion(
+        &server,
+        "/token",
+        &keys.ec.assertion("inline", &issuer),
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "inline"),
+            ("client_secret", "whatever"),
+        ],
+    )
+    .await;
+    assert_refused(&with_post, 400, "invalid_request", "exactly one");
+    // A private_key_jwt client sending a secret, or nothing.
+    let secret = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .basic_auth("inline", Some("guess"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(
+        &secret,
+        401,
+        "invalid_client",
+        "client_secret_basic was used but the client is registered for private_key_jwt",
+    );
+    let bare = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .form(&[("grant_type", "client_credentials"), ("client_id", "inline")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_refused(&bare, 401, "invalid_client", "no client assertion was sent");
+    // A secret client sending an assertion (signed by any key: the method is refused first).
+    let reverse = token(&server, &keys.ec.assertion("secretive", &issuer)).await;
+    assert_refused(
+        &reverse,
+        401,
+        "invalid_client",
+        "private_key_jwt was used but the client is registered for client_secret_basic",
+    );
+}
+
+for_each_backend!(
+    every_algorithm_authenticates_at_every_endpoint,
+    every_forged_assertion_is_refused,
+    a_replayed_assertion_is_refused,
+    one_method_per_request_and_the_registered_one,
+);
+
+/// A server on a manual clock with `clients`, settings changed by `configure`.
+async fn clocked_server(
+    clock: &ManualClock,
+    clients: Vec<ClientConfig>,
+    configure: impl FnOnce(&mut Settings),
+) -> TestServer {
+    let mut options = Options::new(Backend::Memory).clients(clients);
+    options.clock = Some(clock.clone());
+    TestServer::start_with(options, configure).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_uri_is_cached_and_refetched_for_a_new_kid_at_most_once_a_minute() {
+    let first = ClientKey::es256(Some("k1"));
+    let second = ClientKey::es256(Some("k2"));
+    let jwks = JwksServer::start(&client_keys::jwks(&[&first])).await;
+    let clock = now_clock();
+    let client = pkjwt_client("remote", None, Some(jwks.url.clone()));
+    let server = clocked_server(&clock, vec![client], |_| {}).await;
+    let assertion = |key: &ClientKey| {
+        key.assertion_with(&claims_at("remote", &server.url, clock.now_secs()))
+    };
+
+    assert_eq!(token(&server, &assertion(&first)).await.status, 200);
+    assert_eq!(token(&server, &assertion(&first)).await.status, 200);
+    assert_eq!(jwks.hits(), 1, "the key set is cached");
+
+    // The client rotates in k2 right after ferrid fetched: the refetch waits for the minute.
+    jwks.serve(client_keys::jwks(&[&first, &second]).to_string());
+    let early = token(&server, &assertion(&second)).await;
+    assert_refused(&early, 401, "invalid_client", "no key with kid `k2`");
+    assert_eq!(jwks.hits(), 1);
+    clock.advance(Duration::from_secs(61));
+    let rotated = token(&server, &assertion(&second)).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.json);
+    assert_eq!(jwks.hits(), 2, "an unknown kid refetches the key set");
+
+    // A stream of forged kids costs one fetch a minute.
+    for kid in ["forged-1", "forged-2", "forged-3"] {
+        let forged = ClientKey::es256(Some(kid));
+        let reply = token(&server, &assertion(&forged)).await;
+        assert_refused(&reply, 401, "invalid_client", "no key with kid");
+    }
+    assert_eq!(jwks.hits(), 2);
+    clock.advance(Duration::from_secs(61));
+    let forged = ClientKey::es256(Some("forged-4"));
+    let reply = token(&server, &assertion(&forged)).await;
+    assert_refused(&reply, 401, "invalid_client", "no key with kid");
+    assert_eq!(jwks.hits(), 3);
+
+    // The cache expires (jwks_cache_secs, 600 by default): the next assertion refetches.
+    clock.advance(Duration::from_secs(601));
+    assert_eq!(token(&server, &assertion(&first)).await.status, 200);
+    assert_eq!(jwks.hits(), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jwks_uri_too_big_or_too_slow_is_refused() {
+    let key = ClientKey::es256(Some("k1"));
+    let big = JwksServer::start(&client_keys::jwks(&[&key])).await;
+    let padding = "x".repeat(70 * 1024);
+    big.serve(json!({"keys": [key.jwk()], "padding": padding}).to_string());
+    let slow = JwksServer::start(&client_keys::jwks(&[&key])).await;
+    slow.delay(Duration::from_secs(3));
+    let broken = JwksServer::start(&client_keys::jwks(&[&key])).await;
+    broken.serve("{\"keys\": [{\"kty\": \"EC\", \"d\": \"secret\"}]}".into());
+    let clients = vec![
+        pkjwt_client("big", None, Some(big.url.clone())),
+        pkjwt_client("slow", None, Some(slow.url.clone())),
+        pkjwt_client("broken", None, Some(broken.url.clone())),
+    ];
+    let clock = now_clock();
+    let server = clocked_server(&clock, clients, |settings| {
+        settings.private_key_jwt.jwks_fetch_timeout_ms = 300;
+    })
+    .await;
+    let assertion = |client: &str| {
+        key.assertion_with(&claims_at(client, &server.url, clock.now_secs()))
+    };
+    let reply = token(&server, &assertion("big")).await;
+    assert_refused(&reply, 401, "invalid_client", "larger than 65536 bytes");
+    let started = std::time::Instant::now();
+    let reply = token(&server, &assertion("slow")).await;
+    assert_refused(&reply, 401, "invalid_client", "no answer within 300 ms");
+    assert!(started.elapsed() < Duration::from_secs(2), "the timeout holds");
+    let reply = token(&server, &assertion("broken")).await;
+    assert_refused(&reply, 401, "invalid_client", "private member `d`");
+    // A failed fetch is not retried at once: the next attempt waits for the minute.
+    let reply = token(&server, &assertion("slow")).await;
+    assert_refused(&reply, 401, "invalid_client", "at most once every 60 seconds");
+    assert_eq!(slow.hits(), 1);
+}
+
+#[test]
+fn registrations_with_unsafe_keys_are_refused_naming_the_field() {
+    let key = ClientKey::es256(Some("k1"));
+    let mut private = key.jwk();
+    private["d"] = json!("c2VjcmV0");
+    type Change = fn(&mut ClientConfig, &Value, &Value);
+    let cases: [(Change, &str, &str); 6] = [
+        (
+            |c, _, _| c.jwks_uri = Some("http://keys.example.com/jwks.json".into()),
+            "clients[0].jwks_uri",
+            "plain http only on a loopback host",
+        ),
+        (
+            |c, _, private| c.jwks = Some(json!({"keys": [private]})),
+            "clients[0].jwks",
+            "private member `d`",
+        ),
+        (
+            |c, _, _| c.jwks = Some(json!({"keys": [{"kty": "oct", "k": "c2VjcmV0"}]})),
+            "clients[0].jwks",
+            "symmetric",
+        ),
+        (
+            |c, jwk, _| {
+                c.jwks = Some(json!({"keys": [jwk]}));
+                c.jwks_uri = Some("https://keys.example.com/jwks.json".into());
+            },
+            "clients[0].jwks",
+            "not both",
+        ),
+        (
+            |c, _, _| c.jwks = None,
+            "clients[0].jwks",
+            "needs its public keys",
+        ),
+        (
+            |c, _, _| c.secret = Some("s3cret".to_owned().into()),
+            "clients[0].secret",
+            "has no secret",
+        ),
+    ];
+    let public = key.jwk();
+    for (change, field, says) in cases {
+        let mut client = pkjwt_client("c", Some(json!({"keys": [public.clone()]})), None);
+        change(&mut client, &public, &private);
+        let settings = Settings {
+            clients: vec![client],
+            ..Settings::default()
+        };
+        let err = settings.validate().unwrap_err();
+        assert_eq!(err.key, field, "{err}");
+        assert!(err.message.contains(says), "{err}");
+    }
+    // Loopback http is fine (local development and these tests).
+    let local = pkjwt_client("c", None, Some("http://127.0.0.1:9/jwks.json".into()));
+    let settings = Settings {
+        clients: vec![local],
+        ..Settings::default()
+    };
+    settings.validate().unwrap();
+}
