@@ -521,7 +521,10 @@ fn registrations_with_unsafe_keys_are_refused_naming_the_field() {
     type Change = fn(&mut ClientConfig, &Value, &Value);
     let cases: [(Change, &str, &str); 6] = [
         (
-            |c, _, _| c.jwks_uri = Some("http://keys.example.com/jwks.json".into()),
+            |c, _, _| {
+                c.jwks = None;
+                c.jwks_uri = Some("http://keys.example.com/jwks.json".into());
+            },
             "clients[0].jwks_uri",
             "plain http only on a loopback host",
         ),
