@@ -81,10 +81,9 @@ impl PrivateKeyJwtSettings {
             ),
         ];
         match checks.into_iter().find(|(_, ok, _)| !ok) {
-            Some((key, _, message)) => Err(ConfigError::new(
-                format!("private_key_jwt.{key}"),
-                message,
-            )),
+            Some((key, _, message)) => {
+                Err(ConfigError::new(format!("private_key_jwt.{key}"), message))
+            }
             None => Ok(()),
         }
     }

@@ -83,37 +83,36 @@ pub async fn authenticate(
         }
         return authenticate_assertion(ctx, client_id, jwt.expose(), &endpoint_urls).await;
     }
-    let (client_id, secret, used) = match (basic, client_id, client_secret) {
-        (Some(_), _, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "client credentials were sent both in the Authorization header and in the \
+    let (client_id, secret, used) =
+        match (basic, client_id, client_secret) {
+            (Some(_), _, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "client credentials were sent both in the Authorization header and in the \
                  request body; use exactly one method",
-            ))
-        }
-        (Some(basic), Some(body_id), None) if body_id != basic.client_id => {
-            return Err(OAuthError::invalid_request(
-                "client_id in the body differs from the client in the Authorization header",
-            ))
-        }
-        (Some(basic), _, None) => (
-            basic.client_id,
-            Some(basic.client_secret),
-            AuthMethod::ClientSecretBasic,
-        ),
-        (None, Some(id), Some(secret)) => (id, Some(secret), AuthMethod::ClientSecretPost),
-        (None, Some(id), None) => (id, None, AuthMethod::None),
-        (None, None, Some(_)) => {
-            return Err(OAuthError::invalid_request(
-                "client_secret was sent without client_id",
-            ))
-        }
-        (None, None, None) => {
-            return Err(OAuthError::invalid_client(
+                ))
+            }
+            (Some(basic), Some(body_id), None) if body_id != basic.client_id => {
+                return Err(OAuthError::invalid_request(
+                    "client_id in the body differs from the client in the Authorization header",
+                ))
+            }
+            (Some(basic), _, None) => (
+                basic.client_id,
+                Some(basic.client_secret),
+                AuthMethod::ClientSecretBasic,
+            ),
+            (None, Some(id), Some(secret)) => (id, Some(secret), AuthMethod::ClientSecretPost),
+            (None, Some(id), None) => (id, None, AuthMethod::None),
+            (None, None, Some(_)) => {
+                return Err(OAuthError::invalid_request(
+                    "client_secret was sent without client_id",
+                ))
+            }
+            (None, None, None) => return Err(OAuthError::invalid_client(
                 "client authentication is required: send HTTP Basic credentials, client_id and \
                  client_secret in the body, or a client_assertion",
-            ))
-        }
-    };
+            )),
+        };
     let client = registered(ctx, &client_id).await?;
     check_method(&client, used)?;
     if let Some(secret) = secret {

@@ -182,7 +182,10 @@ mod tests {
             profile: Some("fapi2".into()),
             ..ClientMetadata::default()
         };
-        assert_eq!(resolve(&metadata).unwrap_err().0, "token_endpoint_auth_method");
+        assert_eq!(
+            resolve(&metadata).unwrap_err().0,
+            "token_endpoint_auth_method"
+        );
         assert_eq!(field(|c| c.profile = Some("fapi1".into())), "profile");
     }
 

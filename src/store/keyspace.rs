@@ -158,7 +158,10 @@ pub fn dpop_proof(jkt: &str, jti: &str) -> String {
 /// absent, by the digest of the client id and the assertion's `jti`: a `jti` is unique per
 /// client, and the marker's size does not depend on what the client chose.
 pub fn client_assertion(client_id: &str, jti: &str) -> String {
-    format!("assertion-jti:{{{}}}", digest(&format!("{client_id}:{jti}")))
+    format!(
+        "assertion-jti:{{{}}}",
+        digest(&format!("{client_id}:{jti}"))
+    )
 }
 
 /// A user record, by stable user id (`sub`).

@@ -42,7 +42,12 @@ async fn post_assertion(
         ("client_assertion_type", JWT_BEARER),
         ("client_assertion", assertion),
     ]);
-    let response = http().post(server.at(path)).form(&form).send().await.unwrap();
+    let response = http()
+        .post(server.at(path))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
     Reply::from(response).await
 }
 
@@ -59,7 +64,10 @@ async fn token(server: &TestServer, assertion: &str) -> Reply {
 fn assert_refused(reply: &Reply, status: u16, error: &str, says: &str) {
     reply.assert_error(status, error);
     let description = reply.json["error_description"].as_str().unwrap();
-    assert!(description.contains(says), "expected `{says}` in: {description}");
+    assert!(
+        description.contains(says),
+        "expected `{says}` in: {description}"
+    );
 }
 
 /// The keys of `inline`: one per algorithm family, each with a `kid`.
@@ -107,7 +115,10 @@ async fn every_algorithm_authenticates_at_every_endpoint(backend: Backend) {
         assert_eq!(reply.status, 200, "{}: {}", key.alg(), reply.json);
     }
     // The token endpoint's URL, or an array naming the issuer, are audiences too.
-    for aud in [json!(token_url), json!(["https://elsewhere.example", issuer])] {
+    for aud in [
+        json!(token_url),
+        json!(["https://elsewhere.example", issuer]),
+    ] {
         let mut claims = claims("inline", &issuer);
         claims["aud"] = aud;
         let reply = token(&server, &keys.ec.assertion_with(&claims)).await;
@@ -128,7 +139,9 @@ async fn every_algorithm_authenticates_at_every_endpoint(backend: Backend) {
     assert_eq!(reply.status, 200, "{}", reply.json);
 
     let access = text(
-        &token(&server, &keys.ec.assertion("inline", &issuer)).await.json,
+        &token(&server, &keys.ec.assertion("inline", &issuer))
+            .await
+            .json,
         "access_token",
     );
     let introspect_url = server.at("/introspect");
@@ -257,13 +270,15 @@ async fn every_forged_assertion_is_refused(backend: Backend) {
             "no key with kid `ec-9` in the client's JWKS",
         ),
         ("alg none", unsigned, "alg `none` is not allowed"),
-        ("HS256 with the public key", hs256, "alg `HS256` is not allowed"),
+        (
+            "HS256 with the public key",
+            hs256,
+            "alg `HS256` is not allowed",
+        ),
         (
             "the key's type does not fit the alg",
-            keys.ec.jws(
-                &json!({"alg": "RS256", "kid": "ec-1"}),
-                &honest(),
-            ),
+            keys.ec
+                .jws(&json!({"alg": "RS256", "kid": "ec-1"}), &honest()),
             "not usable for RS256",
         ),
         ("not a JWT", "abc.def".into(), "compact JWS"),
@@ -284,17 +299,28 @@ async fn every_forged_assertion_is_refused(backend: Backend) {
         &server,
         "/token",
         &keys.ec.assertion("inline", &issuer),
-        &[("grant_type", "client_credentials"), ("client_id", "mallory")],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "mallory"),
+        ],
     )
     .await;
-    assert_refused(&reply, 401, "invalid_client", "iss/sub must be the client id");
+    assert_refused(
+        &reply,
+        401,
+        "invalid_client",
+        "iss/sub must be the client id",
+    );
     // The assertion type is checked, and goes with the assertion.
     let wrong_type = Reply::from(
         http()
             .post(server.at("/token"))
             .form(&[
                 ("grant_type", "client_credentials"),
-                ("client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:saml2-bearer"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:saml2-bearer",
+                ),
                 ("client_assertion", &keys.ec.assertion("inline", &issuer)),
             ])
             .send()
@@ -396,7 +422,10 @@ async fn one_method_per_request_and_the_registered_one(backend: Backend) {
     let bare = Reply::from(
         http()
             .post(server.at("/token"))
-            .form(&[("grant_type", "client_credentials"), ("client_id", "inline")])
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "inline"),
+            ])
             .send()
             .await
             .unwrap(),
@@ -439,9 +468,8 @@ async fn a_jwks_uri_is_cached_and_refetched_for_a_new_kid_at_most_once_a_minute(
     let clock = now_clock();
     let client = pkjwt_client("remote", None, Some(jwks.url.clone()));
     let server = clocked_server(&clock, vec![client], |_| {}).await;
-    let assertion = |key: &ClientKey| {
-        key.assertion_with(&claims_at("remote", &server.url, clock.now_secs()))
-    };
+    let assertion =
+        |key: &ClientKey| key.assertion_with(&claims_at("remote", &server.url, clock.now_secs()));
 
     assert_eq!(token(&server, &assertion(&first)).await.status, 200);
     assert_eq!(token(&server, &assertion(&first)).await.status, 200);
@@ -496,20 +524,27 @@ async fn a_jwks_uri_too_big_or_too_slow_is_refused() {
         settings.private_key_jwt.jwks_fetch_timeout_ms = 300;
     })
     .await;
-    let assertion = |client: &str| {
-        key.assertion_with(&claims_at(client, &server.url, clock.now_secs()))
-    };
+    let assertion =
+        |client: &str| key.assertion_with(&claims_at(client, &server.url, clock.now_secs()));
     let reply = token(&server, &assertion("big")).await;
     assert_refused(&reply, 401, "invalid_client", "larger than 65536 bytes");
     let started = std::time::Instant::now();
     let reply = token(&server, &assertion("slow")).await;
     assert_refused(&reply, 401, "invalid_client", "no answer within 300 ms");
-    assert!(started.elapsed() < Duration::from_secs(2), "the timeout holds");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the timeout holds"
+    );
     let reply = token(&server, &assertion("broken")).await;
     assert_refused(&reply, 401, "invalid_client", "private member `d`");
     // A failed fetch is not retried at once: the next attempt waits for the minute.
     let reply = token(&server, &assertion("slow")).await;
-    assert_refused(&reply, 401, "invalid_client", "at most once every 60 seconds");
+    assert_refused(
+        &reply,
+        401,
+        "invalid_client",
+        "at most once every 60 seconds",
+    );
     assert_eq!(slow.hits(), 1);
 }
 

@@ -102,7 +102,9 @@ pub fn parse(assertion: &str) -> Result<Unverified<'_>, OAuthError> {
     };
     let header: Header = decode_part(header_part, "header")?;
     if header.crit.is_some() {
-        return Err(invalid("crit header names extensions ferrid does not understand"));
+        return Err(invalid(
+            "crit header names extensions ferrid does not understand",
+        ));
     }
     let alg_name = header.alg.unwrap_or_default();
     // RFC 7523 §3 (9): a digital signature; `none` and HMAC (a shared secret ferrid does not

@@ -192,7 +192,9 @@ mod tests {
     fn without_a_kid_the_keys_tried_are_bounded() {
         let keys: Vec<Value> = (0..10).map(|i| ec_key(&i.to_string())).collect();
         let set = ClientKeySet::parse(&json!({ "keys": keys })).unwrap();
-        let tried = set.candidates(ProofAlgorithm::Es256, "ES256", None).unwrap();
+        let tried = set
+            .candidates(ProofAlgorithm::Es256, "ES256", None)
+            .unwrap();
         assert_eq!(tried.len(), MAX_TRIED);
     }
 }

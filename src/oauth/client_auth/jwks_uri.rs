@@ -79,9 +79,9 @@ impl JwksCache {
         }
         match (&slot.keys, &slot.last_error) {
             (Some(keys), _) if fresh(&slot) => Ok(keys.clone()),
-            (_, Some(err)) if wanted && allowed => Err(format!(
-                "the client's jwks_uri could not be fetched: {err}"
-            )),
+            (_, Some(err)) if wanted && allowed => {
+                Err(format!("the client's jwks_uri could not be fetched: {err}"))
+            }
             (_, Some(err)) => Err(format!(
                 "the client's jwks_uri could not be fetched: {err}; it is tried again at most \
                  once every {} seconds",
@@ -116,7 +116,11 @@ impl JwksCache {
             .map_err(Clone::clone)
     }
 
-    async fn fetch(&self, settings: &PrivateKeyJwtSettings, uri: &str) -> Result<ClientKeySet, String> {
+    async fn fetch(
+        &self,
+        settings: &PrivateKeyJwtSettings,
+        uri: &str,
+    ) -> Result<ClientKeySet, String> {
         let url = url::Url::parse(uri).map_err(|_| format!("`{uri}` is not a URL"))?;
         // Checked at registration too; a record from before that check must not reach further.
         match url.scheme() {
@@ -166,7 +170,8 @@ impl JwksCache {
         }
         let jwks: serde_json::Value =
             serde_json::from_slice(&body).map_err(|_| "the answer is not JSON".to_owned())?;
-        ClientKeySet::parse(&jwks).map_err(|err| format!("the answer is not a usable JWK Set: {err}"))
+        ClientKeySet::parse(&jwks)
+            .map_err(|err| format!("the answer is not a usable JWK Set: {err}"))
     }
 }
 

@@ -7,7 +7,9 @@ use crate::error::ErrorCode;
 async fn store_with(configs: &[ClientConfig]) -> Arc<Context> {
     let test = crate::test_support::context(|_| {});
     let store = test.ctx.store();
-    crate::store::provisioned::mark(store, "test").await.unwrap();
+    crate::store::provisioned::mark(store, "test")
+        .await
+        .unwrap();
     for config in configs {
         clients::upsert(store, &config.to_client_alone().unwrap())
             .await

@@ -46,9 +46,7 @@ impl AuthMethod {
 
     /// Parses an RFC 7591 `token_endpoint_auth_method`; `None` for one ferrid does not serve.
     pub fn parse(name: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|method| method.as_str() == name)
+        Self::ALL.into_iter().find(|method| method.as_str() == name)
     }
 
     /// Every method ferrid serves, as discovery lists them.
