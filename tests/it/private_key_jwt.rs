@@ -447,6 +447,7 @@ for_each_backend!(
     every_forged_assertion_is_refused,
     a_replayed_assertion_is_refused,
     one_method_per_request_and_the_registered_one,
+    the_admin_api_registers_a_private_key_jwt_client_without_a_secret,
 );
 
 /// A server on a manual clock with `clients`, settings changed by `configure`.
@@ -611,4 +612,53 @@ fn registrations_with_unsafe_keys_are_refused_naming_the_field() {
         ..Settings::default()
     };
     settings.validate().unwrap();
+}
+
+async fn the_admin_api_registers_a_private_key_jwt_client_without_a_secret(backend: Backend) {
+    let server = crate::common::admin::server(backend, vec![]).await;
+    let admin = crate::common::admin::Admin::new(&server).await;
+    let key = ClientKey::es256(Some("k1"));
+    let created = admin
+        .post(
+            "/admin/clients",
+            json!({
+                "client_id": "signed",
+                "grant_types": ["client_credentials"],
+                "token_endpoint_auth_method": "private_key_jwt",
+                "jwks": client_keys::jwks(&[&key]),
+            }),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    assert!(
+        created.json.get("client_secret").is_none(),
+        "{}",
+        created.json
+    );
+    let reply = token(&server, &key.assertion("signed", &server.url)).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    // A private key, or a plain-http jwks_uri on another host, is refused naming the field.
+    let mut private = key.jwk();
+    private["d"] = json!("c2VjcmV0");
+    for (body, field) in [
+        (json!({"jwks": {"keys": [private]}}), "jwks"),
+        (
+            json!({"jwks_uri": "http://keys.example.com/jwks.json"}),
+            "jwks_uri",
+        ),
+    ] {
+        let mut registration = json!({
+            "grant_types": ["client_credentials"],
+            "token_endpoint_auth_method": "private_key_jwt",
+        });
+        for (name, value) in body.as_object().unwrap() {
+            registration[name] = value.clone();
+        }
+        let refused = admin.post("/admin/clients", registration).await;
+        assert_eq!(refused.status, 400, "{}", refused.json);
+        let description = refused.json["error_description"]
+            .as_str()
+            .unwrap_or_default();
+        assert!(description.contains(field), "{}", refused.json);
+    }
 }
