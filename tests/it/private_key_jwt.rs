@@ -662,3 +662,31 @@ async fn the_admin_api_registers_a_private_key_jwt_client_without_a_secret(backe
         assert!(description.contains(field), "{}", refused.json);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_outage_answers_503_not_a_verdict_on_the_assertion() {
+    let redis = crate::common::RedisServer::start();
+    let key = ClientKey::es256(Some("k1"));
+    let options = Options {
+        redis: Some(crate::common::RedisTarget {
+            url: redis.url(),
+            prefix: "ferrid-pkjwt-outage:".into(),
+        }),
+        ..Options::new(Backend::Redis).clients(vec![pkjwt_client(
+            "signed",
+            Some(client_keys::jwks(&[&key])),
+            None,
+        )])
+    };
+    let server = TestServer::start_with(options, |_| {}).await;
+    assert_eq!(
+        token(&server, &key.assertion("signed", &server.url))
+            .await
+            .status,
+        200
+    );
+    redis.pause();
+    let reply = token(&server, &key.assertion("signed", &server.url)).await;
+    reply.assert_error(503, "temporarily_unavailable");
+    redis.resume();
+}
