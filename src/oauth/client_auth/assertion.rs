@@ -48,7 +48,7 @@ pub struct Verified {
 }
 
 /// A parsed, not yet verified assertion.
-#[derive(Debug)]
+// No `Debug`: with its signature it is the assertion, a credential until it expires.
 pub struct Unverified<'a> {
     alg: ProofAlgorithm,
     alg_name: String,
@@ -65,7 +65,7 @@ struct Header {
     crit: Option<Value>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 struct Claims {
     iss: Option<Value>,
     sub: Option<Value>,
@@ -251,5 +251,121 @@ fn describe(value: Option<&str>) -> String {
     match value {
         Some(value) => format!("`{value}`"),
         None => "missing".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    const NOW: u64 = 1_700_000_000;
+
+    fn expected(audiences: &[String]) -> Expected<'_> {
+        Expected {
+            client_id: "c",
+            audiences,
+            now: NOW,
+            max_lifetime_secs: 300,
+            clock_skew_secs: 30,
+        }
+    }
+
+    fn claims(change: impl FnOnce(&mut Value)) -> Claims {
+        let mut value = json!({
+            "iss": "c", "sub": "c", "aud": "https://issuer", "exp": NOW + 60, "jti": "j",
+        });
+        change(&mut value);
+        serde_json::from_value(value).unwrap()
+    }
+
+    fn check(change: impl FnOnce(&mut Value)) -> Result<Verified, String> {
+        let audiences = [
+            "https://issuer".to_owned(),
+            "https://issuer/token".to_owned(),
+        ];
+        check_claims(&claims(change), &expected(&audiences))
+            .map_err(|err| err.description().unwrap_or_default().to_owned())
+    }
+
+    #[test]
+    fn the_time_claims_allow_the_skew_and_no_more() {
+        assert!(check(|c| c["exp"] = json!(NOW - 30)).is_ok());
+        assert!(check(|c| c["exp"] = json!(NOW - 31))
+            .unwrap_err()
+            .contains("client assertion expired"));
+        assert!(check(|c| c["exp"] = json!(NOW + 330)).is_ok());
+        assert!(check(|c| c["exp"] = json!(NOW + 331))
+            .unwrap_err()
+            .contains("seconds ahead"));
+        assert!(check(|c| c["nbf"] = json!(NOW + 30)).is_ok());
+        assert!(check(|c| c["nbf"] = json!(NOW + 31)).is_err());
+        assert!(check(|c| c["iat"] = json!(NOW + 31)).is_err());
+        assert!(check(|c| c["exp"] = json!("soon"))
+            .unwrap_err()
+            .contains("exp is not a number"));
+    }
+
+    #[test]
+    fn aud_may_be_a_string_or_an_array_naming_ferrid() {
+        assert!(check(|c| c["aud"] = json!("https://issuer/token")).is_ok());
+        assert!(check(|c| c["aud"] = json!(["https://x", "https://issuer"])).is_ok());
+        assert!(check(|c| c["aud"] = json!(["https://x"]))
+            .unwrap_err()
+            .contains("client assertion audience"));
+        assert!(check(|c| c["aud"] = json!(7)).is_err());
+    }
+
+    #[test]
+    fn iss_sub_and_jti_are_required() {
+        for change in [
+            (|c: &mut Value| c["iss"] = json!("d")) as fn(&mut Value),
+            |c| c["sub"] = json!("d"),
+            |c| {
+                c.as_object_mut().unwrap().remove("iss");
+            },
+        ] {
+            assert!(check(change)
+                .unwrap_err()
+                .contains("iss/sub must be the client id"));
+        }
+        assert!(check(|c| c["jti"] = json!(""))
+            .unwrap_err()
+            .contains("jti is missing"));
+        assert!(check(|c| c["jti"] = json!("j".repeat(257))).is_err());
+    }
+
+    #[test]
+    fn malformed_assertions_are_refused_before_any_key_is_looked_up() {
+        let b64 = |v: Value| URL_SAFE_NO_PAD.encode(v.to_string());
+        let payload = b64(json!({"sub": "c"}));
+        for (assertion, says) in [
+            (
+                format!("{}.{payload}.", b64(json!({"alg": "none"}))),
+                "`none`",
+            ),
+            (
+                format!("{}.{payload}.c2ln", b64(json!({"alg": "HS256"}))),
+                "`HS256`",
+            ),
+            (format!("{}.{payload}.c2ln", b64(json!({}))), "alg ``"),
+            (
+                format!(
+                    "{}.{payload}.c2ln",
+                    b64(json!({"alg": "ES256", "crit": ["x"]}))
+                ),
+                "crit",
+            ),
+            ("a.b".to_owned(), "compact JWS"),
+            ("!!.b.c".to_owned(), "header is not base64url"),
+            ("x".repeat(MAX_ASSERTION_LEN + 1), "longer than"),
+        ] {
+            let err = parse(&assertion)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(err.contains(says), "{says}: {err}");
+        }
     }
 }
