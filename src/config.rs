@@ -30,6 +30,7 @@ mod keys;
 mod log;
 mod metrics;
 mod par;
+mod private_key_jwt;
 mod secrets;
 mod tls;
 
@@ -41,6 +42,7 @@ pub use keys::KeySettings;
 pub use log::LogSettings;
 pub use metrics::MetricsSettings;
 pub use par::ParSettings;
+pub use private_key_jwt::PrivateKeyJwtSettings;
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -77,6 +79,7 @@ pub struct Settings {
     pub scopes: Vec<ScopeConfig>,
     pub dpop: DpopSettings,
     pub par: ParSettings,
+    pub private_key_jwt: PrivateKeyJwtSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -182,6 +185,7 @@ impl Default for Settings {
             scopes: Vec::new(),
             dpop: DpopSettings::default(),
             par: ParSettings::default(),
+            private_key_jwt: PrivateKeyJwtSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -437,6 +441,7 @@ impl Settings {
         self.log.validate()?;
         self.metrics.validate(&self.bind)?;
         self.dpop.validate()?;
+        self.private_key_jwt.validate()?;
         clients::validate_scopes(&self.scopes)?;
         clients::validate_clients(&self.clients, &self.scope_catalog(), self.issuer())?;
         crate::users::validate_configs(&self.users)?;

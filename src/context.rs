@@ -12,6 +12,7 @@ use crate::config::Settings;
 use crate::error::OAuthError;
 use crate::keys::live::LiveKeys;
 use crate::keys::KeyRing;
+use crate::oauth::client_auth::jwks_uri::JwksCache;
 use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::DerivedKeys;
 use crate::store::{SharedStore, Store};
@@ -26,6 +27,7 @@ pub struct Context {
     scope_catalog: ScopeCatalog,
     not_ready_reason: ArcSwap<String>,
     store_generation: ArcSwap<String>,
+    client_jwks: JwksCache,
 }
 
 impl Context {
@@ -47,6 +49,7 @@ impl Context {
             scope_catalog,
             not_ready_reason: ArcSwap::from_pointee("starting".to_owned()),
             store_generation: ArcSwap::from_pointee(String::new()),
+            client_jwks: JwksCache::default(),
         }
     }
 
@@ -73,6 +76,11 @@ impl Context {
     /// Keys derived from the system secret for ferrid's own MACs.
     pub fn derived_keys(&self) -> &DerivedKeys {
         &self.derived
+    }
+
+    /// The key sets fetched from clients' `jwks_uri` (private_key_jwt).
+    pub fn client_jwks(&self) -> &JwksCache {
+        &self.client_jwks
     }
 
     /// The current key ring, or 503 while it is not loaded yet.

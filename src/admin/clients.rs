@@ -60,9 +60,14 @@ fn rules(ctx: &Context) -> Rules<'_> {
     }
 }
 
-/// Whether `metadata` registers a public client (one without a secret).
-fn is_public(metadata: &ClientMetadata) -> bool {
-    metadata.token_endpoint_auth_method.as_deref() == Some(AuthMethod::None.as_str())
+/// Whether `metadata` registers a client that authenticates with a secret (the default
+/// `client_secret_basic` or `client_secret_post`); public and `private_key_jwt` clients have none.
+fn uses_secret(metadata: &ClientMetadata) -> bool {
+    metadata
+        .token_endpoint_auth_method
+        .as_deref()
+        .and_then(AuthMethod::parse)
+        .is_none_or(AuthMethod::uses_secret)
 }
 
 fn new_secret() -> Result<SecretString, AdminError> {
@@ -101,7 +106,7 @@ pub async fn create(
         None => URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(AdminError::server)?),
     };
     let secret = new_secret()?;
-    let digest = (!is_public(metadata)).then(|| sha256(secret.expose().as_bytes()));
+    let digest = uses_secret(metadata).then(|| sha256(secret.expose().as_bytes()));
     let mut client = clients::validate(&client_id, metadata, digest, &rules(ctx))?;
     client.created_at = ctx.clock().now_secs();
     if !client_store::create(ctx.store(), &client).await? {
@@ -140,13 +145,13 @@ pub async fn replace(
         if current.from_config {
             return Err(owned_by_config(client_id));
         }
-        let public = is_public(metadata);
+        let with_secret = uses_secret(metadata);
         let secret = match current.secret_sha256() {
-            _ if public => None,
+            _ if !with_secret => None,
             Some(kept) => Some(kept),
             None => Some(fresh_digest),
         };
-        issued = !public && current.secret_sha256().is_none();
+        issued = with_secret && current.secret_sha256().is_none();
         let mut next = clients::validate(client_id, metadata, secret, &rules(ctx))?;
         next.created_at = current.created_at;
         Ok(next)
@@ -182,7 +187,8 @@ pub async fn rotate_secret(
         }
         if !current.has_secret() {
             return Err(AdminError::InvalidRequest(format!(
-                "client `{client_id}` is public: it has no secret to rotate"
+                "client `{client_id}` has no secret to rotate: it authenticates with {}",
+                current.auth_method.as_str()
             )));
         }
         Ok(current.with_secret_sha256(Some(digest)))

@@ -86,7 +86,8 @@ pub struct MetadataArgs {
     /// A post-logout redirect URI (repeat for more).
     #[arg(long = "post-logout-redirect-uri")]
     post_logout_redirect_uris: Vec<String>,
-    /// client_secret_basic (default), client_secret_post or none (public).
+    /// client_secret_basic (default), client_secret_post, private_key_jwt (with --jwks-uri; no
+    /// secret is issued) or none (public).
     #[arg(long)]
     token_endpoint_auth_method: Option<String>,
     /// A public client (token_endpoint_auth_method none, no secret).

@@ -42,6 +42,9 @@ pub struct ClientConfig {
     pub introspect_any_token: bool,
     /// Browser origins (`https://app.example.com`) allowed to call ferrid for this client.
     pub allowed_cors_origins: Vec<String>,
+    /// The client's public keys (RFC 7591 `jwks`, a JWK Set) for `private_key_jwt`; not with
+    /// `jwks_uri`.
+    pub jwks: Option<serde_json::Value>,
     /// Where the client publishes its public keys (RFC 7591 `jwks_uri`).
     pub jwks_uri: Option<String>,
     /// RFC 9449 §5.2: every token request must carry a DPoP proof (access tokens are always
@@ -81,7 +84,7 @@ impl ClientConfig {
             response_types: None,
             scope: Some(self.scopes.join(" ")),
             token_endpoint_auth_method: Some(method),
-            jwks: None,
+            jwks: self.jwks.clone(),
             jwks_uri: self.jwks_uri.clone(),
             allowed_cors_origins: self.allowed_cors_origins.clone(),
             default_scope: self.default_scopes.as_ref().map(|scopes| scopes.join(" ")),
@@ -136,9 +139,18 @@ impl ClientConfig {
                 "`none` is for public clients, and public clients must use `none`".into(),
             );
         }
+        let parsed = AuthMethod::parse(method.unwrap_or_default());
         match (self.public, secret.is_some()) {
             (true, true) => return fail("secret", "a public client has no secret".into()),
-            (false, false) if AuthMethod::parse(method.unwrap_or_default()).is_some() => {
+            (false, true) if parsed == Some(AuthMethod::PrivateKeyJwt) => {
+                return fail(
+                    "secret",
+                    "a private_key_jwt client has no secret; it signs with a key of its `jwks` \
+                     or `jwks_uri`"
+                        .into(),
+                )
+            }
+            (false, false) if parsed.is_some_and(AuthMethod::uses_secret) => {
                 return fail(
                     "secret",
                     "a confidential client needs `secret` or `secret_sha256` (or set \

@@ -11,7 +11,8 @@ use poem::{Request, RequestBody};
 use poem_openapi::registry::{MetaSecurityScheme, Registry};
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-use crate::oauth::client_auth::BasicCredentials;
+use crate::context::Context;
+use crate::oauth::client_auth::{BasicCredentials, ClientCredentials};
 use crate::secret::SecretString;
 
 /// Name of the security scheme in the OpenAPI document.
@@ -45,7 +46,8 @@ impl<'a> ApiExtractor<'a> for ClientAuthorization {
                 description: Some(
                     "client_secret_basic: client_id and client_secret, each form-urlencoded, as \
                      HTTP Basic credentials. Clients registered for client_secret_post send them \
-                     in the body instead; public clients send client_id only.",
+                     in the body instead, private_key_jwt clients send client_assertion_type and \
+                     client_assertion in the body, and public clients send client_id only.",
                 ),
                 name: None,
                 key_in: None,
@@ -79,6 +81,39 @@ impl<'a> ApiExtractor<'a> for ClientAuthorization {
         parse_basic(header)
             .map(|credentials| Self(Some(credentials)))
             .map_err(Into::into)
+    }
+}
+
+/// What a request's body offers to identify its client, beside the `Authorization` header.
+#[derive(Default)]
+pub struct BodyCredentials {
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
+}
+
+/// The credentials of a request to the endpoint at `path`: the header's, the body's, and the
+/// URLs a client assertion's `aud` may name besides the issuer (this endpoint and the token
+/// endpoint, which many client libraries use for every endpoint).
+pub fn credentials(
+    ctx: &Context,
+    path: &str,
+    auth: ClientAuthorization,
+    body: BodyCredentials,
+) -> ClientCredentials {
+    let issuer = ctx.settings().issuer();
+    let mut endpoint_urls = vec![format!("{issuer}{path}")];
+    if path != super::paths::TOKEN {
+        endpoint_urls.push(format!("{issuer}{}", super::paths::TOKEN));
+    }
+    ClientCredentials {
+        basic: auth.0,
+        client_id: body.client_id,
+        client_secret: body.client_secret.map(SecretString::new),
+        client_assertion_type: body.client_assertion_type,
+        client_assertion: body.client_assertion.map(SecretString::new),
+        endpoint_urls,
     }
 }
 

@@ -11,7 +11,7 @@ use poem_openapi::{Object, OpenApi};
 use super::client_auth::ClientAuthorization;
 use super::errors::{oauth_response, NO_CACHE, NO_STORE};
 use super::token_operation::TokenOperationForm;
-use super::ApiTags;
+use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::oauth::access_token::Audience;
 use crate::oauth::introspection::{self, ActiveToken};
@@ -110,7 +110,7 @@ impl IntrospectionApi {
         auth: ClientAuthorization,
         form: Form<TokenOperationForm>,
     ) -> IntrospectResponse {
-        let (credentials, operation) = form.0.split(auth);
+        let (credentials, operation) = form.0.split(&ctx, paths::INTROSPECT, auth);
         match introspection::handle(&ctx, credentials, operation).await {
             Ok(active) => {
                 IntrospectResponse::Ok(Json(active.into()), NO_STORE.into(), NO_CACHE.into())

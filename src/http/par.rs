@@ -11,15 +11,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::authorize::{params_from_pairs, AuthorizeForm};
-use super::client_auth::ClientAuthorization;
+use super::client_auth::{self, BodyCredentials, ClientAuthorization};
 use super::errors::{oauth_response, NO_CACHE, NO_STORE};
 use super::form::FormPairs;
-use super::ApiTags;
+use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::oauth::client_auth::ClientCredentials;
 use crate::oauth::par::{self, PushedRequest};
-use crate::secret::SecretString;
 
 /// A pushed authorization request: the parameters of an authorization request, and the client's
 /// credentials when not sent as HTTP Basic.
@@ -29,6 +27,11 @@ use crate::secret::SecretString;
 pub struct ParForm {
     /// The client secret, for `client_secret_post`.
     pub client_secret: Option<String>,
+    /// For `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// For `private_key_jwt`: a JWT signed with one of the client's registered keys (RFC 7523
+    /// section 3) — `iss` and `sub` the client id, `aud` the issuer, a short `exp`, a unique `jti`.
+    pub client_assertion: Option<String>,
     #[oai(flatten)]
     pub authorization: AuthorizeForm,
 }
@@ -87,18 +90,19 @@ impl ParApi {
         form: FormPairs<ParForm>,
     ) -> ParResponse {
         let params = params_from_pairs(&form.pairs);
-        let client_secret = form
-            .pairs
-            .iter()
-            .find(|(name, _)| name == "client_secret")
-            .map(|(_, secret)| SecretString::new(secret.clone()));
-        // The seam for other client authentication methods (private_key_jwt's
-        // client_assertion): everything the body offers goes into `ClientCredentials`.
-        let credentials = ClientCredentials {
-            basic: auth.0,
-            client_id: params.client_id.clone(),
-            client_secret,
+        let field = |wanted: &str| {
+            form.pairs
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
         };
+        let body = BodyCredentials {
+            client_id: params.client_id.clone(),
+            client_secret: field("client_secret"),
+            client_assertion_type: field("client_assertion_type"),
+            client_assertion: field("client_assertion"),
+        };
+        let credentials = client_auth::credentials(&ctx, paths::PAR, auth, body);
         par::push(&ctx, credentials, params).await.into()
     }
 }

@@ -10,7 +10,7 @@ use poem_openapi::OpenApi;
 use super::client_auth::ClientAuthorization;
 use super::errors::{oauth_response, NO_CACHE, NO_STORE};
 use super::token_operation::TokenOperationForm;
-use super::ApiTags;
+use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::oauth::revocation;
 
@@ -40,7 +40,7 @@ impl RevocationApi {
         auth: ClientAuthorization,
         form: Form<TokenOperationForm>,
     ) -> RevokeResponse {
-        let (credentials, operation) = form.0.split(auth);
+        let (credentials, operation) = form.0.split(&ctx, paths::REVOKE, auth);
         match revocation::handle(&ctx, credentials, operation).await {
             Ok(()) => RevokeResponse::Ok(NO_STORE.into(), NO_CACHE.into()),
             Err(err) => err.into(),

@@ -10,16 +10,14 @@ use poem_openapi::payload::{Form, Json};
 use poem_openapi::{Object, OpenApi};
 use serde::Deserialize;
 
-use super::client_auth::ClientAuthorization;
+use super::client_auth::{self, BodyCredentials, ClientAuthorization};
 use super::dpop::DpopProofs;
 use super::errors::{oauth_response, NO_CACHE, NO_STORE};
 use super::{paths, ApiTags};
 use crate::context::Context;
 use crate::error::OAuthError;
-use crate::oauth::client_auth::ClientCredentials;
 use crate::oauth::dpop::DpopRequest;
 use crate::oauth::grants::{self, TokenParameters, TokenSet};
-use crate::secret::SecretString;
 
 /// Token request parameters (`application/x-www-form-urlencoded`). A parameter sent twice is
 /// `invalid_request`; unknown parameters are ignored (RFC 6749 §3.2).
@@ -39,6 +37,11 @@ pub struct TokenForm {
     pub client_id: Option<String>,
     /// The client secret, for `client_secret_post`.
     pub client_secret: Option<String>,
+    /// For `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// For `private_key_jwt`: a JWT signed with one of the client's registered keys (RFC 7523
+    /// section 3) — `iss` and `sub` the client id, `aud` the issuer, a short `exp`, a unique `jti`.
+    pub client_assertion: Option<String>,
     /// `authorization_code`: the code from the authorization response.
     pub code: Option<String>,
     /// `authorization_code`: the `redirect_uri` of the authorization request.
@@ -58,6 +61,8 @@ impl poem_openapi::types::Example for TokenForm {
             audience: None,
             client_id: None,
             client_secret: None,
+            client_assertion_type: None,
+            client_assertion: None,
             code: None,
             redirect_uri: None,
             code_verifier: None,
@@ -142,8 +147,9 @@ impl TokenApi {
     /// Token endpoint
     ///
     /// Issues access tokens (RFC 6749 §3.2). Authenticate the client with HTTP Basic
-    /// (`client_secret_basic`, the default) or `client_id` + `client_secret` in the body
-    /// (`client_secret_post`), as the client is registered. With a `DPoP` proof header (RFC
+    /// (`client_secret_basic`, the default), `client_id` + `client_secret` in the body
+    /// (`client_secret_post`) or a signed JWT in `client_assertion` (`private_key_jwt`, RFC
+    /// 7523), as the client is registered. With a `DPoP` proof header (RFC
     /// 9449) the access token is bound to the proof's key and `token_type` is `DPoP`. Errors
     /// follow RFC 6749 §5.2 with an `error_description` that says what to fix.
     #[oai(path = "/token", method = "post", operation_id = "token")]
@@ -157,11 +163,13 @@ impl TokenApi {
         form: Form<TokenForm>,
     ) -> TokenResponse {
         let form = form.0;
-        let credentials = ClientCredentials {
-            basic: auth.0,
+        let body = BodyCredentials {
             client_id: form.client_id,
-            client_secret: form.client_secret.map(SecretString::new),
+            client_secret: form.client_secret,
+            client_assertion_type: form.client_assertion_type,
+            client_assertion: form.client_assertion,
         };
+        let credentials = client_auth::credentials(&ctx, paths::TOKEN, auth, body);
         let params = TokenParameters::new([
             ("scope", form.scope),
             ("resource", form.resource),

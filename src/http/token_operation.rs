@@ -4,10 +4,10 @@
 use poem_openapi::Object;
 use serde::Deserialize;
 
-use super::client_auth::ClientAuthorization;
+use super::client_auth::{self, BodyCredentials, ClientAuthorization};
+use crate::context::Context;
 use crate::oauth::client_auth::ClientCredentials;
 use crate::oauth::token_operation::TokenOperation;
-use crate::secret::SecretString;
 
 /// Revocation and introspection parameters (`application/x-www-form-urlencoded`).
 // No `Debug`: it holds a token and the client secret.
@@ -21,16 +21,29 @@ pub struct TokenOperationForm {
     pub client_id: Option<String>,
     /// The client secret, for `client_secret_post`.
     pub client_secret: Option<String>,
+    /// For `private_key_jwt`: `urn:ietf:params:oauth:client-assertion-type:jwt-bearer`.
+    pub client_assertion_type: Option<String>,
+    /// For `private_key_jwt`: a JWT signed with one of the client's registered keys (RFC 7523
+    /// section 3) — `iss` and `sub` the client id, `aud` the issuer, a short `exp`, a unique `jti`.
+    pub client_assertion: Option<String>,
 }
 
 impl TokenOperationForm {
-    /// The client's credentials (header or body) and the operation's parameters.
-    pub fn split(self, auth: ClientAuthorization) -> (ClientCredentials, TokenOperation) {
-        let credentials = ClientCredentials {
-            basic: auth.0,
+    /// The client's credentials (header or body) for the endpoint at `path`, and the
+    /// operation's parameters.
+    pub fn split(
+        self,
+        ctx: &Context,
+        path: &str,
+        auth: ClientAuthorization,
+    ) -> (ClientCredentials, TokenOperation) {
+        let body = BodyCredentials {
             client_id: self.client_id,
-            client_secret: self.client_secret.map(SecretString::new),
+            client_secret: self.client_secret,
+            client_assertion_type: self.client_assertion_type,
+            client_assertion: self.client_assertion,
         };
+        let credentials = client_auth::credentials(ctx, path, auth, body);
         (
             credentials,
             TokenOperation {

@@ -19,6 +19,8 @@ use super::{paths, ApiTags};
 use crate::config::Settings;
 use crate::context::Context;
 use crate::error::DPOP_ALGS;
+use crate::oauth::client_auth::assertion::ASSERTION_ALGS;
+use crate::oauth::clients::AuthMethod;
 use crate::oauth::grants::GrantType;
 use crate::oauth::response_mode::ResponseMode;
 use crate::oidc::claims;
@@ -44,18 +46,24 @@ pub struct ProviderMetadata {
     pub revocation_endpoint: String,
     /// Client authentication methods of the revocation endpoint.
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms of `private_key_jwt` assertions at the revocation endpoint.
+    pub revocation_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// RFC 7662 token introspection.
     pub introspection_endpoint: String,
     /// Client authentication methods of the introspection endpoint.
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms of `private_key_jwt` assertions at the introspection endpoint.
+    pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// OIDC RP-Initiated Logout.
     pub end_session_endpoint: String,
     /// The public signing keys.
     pub jwks_uri: String,
     /// Grant types the token endpoint accepts.
     pub grant_types_supported: Vec<String>,
-    /// Client authentication methods the token endpoint accepts.
+    /// Client authentication methods the token endpoint (and `/par`) accepts.
     pub token_endpoint_auth_methods_supported: Vec<String>,
+    /// Algorithms of `private_key_jwt` assertions (RFC 7523) at the token endpoint.
+    pub token_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// `response_type` values of the authorization endpoint.
     pub response_types_supported: Vec<String>,
     /// `response_mode` values of the authorization endpoint.
@@ -189,14 +197,15 @@ fn matches_etag(if_none_match: Option<&str>, etag: &str) -> bool {
 }
 
 fn auth_methods(with_public: bool) -> Vec<String> {
-    let mut methods = vec![
-        "client_secret_basic".to_owned(),
-        "client_secret_post".to_owned(),
-    ];
-    if with_public {
-        methods.push("none".to_owned());
-    }
-    methods
+    AuthMethod::ALL
+        .into_iter()
+        .filter(|method| with_public || *method != AuthMethod::None)
+        .map(|method| method.as_str().to_owned())
+        .collect()
+}
+
+fn assertion_algs() -> Vec<String> {
+    ASSERTION_ALGS.map(String::from).to_vec()
 }
 
 /// The metadata ferrid publishes for `settings`.
@@ -211,12 +220,15 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         userinfo_endpoint: format!("{issuer}{}", paths::USERINFO),
         revocation_endpoint: format!("{issuer}{}", paths::REVOKE),
         revocation_endpoint_auth_methods_supported: auth_methods(true),
+        revocation_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         introspection_endpoint: format!("{issuer}{}", paths::INTROSPECT),
         introspection_endpoint_auth_methods_supported: auth_methods(false),
+        introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         end_session_endpoint: format!("{issuer}{}", paths::LOGOUT),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
         grant_types_supported: GrantType::all().map(|g| g.as_str().to_owned()).collect(),
         token_endpoint_auth_methods_supported: auth_methods(true),
+        token_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         response_types_supported: vec!["code".into()],
         response_modes_supported: ResponseMode::SUPPORTED.map(String::from).to_vec(),
         scopes_supported: settings.scope_catalog().names(),

@@ -37,7 +37,7 @@ pub async fn handle(
     credentials: ClientCredentials,
     operation: TokenOperation,
 ) -> Result<Option<ActiveToken>, OAuthError> {
-    let client = client_auth::authenticate(ctx.store(), credentials).await?;
+    let client = client_auth::authenticate(ctx, credentials).await?;
     if client.auth_method == AuthMethod::None {
         return Err(OAuthError::invalid_client(
             "introspection requires a confidential client",

@@ -55,8 +55,13 @@ pub async fn push(
     params: AuthorizeParams,
 ) -> Result<PushedRequest, OAuthError> {
     // A body `client_id` naming another client than the Basic credentials is refused here.
-    let client = client_auth::authenticate(ctx.store(), credentials).await?;
-    for name in ["client_id", "client_secret"] {
+    let client = client_auth::authenticate(ctx, credentials).await?;
+    for name in [
+        "client_id",
+        "client_secret",
+        "client_assertion_type",
+        "client_assertion",
+    ] {
         if params.repeated.iter().any(|repeated| repeated == name) {
             return Err(OAuthError::invalid_request(format!(
                 "{name} was sent more than once"

@@ -2,7 +2,8 @@
 //! Profile's authorization-server requirements that ferrid implements today, each as a setting
 //! the profile turns on and a contradicting config refuses, naming the field:
 //!
-//! - a confidential client (`public = false`);
+//! - a confidential client authenticating with `private_key_jwt` (RFC 7523; FAPI 2.0 §5.3.1.1
+//!   allows it or mTLS, which ferrid does not implement): shared secrets are refused;
 //! - pushed authorization requests only (`require_pushed_authorization_requests`, RFC 9126);
 //! - sender-constrained access tokens: DPoP on every token request (`dpop_bound_access_tokens`,
 //!   RFC 9449);
@@ -12,11 +13,6 @@
 //!   `tokens.refresh_token_reuse_grace_secs`, which is how a lost refresh response is survived;
 //! - `iss` in every authorization response (RFC 9207) and codes of at most 60 s hold for every
 //!   client already; the assertion below keeps the second true.
-//!
-//! Client authentication is the seam left open: FAPI 2.0 requires `private_key_jwt` (or mTLS)
-//! and refuses shared secrets. ferrid has only the secret methods so far, so they are accepted
-//! here; `check_auth_method` is where `private_key_jwt` becomes the only method a `fapi2` client
-//! may register once it exists (issue 14).
 
 use serde::{Deserialize, Serialize};
 
@@ -95,9 +91,12 @@ pub fn resolve(config: &ClientMetadata) -> Result<Resolved, (&'static str, Strin
             contradiction("refresh tokens that are not reused (`rotate`)"),
         );
     }
-    if let Some(method) = &config.token_endpoint_auth_method {
-        check_auth_method(method).map_err(|message| ("token_endpoint_auth_method", message))?;
-    }
+    // RFC 7591 §2: an absent method means client_secret_basic, which the profile refuses.
+    let method = config
+        .token_endpoint_auth_method
+        .as_deref()
+        .unwrap_or("client_secret_basic");
+    check_auth_method(method).map_err(|message| ("token_endpoint_auth_method", message))?;
     Ok(Resolved {
         profile,
         dpop_bound_access_tokens: true,
@@ -105,14 +104,14 @@ pub fn resolve(config: &ClientMetadata) -> Result<Resolved, (&'static str, Strin
     })
 }
 
-/// The client authentication methods a `fapi2` client may register. FAPI 2.0 allows only
-/// `private_key_jwt` and mTLS; until ferrid has `private_key_jwt`, the secret methods are
-/// accepted (the seam for issue 14's private_key_jwt work).
+/// The client authentication methods a `fapi2` client may register. FAPI 2.0 §5.3.1.1 allows
+/// only `private_key_jwt` and mTLS; ferrid has no mTLS, so `private_key_jwt` it is.
 fn check_auth_method(method: &str) -> Result<(), String> {
     match method {
-        "client_secret_basic" | "client_secret_post" => Ok(()),
+        "private_key_jwt" => Ok(()),
         other => Err(format!(
-            "profile `fapi2` requires an authenticated client; `{other}` is not allowed"
+            "profile `fapi2` requires private_key_jwt client authentication (FAPI 2.0 section \
+             5.3.1.1); `{other}` is not allowed, remove the setting or the profile"
         )),
     }
 }
@@ -126,7 +125,8 @@ mod tests {
     fn fapi(change: impl FnOnce(&mut ClientConfig)) -> Result<Resolved, (&'static str, String)> {
         let mut config = ClientConfig {
             id: "bank".into(),
-            secret: Some("s".to_owned().into()),
+            token_endpoint_auth_method: Some("private_key_jwt".into()),
+            jwks_uri: Some("https://bank.example.com/jwks.json".into()),
             profile: Some("fapi2".into()),
             ..ClientConfig::default()
         };
@@ -150,7 +150,11 @@ mod tests {
     #[test]
     fn a_contradicting_setting_is_refused_by_name() {
         let field = |change: fn(&mut ClientConfig)| fapi(change).unwrap_err().0;
-        assert_eq!(field(|c| c.public = true), "token_endpoint_auth_method");
+        let public = |c: &mut ClientConfig| {
+            c.public = true;
+            c.token_endpoint_auth_method = None;
+        };
+        assert_eq!(field(public), "token_endpoint_auth_method");
         assert_eq!(
             field(|c| c.require_pushed_authorization_requests = Some(false)),
             "require_pushed_authorization_requests"
@@ -165,6 +169,21 @@ mod tests {
         );
         assert_eq!(
             field(|c| c.token_endpoint_auth_method = Some("none".into())),
+            "token_endpoint_auth_method"
+        );
+        for secret_method in ["client_secret_basic", "client_secret_post"] {
+            let err = fapi(|c| c.token_endpoint_auth_method = Some(secret_method.into()));
+            let (field, message) = err.unwrap_err();
+            assert_eq!(field, "token_endpoint_auth_method");
+            assert!(message.contains("private_key_jwt"), "{message}");
+        }
+        // RFC 7591: no method at all means client_secret_basic.
+        let metadata = ClientMetadata {
+            profile: Some("fapi2".into()),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(
+            resolve(&metadata).unwrap_err().0,
             "token_endpoint_auth_method"
         );
         assert_eq!(field(|c| c.profile = Some("fapi1".into())), "profile");

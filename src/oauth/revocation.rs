@@ -18,7 +18,7 @@ pub async fn handle(
     credentials: ClientCredentials,
     operation: TokenOperation,
 ) -> Result<(), OAuthError> {
-    let client = client_auth::authenticate(ctx.store(), credentials).await?;
+    let client = client_auth::authenticate(ctx, credentials).await?;
     revoke(
         ctx,
         &client,

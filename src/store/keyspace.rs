@@ -158,6 +158,16 @@ pub fn dpop_proof(jkt: &str, jti: &str) -> String {
     format!("dpop-jti:{{{}}}", digest(&format!("{jkt}:{jti}")))
 }
 
+/// The replay marker of a client assertion (RFC 7523 §3, private_key_jwt), written only if
+/// absent, by the digest of the client id and the assertion's `jti`: a `jti` is unique per
+/// client, and the marker's size does not depend on what the client chose.
+pub fn client_assertion(client_id: &str, jti: &str) -> String {
+    format!(
+        "assertion-jti:{{{}}}",
+        digest(&format!("{client_id}:{jti}"))
+    )
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -229,6 +239,10 @@ mod tests {
         assert_eq!(
             dpop_proof("k", "j"),
             format!("dpop-jti:{{{}}}", digest("k:j"))
+        );
+        assert_eq!(
+            client_assertion("c", "j"),
+            format!("assertion-jti:{{{}}}", digest("c:j"))
         );
     }
 

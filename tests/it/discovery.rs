@@ -30,12 +30,32 @@ async fn both_documents_list_what_exists(backend: Backend) {
     assert_eq!(doc["end_session_endpoint"], server.at("/logout"));
     assert_eq!(
         doc["introspection_endpoint_auth_methods_supported"],
-        list(&["client_secret_basic", "client_secret_post"])
+        list(&[
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(
         doc["token_endpoint_auth_methods_supported"],
-        list(&["client_secret_basic", "client_secret_post", "none"])
+        list(&[
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt",
+            "none"
+        ])
     );
+    for field in [
+        "token_endpoint_auth_signing_alg_values_supported",
+        "revocation_endpoint_auth_signing_alg_values_supported",
+        "introspection_endpoint_auth_signing_alg_values_supported",
+    ] {
+        assert_eq!(
+            doc[field],
+            list(&["RS256", "PS256", "ES256", "EdDSA"]),
+            "{field}"
+        );
+    }
     assert_eq!(doc["response_types_supported"], list(&["code"]));
     assert_eq!(doc["code_challenge_methods_supported"], list(&["S256"]));
     assert_eq!(doc["subject_types_supported"], list(&["public"]));

@@ -1,22 +1,30 @@
 //! The FAPI 2.0 profile switch on both stores. A `profile = "fapi2"` client runs the whole flow
-//! the way a client library does — discovery, PKCE, PAR, the browser with only `client_id` and
-//! `request_uri`, the code redeemed with a DPoP proof, `/userinfo` with DPoP, a refresh with DPoP
-//! — and is refused every shortcut: the front channel, no PKCE, no DPoP. A config that
-//! contradicts the profile is refused at start-up, naming the field.
+//! the way a client library does — discovery, PKCE, PAR authenticated with `private_key_jwt`,
+//! the browser with only `client_id` and `request_uri`, the code redeemed with a DPoP proof and
+//! a fresh client assertion, `/userinfo` with DPoP, a refresh with DPoP and an assertion — and
+//! is refused every shortcut: the front channel, no PKCE, no DPoP, a client secret. A config
+//! that contradicts the profile is refused at start-up, naming the field.
 
 use ferrid::config::{ClientConfig, Settings};
 use oauth2::PkceCodeChallenge;
 use serde_json::Value;
 
 use crate::common::browser::{callback, log_in, Browser, CALLBACK};
+use crate::common::client_keys::{self, ClientKey, JWT_BEARER};
 use crate::common::dpop::{jwt_claims, DpopKey};
 use crate::common::grants::{alice, text, CHALLENGE};
 use crate::common::{http, Backend, Options, Reply, TestServer};
 
-fn bank() -> ClientConfig {
+/// The bank's signing key (ES256, `kid` `bank-1`).
+fn bank_key() -> ClientKey {
+    ClientKey::es256(Some("bank-1"))
+}
+
+fn bank(key: &ClientKey) -> ClientConfig {
     ClientConfig {
         id: "bank".into(),
-        secret: Some("bank-secret".to_owned().into()),
+        token_endpoint_auth_method: Some("private_key_jwt".into()),
+        jwks: Some(client_keys::jwks(&[key])),
         grant_types: vec!["authorization_code".into(), "refresh_token".into()],
         scopes: ["openid", "profile", "offline_access"]
             .map(String::from)
@@ -28,8 +36,8 @@ fn bank() -> ClientConfig {
     }
 }
 
-async fn server(backend: Backend) -> TestServer {
-    TestServer::start_with(Options::new(backend).clients(vec![bank()]), |settings| {
+async fn server(backend: Backend, key: &ClientKey) -> TestServer {
+    TestServer::start_with(Options::new(backend).clients(vec![bank(key)]), |settings| {
         settings.users = vec![alice()]
     })
     .await
@@ -41,12 +49,22 @@ async fn get_json(url: &str) -> Value {
     reply.json
 }
 
-/// POSTs `form` to `url` as the bank (HTTP Basic), with a DPoP proof if given.
-async fn post(url: &str, form: &[(&str, &str)], proof: Option<String>) -> Reply {
-    let mut request = http()
-        .post(url)
-        .basic_auth("bank", Some("bank-secret"))
-        .form(form);
+/// POSTs `form` to `url` as the bank — a fresh `private_key_jwt` assertion for the issuer
+/// `aud` — with a DPoP proof if given.
+async fn post(
+    url: &str,
+    key: &ClientKey,
+    aud: &str,
+    form: &[(&str, &str)],
+    proof: Option<String>,
+) -> Reply {
+    let assertion = key.assertion("bank", aud);
+    let mut form = form.to_vec();
+    form.extend([
+        ("client_assertion_type", JWT_BEARER),
+        ("client_assertion", assertion.as_str()),
+    ]);
+    let mut request = http().post(url).form(&form);
     if let Some(proof) = proof {
         request = request.header("DPoP", proof);
     }
@@ -65,7 +83,8 @@ async fn userinfo(url: &str, key: &DpopKey, access: &str) -> Reply {
 }
 
 async fn the_fapi2_flow_runs_as_a_client_library_runs_it(backend: Backend) {
-    let server = server(backend).await;
+    let bank_key = bank_key();
+    let server = server(backend, &bank_key).await;
     let metadata = get_json(&server.at("/.well-known/openid-configuration")).await;
     let issuer = text(&metadata, "issuer");
     let par_endpoint = text(&metadata, "pushed_authorization_request_endpoint");
@@ -79,12 +98,24 @@ async fn the_fapi2_flow_runs_as_a_client_library_runs_it(backend: Backend) {
         metadata["authorization_response_iss_parameter_supported"],
         true
     );
+    for (field, value) in [
+        ("token_endpoint_auth_methods_supported", "private_key_jwt"),
+        ("token_endpoint_auth_signing_alg_values_supported", "ES256"),
+    ] {
+        assert!(
+            metadata[field].as_array().unwrap().contains(&value.into()),
+            "{field}: {}",
+            metadata[field]
+        );
+    }
     let key = DpopKey::new();
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
 
     // 1. Push the request.
     let pushed = post(
         &par_endpoint,
+        &bank_key,
+        &issuer,
         &[
             ("response_type", "code"),
             ("redirect_uri", CALLBACK),
@@ -115,6 +146,8 @@ async fn the_fapi2_flow_runs_as_a_client_library_runs_it(backend: Backend) {
     // 3. Redeem the code with a DPoP proof.
     let tokens = post(
         &token_endpoint,
+        &bank_key,
+        &issuer,
         &[
             ("grant_type", "authorization_code"),
             ("code", response["code"].as_str()),
@@ -139,6 +172,8 @@ async fn the_fapi2_flow_runs_as_a_client_library_runs_it(backend: Backend) {
     let refresh_token = text(&tokens.json, "refresh_token");
     let refreshed = post(
         &token_endpoint,
+        &bank_key,
+        &issuer,
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_token.as_str()),
@@ -157,7 +192,9 @@ async fn the_fapi2_flow_runs_as_a_client_library_runs_it(backend: Backend) {
 }
 
 async fn a_fapi2_client_is_refused_every_shortcut(backend: Backend) {
-    let server = server(backend).await;
+    let key = bank_key();
+    let server = server(backend, &key).await;
+    let issuer = server.url.clone();
     // The front channel.
     let front = format!(
         "{}?response_type=code&client_id=bank&redirect_uri={CALLBACK}&scope=openid&state=s&code_challenge={CHALLENGE}&code_challenge_method=S256",
@@ -169,6 +206,8 @@ async fn a_fapi2_client_is_refused_every_shortcut(backend: Backend) {
     // No PKCE, though confidential.
     let pushed = post(
         &server.at("/par"),
+        &key,
+        &issuer,
         &[
             ("response_type", "code"),
             ("redirect_uri", CALLBACK),
@@ -185,11 +224,29 @@ async fn a_fapi2_client_is_refused_every_shortcut(backend: Backend) {
     // No DPoP at the token endpoint (refused before the code is looked at).
     let token = post(
         &server.at("/token"),
+        &key,
+        &issuer,
         &[("grant_type", "authorization_code"), ("code", "x")],
         None,
     )
     .await;
     token.assert_error(400, "invalid_dpop_proof");
+    // A client secret instead of an assertion: the bank has none, and may use none.
+    let secret = Reply::from(
+        http()
+            .post(server.at("/token"))
+            .basic_auth("bank", Some("guessed"))
+            .form(&[("grant_type", "authorization_code"), ("code", "x")])
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    secret.assert_error(401, "invalid_client");
+    assert!(secret.json["error_description"]
+        .as_str()
+        .unwrap()
+        .contains("registered for private_key_jwt"));
 }
 
 /// A change to the FAPI client's config entry.
@@ -197,7 +254,7 @@ type Change = fn(&mut ClientConfig);
 
 #[test]
 fn a_config_contradicting_the_profile_is_refused_naming_the_field() {
-    let cases: [(Change, &str); 4] = [
+    let cases: [(Change, &str); 5] = [
         (
             |c| c.dpop_bound_access_tokens = Some(false),
             "clients[0].dpop_bound_access_tokens",
@@ -213,21 +270,30 @@ fn a_config_contradicting_the_profile_is_refused_naming_the_field() {
         (
             |c| {
                 c.public = true;
-                c.secret = None;
+                c.token_endpoint_auth_method = None;
             },
             // A public client's config becomes `token_endpoint_auth_method = "none"`.
             "clients[0].token_endpoint_auth_method",
         ),
+        (
+            // FAPI 2.0 §5.3.1.1: no shared secrets.
+            |c| {
+                c.token_endpoint_auth_method = Some("client_secret_basic".into());
+                c.secret = Some("bank-secret".to_owned().into());
+            },
+            "clients[0].token_endpoint_auth_method",
+        ),
     ];
-    for (change, key) in cases {
-        let mut client = bank();
+    let key = bank_key();
+    for (change, field) in cases {
+        let mut client = bank(&key);
         change(&mut client);
         let settings = Settings {
             clients: vec![client],
             ..Settings::default()
         };
         let err = settings.validate().unwrap_err();
-        assert_eq!(err.key, key, "{err}");
+        assert_eq!(err.key, field, "{err}");
         assert!(err.message.contains("fapi2"), "{err}");
     }
 }

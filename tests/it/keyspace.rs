@@ -47,6 +47,7 @@ const DOCUMENTED: [&str; 24] = [
     "login-failures",
     "revoked-jti",
     "dpop-jti",
+    "assertion-jti",
     "par",
 ];
 

@@ -36,6 +36,7 @@ mod openid_connect;
 mod oversized_bodies;
 mod par;
 mod pending_logins;
+mod private_key_jwt;
 mod quick_tour;
 mod redis_outage;
 mod rediss;

@@ -31,11 +31,14 @@ pub struct ClientRequest {
     /// Space-separated scopes the client may request, from the scope catalog
     /// (`scopes_supported` in discovery).
     pub scope: Option<String>,
-    /// `client_secret_basic` (default), `client_secret_post`, or `none` for a public client.
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` (with `jwks` or
+    /// `jwks_uri`; no secret is issued), or `none` for a public client.
     pub token_endpoint_auth_method: Option<String>,
-    /// The client's public keys (a JWK Set), stored for `private_key_jwt`; not with `jwks_uri`.
+    /// The client's public keys (a JWK Set, no private members) that verify its `private_key_jwt`
+    /// assertions; not with `jwks_uri`.
     pub jwks: Option<serde_json::Value>,
-    /// Where the client publishes its JWK Set (https); not with `jwks`.
+    /// Where the client publishes its JWK Set (https; plain http only on a loopback host); not
+    /// with `jwks`.
     pub jwks_uri: Option<String>,
     /// Browser origins allowed to call ferrid for this client, e.g. `https://app.example.com`.
     #[oai(default)]

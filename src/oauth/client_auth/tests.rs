@@ -1,22 +1,21 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::clock::SystemClock;
 use crate::config::ClientConfig;
 use crate::error::ErrorCode;
-use crate::store::memory::MemoryStore;
 
-async fn store_with(configs: &[ClientConfig]) -> MemoryStore {
-    let store = MemoryStore::new(Arc::new(SystemClock));
-    crate::store::provisioned::mark(&store, "test")
+async fn store_with(configs: &[ClientConfig]) -> Arc<Context> {
+    let test = crate::test_support::context(|_| {});
+    let store = test.ctx.store();
+    crate::store::provisioned::mark(store, "test")
         .await
         .unwrap();
     for config in configs {
-        clients::upsert(&store, &config.to_client_alone().unwrap())
+        clients::upsert(store, &config.to_client_alone().unwrap())
             .await
             .unwrap();
     }
-    store
+    test.ctx
 }
 
 fn confidential(id: &str, method: &str) -> ClientConfig {

@@ -30,13 +30,16 @@ pub struct ClientMetadata {
     /// Space-separated scopes the client may request, each from the scope catalog.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// `client_secret_basic`, `client_secret_post`, or `none` for a public client.
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` (with `jwks` or
+    /// `jwks_uri`), or `none` for a public client.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
-    /// The client's public keys as a JWK Set (stored for `private_key_jwt`); not with `jwks_uri`.
+    /// The client's public keys (a JWK Set, no private members) that verify its `private_key_jwt`
+    /// assertions; not with `jwks_uri`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks: Option<serde_json::Value>,
-    /// Where the client publishes its JWK Set (https); not with `jwks`.
+    /// Where the client publishes its JWK Set (https; plain http only on a loopback host); not
+    /// with `jwks`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub jwks_uri: Option<String>,
     /// Browser origins (`https://app.example.com`) allowed to call ferrid for this client.

@@ -30,6 +30,8 @@ pub enum AuthMethod {
     ClientSecretPost,
     /// A public client: `client_id` only (PKCE protects its grants).
     None,
+    /// A JWT signed with one of the client's registered keys (RFC 7523 §2.2, OIDC Core §9).
+    PrivateKeyJwt,
 }
 
 impl AuthMethod {
@@ -39,14 +41,26 @@ impl AuthMethod {
             Self::ClientSecretBasic => "client_secret_basic",
             Self::ClientSecretPost => "client_secret_post",
             Self::None => "none",
+            Self::PrivateKeyJwt => "private_key_jwt",
         }
     }
 
     /// Parses an RFC 7591 `token_endpoint_auth_method`; `None` for one ferrid does not serve.
     pub fn parse(name: &str) -> Option<Self> {
-        [Self::ClientSecretBasic, Self::ClientSecretPost, Self::None]
-            .into_iter()
-            .find(|method| method.as_str() == name)
+        Self::ALL.into_iter().find(|method| method.as_str() == name)
+    }
+
+    /// Every method ferrid serves, as discovery lists them.
+    pub const ALL: [Self; 4] = [
+        Self::ClientSecretBasic,
+        Self::ClientSecretPost,
+        Self::PrivateKeyJwt,
+        Self::None,
+    ];
+
+    /// Whether a client authenticating this way has a shared secret.
+    pub fn uses_secret(self) -> bool {
+        matches!(self, Self::ClientSecretBasic | Self::ClientSecretPost)
     }
 }
 

@@ -9,6 +9,7 @@ use std::fmt;
 use url::{Host, Url};
 
 use super::{AuthMethod, Client, ClientMetadata, RotationPolicy};
+use crate::oauth::client_auth::jwks;
 use crate::oauth::grants::GrantType;
 use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::oauth::{profile, redirect_uri, scope};
@@ -81,8 +82,9 @@ pub struct Rules<'a> {
 }
 
 /// Checks `metadata` for client `client_id`, whose secret (if any) has the SHA-256 digest
-/// `secret_sha256`, and builds the client record. A client authenticating with `none` has no
-/// secret; every other method needs one.
+/// `secret_sha256`, and builds the client record. A client authenticating with a secret method
+/// needs one; a public (`none`) or `private_key_jwt` client has none, and a `private_key_jwt`
+/// client needs `jwks` or `jwks_uri`.
 pub fn validate(
     client_id: &str,
     metadata: &ClientMetadata,
@@ -102,24 +104,44 @@ pub fn validate(
         Some(name) => AuthMethod::parse(name).ok_or_else(|| {
             MetadataError::metadata(
                 "token_endpoint_auth_method",
-                format!("`{name}` is not one of client_secret_basic, client_secret_post, none"),
+                format!(
+                    "`{name}` is not one of {}",
+                    AuthMethod::ALL.map(AuthMethod::as_str).join(", ")
+                ),
             )
         })?,
     };
     let public = auth_method == AuthMethod::None;
-    if public && secret_sha256.is_some() {
-        return Err(MetadataError::metadata(
-            "token_endpoint_auth_method",
-            "a client authenticating with `none` is public and has no secret",
-        ));
+    match (auth_method.uses_secret(), secret_sha256.is_some()) {
+        (false, true) => {
+            return Err(MetadataError::metadata(
+                "token_endpoint_auth_method",
+                format!(
+                    "a client authenticating with {} has no secret",
+                    auth_method.as_str()
+                ),
+            ))
+        }
+        (true, false) => {
+            return Err(MetadataError::metadata(
+                "token_endpoint_auth_method",
+                format!(
+                    "a client authenticating with {} needs a secret",
+                    auth_method.as_str()
+                ),
+            ))
+        }
+        _ => {}
     }
-    if !public && secret_sha256.is_none() {
+    // RFC 7523 §2.2: the assertion is verified with a key the client registered.
+    if auth_method == AuthMethod::PrivateKeyJwt
+        && metadata.jwks.is_none()
+        && metadata.jwks_uri.is_none()
+    {
         return Err(MetadataError::metadata(
-            "token_endpoint_auth_method",
-            format!(
-                "a client authenticating with {} needs a secret",
-                auth_method.as_str()
-            ),
+            "jwks",
+            "a client authenticating with private_key_jwt needs its public keys: give `jwks` \
+             or `jwks_uri`",
         ));
     }
     let grant_types = grant_types(metadata, public)?;
@@ -336,7 +358,10 @@ fn scope_list(
     Ok(scopes)
 }
 
-/// RFC 7591 §2: `jwks` and `jwks_uri` MUST NOT both be present.
+/// RFC 7591 §2: `jwks` and `jwks_uri` MUST NOT both be present. A registered key set holds
+/// public keys only — a private or symmetric member would hand anyone who can read the
+/// registration the client's signing key — and a `jwks_uri` is fetched over https (plain http
+/// only on a loopback host, for local development).
 fn check_keys(metadata: &ClientMetadata) -> Result<(), MetadataError> {
     if metadata.jwks.is_some() && metadata.jwks_uri.is_some() {
         return Err(MetadataError::metadata(
@@ -345,21 +370,22 @@ fn check_keys(metadata: &ClientMetadata) -> Result<(), MetadataError> {
         ));
     }
     if let Some(jwks) = &metadata.jwks {
-        let keys = jwks.get("keys").and_then(|keys| keys.as_array());
-        if !keys.is_some_and(|keys| keys.iter().all(serde_json::Value::is_object)) {
-            return Err(MetadataError::metadata(
-                "jwks",
-                "must be a JWK Set: an object whose `keys` is an array of JWKs",
-            ));
-        }
+        jwks::check_public_set(jwks).map_err(|message| MetadataError::metadata("jwks", message))?;
     }
     if let Some(uri) = &metadata.jwks_uri {
-        let https =
-            Url::parse(uri).is_ok_and(|url| url.scheme() == "https" && url.fragment().is_none());
-        if !https {
+        let url = Url::parse(uri).ok().filter(|url| url.fragment().is_none());
+        let allowed = url.is_some_and(|url| match url.scheme() {
+            "https" => url.host().is_some(),
+            "http" => crate::config::is_loopback(&url),
+            _ => false,
+        });
+        if !allowed {
             return Err(MetadataError::metadata(
                 "jwks_uri",
-                format!("`{uri}` must be an absolute https URL without a fragment"),
+                format!(
+                    "`{uri}` must be an absolute https URL without a fragment (plain http only \
+                     on a loopback host)"
+                ),
             ));
         }
     }

@@ -208,7 +208,7 @@ async fn dispatch(
     params: &TokenParameters,
     dpop: &DpopRequest<'_>,
 ) -> Result<TokenSet, OAuthError> {
-    let client = client_auth::authenticate(ctx.store(), credentials).await?;
+    let client = client_auth::authenticate(ctx, credentials).await?;
     let grant = GRANTS
         .into_iter()
         .find(|grant| grant.grant_type().as_str() == grant_type)

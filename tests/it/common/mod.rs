@@ -32,6 +32,7 @@ pub use oauth2::reqwest::Client as HttpClient;
 pub mod admin;
 pub mod browser;
 pub mod chromium;
+pub mod client_keys;
 pub mod code_flow;
 pub mod dpop;
 pub mod grants;
