@@ -13,7 +13,7 @@ use crate::common::grants::{grant, refresh, revoke, server, text};
 use crate::common::{http, Backend, Reply};
 
 /// Kinds whose records never expire.
-const PERMANENT: [&str; 7] = [
+const PERMANENT: &[&str] = &[
     "client",
     "clients",
     "cors-origins",
@@ -23,7 +23,7 @@ const PERMANENT: [&str; 7] = [
     "provisioned",
 ];
 /// Every kind the README lists.
-const DOCUMENTED: [&str; 24] = [
+const DOCUMENTED: &[&str] = &[
     "client",
     "clients",
     "cors-origins",
