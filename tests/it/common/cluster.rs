@@ -1,0 +1,335 @@
+//! Redis Cluster and Sentinel deployments on loopback for the tests: three masters made into a
+//! cluster with `redis-cli --cluster create` (one shared by the tests of a run, each with its own
+//! key prefix, like the shared single Redis; or a private one for tests that move slots), and a
+//! master with a replica watched by three sentinels (always private: its tests kill servers).
+//! Ports are free ports below 55535, since a cluster node's bus listens on its port + 10000.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use tempfile::TempDir;
+
+/// A free loopback port whose cluster-bus port (+10000) is valid too.
+pub fn free_port() -> u16 {
+    loop {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        if port < 55_535 && TcpListener::bind(("127.0.0.1", port + 10_000)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// Runs `redis-cli` against `port` and returns its output.
+pub fn cli(port: u16, args: &[&str]) -> String {
+    let output = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("redis-cli must be installed (.ci/run installs redis-tools)");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Polls another process's progress (not the passage of time), from sync code.
+#[allow(clippy::disallowed_methods)]
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..600 {
+        if done() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("timed out waiting for {what}");
+}
+
+fn spawn_node(dir: &Path, port: u16, extra: &[&str]) -> Child {
+    let node_dir = dir.join(port.to_string());
+    std::fs::create_dir_all(&node_dir).expect("node dir");
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no"])
+        .arg("--dir")
+        .arg(&node_dir)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (.ci/run installs it)")
+}
+
+fn wait_for_port(port: u16) {
+    wait_until("redis-server to listen", || {
+        cli(port, &["PING"]).trim() == "PONG"
+    });
+}
+
+/// Three cluster-enabled nodes, made into one cluster with every slot assigned.
+fn create_cluster(dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
+    let children: Vec<Child> = ports
+        .iter()
+        .map(|port| {
+            spawn_node(
+                dir,
+                *port,
+                &[
+                    "--cluster-enabled",
+                    "yes",
+                    "--cluster-config-file",
+                    "nodes.conf",
+                    "--cluster-node-timeout",
+                    "2000",
+                ],
+            )
+        })
+        .collect();
+    for port in ports {
+        wait_for_port(*port);
+    }
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    let status = Command::new("redis-cli")
+        .arg("--cluster")
+        .arg("create")
+        .args(&nodes)
+        .args(["--cluster-replicas", "0", "--cluster-yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("redis-cli must be installed (.ci/run installs redis-tools)");
+    assert!(status.success(), "redis-cli --cluster create failed");
+    for port in ports {
+        wait_until("the cluster to agree", || {
+            cli(*port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+        });
+    }
+    children
+}
+
+/// The store URL of a cluster on `ports`.
+fn cluster_url(ports: &[u16]) -> String {
+    let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
+    format!("redis+cluster://{}/", nodes.join(","))
+}
+
+/// The cluster the tests of one run share, started on first use and stopped (by a shell
+/// waiting on a pipe from this process, as for the shared single Redis) when the run ends.
+pub struct SharedCluster {
+    pub url: String,
+    _keepalive: std::process::ChildStdin,
+    _shell: Child,
+}
+
+impl SharedCluster {
+    pub fn get() -> &'static SharedCluster {
+        static SHARED: OnceLock<SharedCluster> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let dir = tempfile::tempdir().expect("temp dir").keep();
+            let ports = [free_port(), free_port(), free_port()];
+            let children = create_cluster(&dir, &ports);
+            let pids: Vec<String> = children.iter().map(|c| c.id().to_string()).collect();
+            // The shell outlives the static's missing destructor: it kills the nodes when this
+            // process's end closes its stdin.
+            let script = r#"cat >/dev/null; shift; kill "$@" 2>/dev/null; rm -rf "$DIR""#;
+            let mut shell = Command::new("sh")
+                .args(["-c", script, "shared-cluster", "-"])
+                .args(&pids)
+                .env("DIR", &dir)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("sh");
+            let keepalive = shell.stdin.take().expect("piped stdin");
+            // The nodes now belong to the shell; dropping a `Child` does not kill it.
+            drop(children);
+            SharedCluster {
+                url: cluster_url(&ports),
+                _keepalive: keepalive,
+                _shell: shell,
+            }
+        })
+    }
+}
+
+/// A cluster owned by one test (its slots may be moved), stopped on drop.
+pub struct RedisCluster {
+    pub ports: [u16; 3],
+    children: Vec<Child>,
+    _dir: TempDir,
+}
+
+impl RedisCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports = [free_port(), free_port(), free_port()];
+        let children = create_cluster(dir.path(), &ports);
+        Self {
+            ports,
+            children,
+            _dir: dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        cluster_url(&self.ports)
+    }
+
+    /// The port of the node that owns `slot`.
+    pub fn owner_of(&self, slot: u16) -> u16 {
+        let shards = cli(self.ports[0], &["CLUSTER", "SLOTS"]);
+        // `redis-cli` prints CLUSTER SLOTS flat: start, end, then each node's ip, port, id.
+        let lines: Vec<&str> = shards.lines().map(str::trim).collect();
+        let mut i = 0;
+        while i + 3 < lines.len() {
+            let (start, end) = (lines[i].parse::<u16>(), lines[i + 1].parse::<u16>());
+            if let (Ok(start), Ok(end)) = (start, end) {
+                if (start..=end).contains(&slot) {
+                    return lines[i + 3].parse().expect("port");
+                }
+            }
+            i += 1;
+        }
+        panic!("no owner for slot {slot}: {shards}");
+    }
+
+    /// The node id of the node on `port`.
+    pub fn node_id(&self, port: u16) -> String {
+        cli(port, &["CLUSTER", "MYID"]).trim().to_owned()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A master, one replica and three sentinels watching them (quorum 2), owned by one test.
+pub struct SentinelGroup {
+    pub master_port: u16,
+    pub replica_port: u16,
+    pub sentinel_ports: [u16; 3],
+    master: Option<Child>,
+    others: Vec<Child>,
+    _dir: TempDir,
+}
+
+/// The name the sentinels know the master by.
+pub const MASTER_NAME: &str = "ferrid-master";
+
+impl SentinelGroup {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (master_port, replica_port) = (free_port(), free_port());
+        let master = spawn_node(dir.path(), master_port, &[]);
+        let mut others = vec![spawn_node(
+            dir.path(),
+            replica_port,
+            &["--replicaof", "127.0.0.1", &master_port.to_string()],
+        )];
+        wait_for_port(master_port);
+        wait_for_port(replica_port);
+        wait_until("the replica to sync", || {
+            cli(replica_port, &["INFO", "replication"]).contains("master_link_status:up")
+        });
+        let sentinel_ports = [free_port(), free_port(), free_port()];
+        for port in sentinel_ports {
+            others.push(start_sentinel(dir.path(), port, master_port));
+        }
+        for port in sentinel_ports {
+            wait_until("the sentinels to see the replica and each other", || {
+                let master = cli(port, &["SENTINEL", "MASTER", MASTER_NAME]);
+                field(&master, "num-slaves") == Some("1")
+                    && field(&master, "num-other-sentinels") == Some("2")
+            });
+        }
+        Self {
+            master_port,
+            replica_port,
+            sentinel_ports,
+            master: Some(master),
+            others,
+            _dir: dir,
+        }
+    }
+
+    /// The store URL naming the master through the sentinels.
+    pub fn url(&self) -> String {
+        let sentinels: Vec<String> = self
+            .sentinel_ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect();
+        format!("redis+sentinel://{}/{MASTER_NAME}", sentinels.join(","))
+    }
+
+    /// Kills the master (SIGKILL).
+    pub fn kill_master(&mut self) {
+        if let Some(mut master) = self.master.take() {
+            let _ = master.kill();
+            let _ = master.wait();
+        }
+    }
+
+    /// The port of the master as the sentinels name it now.
+    pub fn current_master_port(&self) -> Option<u16> {
+        let reply = cli(
+            self.sentinel_ports[0],
+            &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
+        );
+        reply.lines().nth(1).and_then(|port| port.trim().parse().ok())
+    }
+}
+
+impl Drop for SentinelGroup {
+    fn drop(&mut self) {
+        self.kill_master();
+        for child in &mut self.others {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn start_sentinel(dir: &Path, port: u16, master_port: u16) -> Child {
+    let config: PathBuf = dir.join(format!("sentinel-{port}.conf"));
+    std::fs::write(
+        &config,
+        format!(
+            "port {port}\nbind 127.0.0.1\ndir {dir}\n\
+             sentinel monitor {MASTER_NAME} 127.0.0.1 {master_port} 2\n\
+             sentinel down-after-milliseconds {MASTER_NAME} 1000\n\
+             sentinel failover-timeout {MASTER_NAME} 10000\n\
+             sentinel parallel-syncs {MASTER_NAME} 1\n",
+            dir = dir.display()
+        ),
+    )
+    .expect("sentinel config");
+    let child = Command::new("redis-server")
+        .arg(&config)
+        .arg("--sentinel")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("redis-server must be installed (.ci/run installs it)");
+    wait_for_port(port);
+    child
+}
+
+/// The value after `name` in `redis-cli`'s flat rendering of a field/value reply.
+fn field<'a>(reply: &'a str, name: &str) -> Option<&'a str> {
+    let mut lines = reply.lines().map(str::trim);
+    while let Some(line) = lines.next() {
+        if line == name {
+            return lines.next();
+        }
+    }
+    None
+}

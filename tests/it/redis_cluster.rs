@@ -1,0 +1,232 @@
+//! ferrid on Redis Cluster beyond the shared suites (`on_cluster!` in the feature modules, the
+//! store conformance suite's `cluster` module): a slot migration under a refresh load loses no
+//! rotation and answers nothing but 200 or 503; an unreachable cluster is 503; a URL or prefix
+//! that would break the cluster's hash tags is refused at start-up.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::common::browser::Browser;
+use crate::common::cluster::{cli, RedisCluster};
+use crate::common::grants::{alice, app_client, grant, refresh, text};
+use crate::common::{Backend, Options, RedisTarget, TestServer};
+use ferrid::config::Settings;
+use ferrid::store::redis::RedisStore;
+use ferrid::store::{Store, StoreError};
+use tokio::sync::Mutex;
+
+/// What a refresh chain saw.
+#[derive(Default)]
+struct Chain {
+    rotations: usize,
+    unavailable: usize,
+    failures: Vec<String>,
+}
+
+/// Refreshes one family in a chain until `stop`: each success moves on to the new token, a 503
+/// retries the same token (inside the reuse grace window a retried rotation that did land
+/// returns the same successor); anything else is a failure.
+async fn refresh_chain(server: Arc<TestServer>, first: String, stop: Instant) -> (Chain, String) {
+    let mut chain = Chain::default();
+    let mut current = first;
+    while Instant::now() < stop {
+        let reply = refresh(&server, "app", &current, None).await;
+        match reply.status {
+            200 => {
+                chain.rotations += 1;
+                current = text(&reply.json, "refresh_token");
+            }
+            503 if reply.json["error"] == "temporarily_unavailable" => chain.unavailable += 1,
+            status => chain
+                .failures
+                .push(format!("{status}: {}", reply.json)),
+        }
+    }
+    (chain, current)
+}
+
+/// The key under `prefix` matching `pattern`, scanning every node of `cluster`.
+fn find_key(cluster: &RedisCluster, pattern: &str) -> String {
+    cluster
+        .ports
+        .iter()
+        .flat_map(|port| {
+            cli(*port, &["--scan", "--pattern", pattern])
+                .lines()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no key matches {pattern}"))
+}
+
+/// Moves `slot` from its owner to another node key by key, as `redis-cli --cluster reshard`
+/// does (`SETSLOT … IMPORTING/MIGRATING`, `MIGRATE`, `SETSLOT … NODE`), pausing between the
+/// steps so that requests meet the `ASK` and `MOVED` windows.
+async fn migrate_slot(cluster: &RedisCluster, slot: u16) -> u16 {
+    let slot_text = slot.to_string();
+    let source = cluster.owner_of(slot);
+    let target = *cluster.ports.iter().find(|p| **p != source).unwrap();
+    let (source_id, target_id) = (cluster.node_id(source), cluster.node_id(target));
+    let ok = |reply: String| assert_eq!(reply.trim(), "OK", "{reply}");
+    ok(cli(target, &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &source_id]));
+    ok(cli(source, &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &target_id]));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    loop {
+        let keys = cli(source, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "10"]);
+        let keys: Vec<&str> = keys.lines().filter(|k| !k.is_empty()).collect();
+        if keys.is_empty() {
+            break;
+        }
+        for key in keys {
+            let reply = cli(
+                source,
+                &["MIGRATE", "127.0.0.1", &target.to_string(), key, "0", "5000"],
+            );
+            assert!(
+                matches!(reply.trim(), "OK" | "NOKEY"),
+                "MIGRATE {key}: {reply}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for port in [target, source] {
+        ok(cli(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id]));
+    }
+    for port in cluster.ports {
+        if port != source && port != target {
+            ok(cli(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id]));
+        }
+    }
+    target
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_migration_under_refresh_load_loses_no_rotation() {
+    let cluster = RedisCluster::start();
+    let target = RedisTarget {
+        url: cluster.url(),
+        prefix: "ferrid-migration:".into(),
+    };
+    let options = Options {
+        redis: Some(target),
+        ..Options::new(Backend::Cluster).clients(vec![app_client("app")])
+    };
+    let server = Arc::new(
+        TestServer::start_with(options, |settings| settings.users = vec![alice()]).await,
+    );
+    let browser = Browser::new();
+    let mut firsts = Vec::new();
+    for _ in 0..3 {
+        let tokens = grant(&server, &browser, "app", "openid offline_access").await;
+        firsts.push(text(&tokens, "refresh_token"));
+    }
+    // The first family's record is the one whose slot moves.
+    let family = find_key(&cluster, "ferrid-migration:refresh-family:*");
+    let slot: u16 = cli(cluster.ports[0], &["CLUSTER", "KEYSLOT", &family])
+        .trim()
+        .parse()
+        .unwrap();
+    let owner = cluster.owner_of(slot);
+
+    let stop = Instant::now() + Duration::from_secs(6);
+    let chains: Vec<_> = firsts
+        .into_iter()
+        .map(|first| tokio::spawn(refresh_chain(server.clone(), first, stop)))
+        .collect();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let new_owner = migrate_slot(&cluster, slot).await;
+    assert_ne!(owner, new_owner);
+
+    let mut total = 0;
+    for chain in chains {
+        let (chain, last) = chain.await.unwrap();
+        assert!(
+            chain.failures.is_empty(),
+            "only 200 and 503 during the migration: {:?}",
+            chain.failures
+        );
+        assert!(chain.rotations > 5, "{} rotations", chain.rotations);
+        total += chain.rotations;
+        // Nothing was lost: the last token handed out rotates once more.
+        let reply = refresh(&server, "app", &last, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.json);
+    }
+    assert_eq!(cluster.owner_of(slot), new_owner);
+    assert!(total > 15, "{total} rotations");
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_unavailable() {
+    let port = crate::common::cluster::free_port();
+    let store = RedisStore::connect_lazily(
+        &format!("redis+cluster://127.0.0.1:{port}/"),
+        "p:",
+    )
+    .unwrap();
+    let err = store.get("x").await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+}
+
+#[test]
+fn cluster_and_sentinel_urls_are_checked_at_start_up() {
+    let with = |store: &str, prefix: &str| {
+        let mut settings = Settings {
+            store: store.into(),
+            ..Settings::default()
+        };
+        settings.redis.prefix = prefix.into();
+        settings.secrets.system = Some(crate::common::SYSTEM_SECRET.to_owned().into());
+        settings.validate()
+    };
+    with("redis+cluster://127.0.0.1:7000,127.0.0.1:7001/", "ferrid:").unwrap();
+    with("redis+sentinel://127.0.0.1:26379/mymaster", "ferrid:").unwrap();
+    for store in [
+        "redis+cluster://127.0.0.1/",
+        "redis+cluster://127.0.0.1:7000/1",
+        "redis+sentinel://127.0.0.1:26379",
+        "redis+sentinel://127.0.0.1:26379/m/not-a-db",
+    ] {
+        let err = with(store, "ferrid:").unwrap_err();
+        assert_eq!(err.key, "store", "{store}: {err}");
+    }
+    // A brace in the prefix would become every key's hash tag: one slot for everything, and
+    // keys that must share a slot no longer would.
+    let err = with("redis+cluster://127.0.0.1:7000/", "ferrid{x}:").unwrap_err();
+    assert_eq!(err.key, "redis.prefix", "{err}");
+    let err = with("redis://127.0.0.1:6379/", "ferrid{:").unwrap_err();
+    assert_eq!(err.key, "redis.prefix", "{err}");
+}
+
+/// A subscription on a cluster follows its channel when the channel's slot moves to another
+/// node: notices published after the move still arrive.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_follow_their_channel_to_a_new_node() {
+    let cluster = RedisCluster::start();
+    let store: Arc<dyn Store> =
+        Arc::new(RedisStore::connect_lazily(&cluster.url(), "ferrid-notices:").unwrap());
+    let notices = Arc::new(Mutex::new(store.subscribe("keys:{ring}:changed")));
+    let wait = |notices: Arc<Mutex<ferrid::store::Notices>>| async move {
+        tokio::time::timeout(Duration::from_secs(10), notices.lock().await.recv())
+            .await
+            .expect("a notice in time")
+            .expect("the subscription is alive");
+    };
+    wait(notices.clone()).await;
+    store.publish("keys:{ring}:changed").await.unwrap();
+    wait(notices.clone()).await;
+
+    let slot: u16 = cli(cluster.ports[0], &["CLUSTER", "KEYSLOT", "ferrid-notices:keys:{ring}:changed"])
+        .trim()
+        .parse()
+        .unwrap();
+    migrate_slot(&cluster, slot).await;
+    // The move ends the subscription; ferrid subscribes again at the new owner and says so.
+    wait(notices.clone()).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    while notices.lock().await.try_recv() {}
+    store.publish("keys:{ring}:changed").await.unwrap();
+    wait(notices.clone()).await;
+}
