@@ -86,6 +86,4 @@ for_each_backend!(
 );
 
 // Multi-key scripts: the keys of one client address share its slot.
-on_cluster!(
-    the_oldest_pending_logins_of_an_address_are_evicted,
-);
+on_cluster!(the_oldest_pending_logins_of_an_address_are_evicted,);

@@ -37,9 +37,7 @@ async fn refresh_chain(server: Arc<TestServer>, first: String, stop: Instant) ->
                 current = text(&reply.json, "refresh_token");
             }
             503 if reply.json["error"] == "temporarily_unavailable" => chain.unavailable += 1,
-            status => chain
-                .failures
-                .push(format!("{status}: {}", reply.json)),
+            status => chain.failures.push(format!("{status}: {}", reply.json)),
         }
     }
     (chain, current)
@@ -69,8 +67,14 @@ async fn migrate_slot(cluster: &RedisCluster, slot: u16) -> u16 {
     let target = *cluster.ports.iter().find(|p| **p != source).unwrap();
     let (source_id, target_id) = (cluster.node_id(source), cluster.node_id(target));
     let ok = |reply: String| assert_eq!(reply.trim(), "OK", "{reply}");
-    ok(cli(target, &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &source_id]));
-    ok(cli(source, &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &target_id]));
+    ok(cli(
+        target,
+        &["CLUSTER", "SETSLOT", &slot_text, "IMPORTING", &source_id],
+    ));
+    ok(cli(
+        source,
+        &["CLUSTER", "SETSLOT", &slot_text, "MIGRATING", &target_id],
+    ));
     tokio::time::sleep(Duration::from_millis(300)).await;
     loop {
         let keys = cli(source, &["CLUSTER", "GETKEYSINSLOT", &slot_text, "10"]);
@@ -81,7 +85,14 @@ async fn migrate_slot(cluster: &RedisCluster, slot: u16) -> u16 {
         for key in keys {
             let reply = cli(
                 source,
-                &["MIGRATE", "127.0.0.1", &target.to_string(), key, "0", "5000"],
+                &[
+                    "MIGRATE",
+                    "127.0.0.1",
+                    &target.to_string(),
+                    key,
+                    "0",
+                    "5000",
+                ],
             );
             assert!(
                 matches!(reply.trim(), "OK" | "NOKEY"),
@@ -92,11 +103,17 @@ async fn migrate_slot(cluster: &RedisCluster, slot: u16) -> u16 {
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     for port in [target, source] {
-        ok(cli(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id]));
+        ok(cli(
+            port,
+            &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id],
+        ));
     }
     for port in cluster.ports {
         if port != source && port != target {
-            ok(cli(port, &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id]));
+            ok(cli(
+                port,
+                &["CLUSTER", "SETSLOT", &slot_text, "NODE", &target_id],
+            ));
         }
     }
     target
@@ -113,9 +130,8 @@ async fn a_slot_migration_under_refresh_load_loses_no_rotation() {
         redis: Some(target),
         ..Options::new(Backend::Cluster).clients(vec![app_client("app")])
     };
-    let server = Arc::new(
-        TestServer::start_with(options, |settings| settings.users = vec![alice()]).await,
-    );
+    let server =
+        Arc::new(TestServer::start_with(options, |settings| settings.users = vec![alice()]).await);
     let browser = Browser::new();
     let mut firsts = Vec::new();
     for _ in 0..3 {
@@ -155,19 +171,26 @@ async fn a_slot_migration_under_refresh_load_loses_no_rotation() {
     }
     assert_eq!(cluster.owner_of(slot), new_owner);
     assert!(total > 15, "{total} rotations");
+    // The load did meet the move: the old owner redirected requests (ASK while the key moved,
+    // MOVED after), and ferrid followed them.
+    let errors = cli(owner, &["INFO", "errorstats"]);
+    assert!(
+        errors.contains("errorstat_ASK") || errors.contains("errorstat_MOVED"),
+        "no redirection happened: {errors}"
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_cluster_is_unavailable() {
     let port = crate::common::cluster::free_port();
-    let store = RedisStore::connect_lazily(
-        &format!("redis+cluster://127.0.0.1:{port}/"),
-        "p:",
-    )
-    .unwrap();
+    let store =
+        RedisStore::connect_lazily(&format!("redis+cluster://127.0.0.1:{port}/"), "p:").unwrap();
     let err = store.get("x").await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(matches!(store.ping().await, Err(StoreError::Unavailable(_))));
+    assert!(matches!(
+        store.ping().await,
+        Err(StoreError::Unavailable(_))
+    ));
 }
 
 #[test]
@@ -218,10 +241,13 @@ async fn notices_follow_their_channel_to_a_new_node() {
     store.publish("keys:{ring}:changed").await.unwrap();
     wait(notices.clone()).await;
 
-    let slot: u16 = cli(cluster.ports[0], &["CLUSTER", "KEYSLOT", "ferrid-notices:keys:{ring}:changed"])
-        .trim()
-        .parse()
-        .unwrap();
+    let slot: u16 = cli(
+        cluster.ports[0],
+        &["CLUSTER", "KEYSLOT", "ferrid-notices:keys:{ring}:changed"],
+    )
+    .trim()
+    .parse()
+    .unwrap();
     migrate_slot(&cluster, slot).await;
     // The move ends the subscription; ferrid subscribes again at the new owner and says so.
     wait(notices.clone()).await;

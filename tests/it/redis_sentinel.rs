@@ -140,7 +140,10 @@ async fn ferrid_follows_a_sentinel_failover_without_restart() {
     let outcome = failover_under_refresh_load(&mut group, |_| {}, 3, 5).await;
     assert!(outcome.failures.is_empty(), "{outcome:?}");
     assert!(outcome.before > 0, "{outcome:?}");
-    assert!(outcome.unavailable > 0, "the window answers 503: {outcome:?}");
+    assert!(
+        outcome.unavailable > 0,
+        "the window answers 503: {outcome:?}"
+    );
     // Asynchronous replication may lose the rotation acknowledged just before the kill (the
     // `store.durability = "replicated"` setting is what prevents that); the other chains go on.
     assert!(outcome.after > 0, "{outcome:?}");

@@ -284,7 +284,10 @@ impl SentinelGroup {
             self.sentinel_ports[0],
             &["SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_NAME],
         );
-        reply.lines().nth(1).and_then(|port| port.trim().parse().ok())
+        reply
+            .lines()
+            .nth(1)
+            .and_then(|port| port.trim().parse().ok())
     }
 }
 
