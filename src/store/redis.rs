@@ -96,7 +96,7 @@ impl RedisStore {
                 .map_err(map_error)?;
                 let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
                     .map_err(map_error)?;
-                Connection::Single(manager, client)
+                Connection::Single(manager, std::sync::Arc::new(client))
             }
             Topology::Cluster { nodes, tls: true } => {
                 Connection::Cluster(LazyCluster::new(&nodes, tls).map_err(map_error)?)
@@ -149,7 +149,7 @@ async fn forward_notices(source: Connection, channel: String, sender: mpsc::Send
         let subscribed = async {
             // On Sentinel, the master as the sentinels name it now: after a failover, the new one.
             let client = match &source {
-                Connection::Single(_, client) => client.clone(),
+                Connection::Single(_, client) => (**client).clone(),
                 Connection::Sentinel(master) => master.client().await?,
                 Connection::Cluster(_) => {
                     return Err(RedisError::from((

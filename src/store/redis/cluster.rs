@@ -29,7 +29,8 @@ const OVERALL_TIMEOUT: Duration = Duration::from_millis(1500);
 /// The cluster connection of one store, created on first use.
 #[derive(Clone)]
 pub struct LazyCluster {
-    client: ClusterClient,
+    // Behind an `Arc`: the handle is cloned for every command, the client's node list is not.
+    client: Arc<ClusterClient>,
     connection: Arc<OnceCell<ClusterConnection>>,
     subscribers: Arc<Subscribers>,
 }
@@ -49,7 +50,7 @@ impl LazyCluster {
             builder = builder.certs(certificates);
         }
         Ok(Self {
-            client: builder.build()?,
+            client: Arc::new(builder.build()?),
             connection: Arc::new(OnceCell::new()),
             subscribers: Arc::new(Subscribers::default()),
         })

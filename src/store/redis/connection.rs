@@ -12,7 +12,7 @@ use super::sentinel::SentinelMaster;
 #[derive(Clone)]
 pub enum Connection {
     /// One server: its connection manager, and its client for pub/sub connections.
-    Single(ConnectionManager, redis::Client),
+    Single(ConnectionManager, std::sync::Arc<redis::Client>),
     Cluster(LazyCluster),
     Sentinel(SentinelMaster),
 }
