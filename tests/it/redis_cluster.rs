@@ -1,13 +1,13 @@
 //! ferrid on Redis Cluster beyond the shared suites (`on_cluster!` in the feature modules, the
 //! store conformance suite's `cluster` module): a slot migration under a refresh load loses no
-//! rotation and answers nothing but 200 or 503; an unreachable cluster is 503; a URL or prefix
+//! rotation and answers nothing but 200 or 503; a cluster down at start is 503 until it is up; a URL or prefix
 //! that would break the cluster's hash tags is refused at start-up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::browser::Browser;
-use crate::common::cluster::{cli, RedisCluster};
+use crate::common::cluster::{cli, cluster_url, free_port, RedisCluster};
 use crate::common::grants::{alice, app_client, grant, refresh, text};
 use crate::common::{Backend, Options, RedisTarget, TestServer};
 use ferrid::config::Settings;
@@ -180,17 +180,32 @@ async fn a_slot_migration_under_refresh_load_loses_no_rotation() {
     );
 }
 
-#[tokio::test]
-async fn an_unreachable_cluster_is_unavailable() {
-    let port = crate::common::cluster::free_port();
-    let store =
-        RedisStore::connect_lazily(&format!("redis+cluster://127.0.0.1:{port}/"), "p:").unwrap();
+/// ferrid starts while its cluster is down (503 meanwhile) and uses it once it is up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_down_at_start_is_unavailable_then_used_without_restart() {
+    let ports = [free_port(), free_port(), free_port()];
+    let store = RedisStore::connect_lazily(&cluster_url(&ports), "ferrid-late:").unwrap();
     let err = store.get("x").await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
     assert!(matches!(
         store.ping().await,
         Err(StoreError::Unavailable(_))
     ));
+
+    let _cluster = RedisCluster::start_on(ports);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.put("late:{x}", b"1".to_vec(), None).await {
+            Ok(()) => break,
+            Err(StoreError::Unavailable(_)) => {
+                assert!(Instant::now() < deadline, "the cluster was never used");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(err) => panic!("only unavailability until the cluster is up: {err:?}"),
+        }
+    }
+    assert_eq!(store.get("late:{x}").await.unwrap(), Some(b"1".to_vec()));
+    store.ping().await.unwrap();
 }
 
 #[test]

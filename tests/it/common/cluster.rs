@@ -110,7 +110,7 @@ fn create_cluster(dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
 }
 
 /// The store URL of a cluster on `ports`.
-fn cluster_url(ports: &[u16]) -> String {
+pub fn cluster_url(ports: &[u16]) -> String {
     let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     format!("redis+cluster://{}/", nodes.join(","))
 }
@@ -164,8 +164,12 @@ pub struct RedisCluster {
 
 impl RedisCluster {
     pub fn start() -> Self {
+        Self::start_on([free_port(), free_port(), free_port()])
+    }
+
+    /// A cluster on the given ports.
+    pub fn start_on(ports: [u16; 3]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let ports = [free_port(), free_port(), free_port()];
         let children = create_cluster(dir.path(), &ports);
         Self {
             ports,
