@@ -14,11 +14,15 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::sentinel::{SentinelClient, SentinelNodeConnectionInfo, SentinelServerType};
 use redis::{Cmd, ErrorKind, Pipeline, RedisError, RedisResult, ServerErrorKind, Value};
 use tokio::sync::Mutex;
+use tokio::time::Instant;
 
 use super::topology::SentinelTopology;
 
 /// How long asking the sentinels and confirming the master may take.
 const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a failed lookup answers for the requests that waited on it, so that during a
+/// failover requests fail at once instead of each queueing for a lookup of its own.
+const FAILED_LOOKUP_HOLDS: Duration = Duration::from_millis(200);
 
 /// The current master of a sentinel-monitored name.
 #[derive(Clone)]
@@ -29,6 +33,8 @@ pub struct SentinelMaster {
 struct Inner {
     sentinels: Mutex<SentinelClient>,
     current: ArcSwapOption<ConnectionManager>,
+    /// The last failed lookup and when it ended.
+    failed: std::sync::Mutex<Option<(Instant, RedisError)>>,
     config: ConnectionManagerConfig,
     db: i64,
 }
@@ -55,6 +61,7 @@ impl SentinelMaster {
             inner: Arc::new(Inner {
                 sentinels: Mutex::new(sentinels),
                 current: ArcSwapOption::empty(),
+                failed: std::sync::Mutex::new(None),
                 config,
                 db: topology.db,
             }),
@@ -77,12 +84,31 @@ impl SentinelMaster {
         if let Some(master) = self.inner.current.load_full() {
             return Ok(master);
         }
-        let mut sentinels = self.inner.sentinels.lock().await;
-        // Another request may have found it while this one waited for the lock.
+        let Ok(mut sentinels) =
+            tokio::time::timeout(LOOKUP_TIMEOUT, self.inner.sentinels.lock()).await
+        else {
+            return Err(timed_out("the lookup of the master is taking too long"));
+        };
+        // Another request may have found it, or failed to, while this one waited for the lock.
         if let Some(master) = self.inner.current.load_full() {
             return Ok(master);
         }
-        let client = lookup(&mut sentinels).await?;
+        if let Ok(failed) = self.inner.failed.lock() {
+            if let Some((at, err)) = failed.as_ref() {
+                if at.elapsed() < FAILED_LOOKUP_HOLDS {
+                    return Err(err.clone());
+                }
+            }
+        }
+        let client = match lookup(&mut sentinels).await {
+            Ok(client) => client,
+            Err(err) => {
+                if let Ok(mut failed) = self.inner.failed.lock() {
+                    *failed = Some((Instant::now(), err.clone()));
+                }
+                return Err(err);
+            }
+        };
         let manager = Arc::new(ConnectionManager::new_lazy_with_config(
             client,
             self.inner.config.clone(),
@@ -129,11 +155,15 @@ impl SentinelMaster {
 async fn lookup(sentinels: &mut SentinelClient) -> RedisResult<redis::Client> {
     match tokio::time::timeout(LOOKUP_TIMEOUT, sentinels.async_get_client()).await {
         Ok(result) => result,
-        Err(_) => Err(RedisError::from(std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
+        Err(_) => Err(timed_out(
             "the sentinels did not name a reachable master in time",
-        ))),
+        )),
     }
+}
+
+/// A timeout, which the store reports as unavailable (503).
+fn timed_out(what: &'static str) -> RedisError {
+    RedisError::from(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
 }
 
 /// Whether `err` means the connected node is no longer a usable master.
