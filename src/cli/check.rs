@@ -98,9 +98,9 @@ fn describe_tls(settings: &Settings, identity: &Identity) -> String {
     )
 }
 
-/// How a `rediss://` store's certificate is checked.
+/// How a `rediss://` (or `rediss+cluster://`) store's certificate is checked.
 fn describe_redis_tls(settings: &Settings, url: &str) -> &'static str {
-    if !url.starts_with("rediss://") {
+    if !url.starts_with("rediss://") && !url.starts_with("rediss+cluster://") {
         ""
     } else if url.ends_with("#insecure") {
         " (TLS, certificate NOT verified: #insecure)"
