@@ -282,6 +282,17 @@ impl SentinelGroup {
         }
     }
 
+    /// Freezes the master (SIGSTOP): its connections hang rather than close.
+    pub fn freeze_master(&self) {
+        if let Some(master) = &self.master {
+            let status = Command::new("kill")
+                .args(["-STOP", &master.id().to_string()])
+                .status()
+                .expect("kill");
+            assert!(status.success());
+        }
+    }
+
     /// The port of the master as the sentinels name it now.
     pub fn current_master_port(&self) -> Option<u16> {
         let reply = cli(
