@@ -1,18 +1,19 @@
 //! ferrid on Redis Cluster beyond the shared suites (`on_cluster!` in the feature modules, the
 //! store conformance suite's `cluster` module): a slot migration under a refresh load loses no
-//! rotation and answers nothing but 200 or 503; a cluster down at start is 503 until it is up; a URL or prefix
+//! rotation and answers nothing but 200 or 503; notices follow their channel to a new node; a
+//! cluster down at start is 503 until it is up; `rediss+cluster://` works over TLS; a URL or prefix
 //! that would break the cluster's hash tags is refused at start-up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::browser::Browser;
-use crate::common::cluster::{cli, cluster_url, free_port, RedisCluster};
+use crate::common::cluster::{cli, cluster_url, free_port, RedisCluster, TlsCluster};
 use crate::common::grants::{alice, app_client, grant, refresh, text};
 use crate::common::{Backend, Options, RedisTarget, TestServer};
 use ferrid::config::Settings;
 use ferrid::store::redis::RedisStore;
-use ferrid::store::{Store, StoreError};
+use ferrid::store::{Count, Store, StoreError};
 use tokio::sync::Mutex;
 
 /// What a refresh chain saw.
@@ -270,4 +271,61 @@ async fn notices_follow_their_channel_to_a_new_node() {
     while notices.lock().await.try_recv() {}
     store.publish("keys:{ring}:changed").await.unwrap();
     wait(notices.clone()).await;
+}
+
+/// `rediss+cluster://`: every node over TLS, verified against `redis.tls_ca`, including the
+/// nodes the client learns of from the cluster itself; scripts and sharded notices work too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_over_tls() {
+    let cluster = TlsCluster::start();
+    let mut settings = Settings {
+        store: cluster.url(),
+        ..Settings::default()
+    };
+    settings.secrets.system = Some(crate::common::SYSTEM_SECRET.to_owned().into());
+    settings.redis.tls_ca = Some(cluster.files.ca.clone());
+    settings.validate().unwrap();
+    let store = RedisStore::connect_lazily_with_tls(
+        &settings.store,
+        "ferrid-tls:",
+        settings.redis.tls_certificates().unwrap(),
+    )
+    .unwrap();
+    let mut notices = store.subscribe("keys:{ring}:changed");
+    store.ping().await.unwrap();
+    // Keys spread over every shard.
+    for i in 0..30 {
+        store
+            .put(&format!("k:{{{i}}}"), vec![i], None)
+            .await
+            .unwrap();
+    }
+    for i in 0..30 {
+        assert_eq!(
+            store.get(&format!("k:{{{i}}}")).await.unwrap(),
+            Some(vec![i])
+        );
+    }
+    let counted = store
+        .count_below_limits(
+            &[("hits:{a}:u", 2), ("hits:{a}", 3)],
+            Duration::from_secs(60),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(counted, Count::Counted);
+    tokio::time::timeout(Duration::from_secs(10), notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    store.publish("keys:{ring}:changed").await.unwrap();
+    tokio::time::timeout(Duration::from_secs(10), notices.recv())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Without the CA, the nodes' certificates are not trusted: unavailable, not a crash.
+    let untrusted = RedisStore::connect_lazily(&cluster.url(), "ferrid-tls:").unwrap();
+    assert!(untrusted.ping().await.is_err());
 }

@@ -12,6 +12,8 @@ use std::time::Duration;
 
 use tempfile::TempDir;
 
+use super::tls::TlsFiles;
+
 /// A free loopback port whose cluster-bus port (+10000) is valid too.
 pub fn free_port() -> u16 {
     loop {
@@ -25,7 +27,16 @@ pub fn free_port() -> u16 {
 
 /// Runs `redis-cli` against `port` and returns its output.
 pub fn cli(port: u16, args: &[&str]) -> String {
-    let output = Command::new("redis-cli")
+    cli_over(None, port, args)
+}
+
+/// `cli`, over TLS trusting the CA of `tls` when given.
+fn cli_over(tls: Option<&TlsFiles>, port: u16, args: &[&str]) -> String {
+    let mut command = Command::new("redis-cli");
+    if let Some(tls) = tls {
+        command.arg("--tls").arg("--cacert").arg(&tls.ca);
+    }
+    let output = command
         .args(["-h", "127.0.0.1", "-p", &port.to_string()])
         .args(args)
         .stdin(Stdio::null())
@@ -47,10 +58,34 @@ pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
 }
 
 fn spawn_node(dir: &Path, port: u16, extra: &[&str]) -> Child {
+    spawn_node_over(None, dir, port, extra)
+}
+
+/// A node listening on `port`, only over TLS (certificate of `tls`, cluster bus and replication
+/// too) when given.
+fn spawn_node_over(tls: Option<&TlsFiles>, dir: &Path, port: u16, extra: &[&str]) -> Child {
     let node_dir = dir.join(port.to_string());
     std::fs::create_dir_all(&node_dir).expect("node dir");
-    Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+    let mut command = Command::new("redis-server");
+    match tls {
+        Some(tls) => {
+            command
+                .args(["--port", "0", "--tls-port", &port.to_string()])
+                .arg("--tls-cert-file")
+                .arg(&tls.cert)
+                .arg("--tls-key-file")
+                .arg(&tls.key)
+                .arg("--tls-ca-cert-file")
+                .arg(&tls.ca)
+                .args(["--tls-auth-clients", "no"])
+                .args(["--tls-cluster", "yes", "--tls-replication", "yes"]);
+        }
+        None => {
+            command.args(["--port", &port.to_string()]);
+        }
+    }
+    command
+        .args(["--bind", "127.0.0.1"])
         .args(["--save", "", "--appendonly", "no"])
         .arg("--dir")
         .arg(&node_dir)
@@ -62,17 +97,26 @@ fn spawn_node(dir: &Path, port: u16, extra: &[&str]) -> Child {
 }
 
 fn wait_for_port(port: u16) {
+    wait_for_port_over(None, port);
+}
+
+fn wait_for_port_over(tls: Option<&TlsFiles>, port: u16) {
     wait_until("redis-server to listen", || {
-        cli(port, &["PING"]).trim() == "PONG"
+        cli_over(tls, port, &["PING"]).trim() == "PONG"
     });
 }
 
 /// Three cluster-enabled nodes, made into one cluster with every slot assigned.
 fn create_cluster(dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
+    create_cluster_over(None, dir, ports)
+}
+
+fn create_cluster_over(tls: Option<&TlsFiles>, dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
     let children: Vec<Child> = ports
         .iter()
         .map(|port| {
-            spawn_node(
+            spawn_node_over(
+                tls,
                 dir,
                 *port,
                 &[
@@ -87,10 +131,14 @@ fn create_cluster(dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
         })
         .collect();
     for port in ports {
-        wait_for_port(*port);
+        wait_for_port_over(tls, *port);
     }
     let nodes: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
-    let status = Command::new("redis-cli")
+    let mut command = Command::new("redis-cli");
+    if let Some(tls) = tls {
+        command.arg("--tls").arg("--cacert").arg(&tls.ca);
+    }
+    let status = command
         .arg("--cluster")
         .arg("create")
         .args(&nodes)
@@ -103,7 +151,7 @@ fn create_cluster(dir: &Path, ports: &[u16; 3]) -> Vec<Child> {
     assert!(status.success(), "redis-cli --cluster create failed");
     for port in ports {
         wait_until("the cluster to agree", || {
-            cli(*port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
+            cli_over(tls, *port, &["CLUSTER", "INFO"]).contains("cluster_state:ok")
         });
     }
     children
@@ -160,6 +208,44 @@ pub struct RedisCluster {
     pub ports: [u16; 3],
     children: Vec<Child>,
     _dir: TempDir,
+}
+
+/// A cluster whose nodes speak only TLS (client connections, bus and replication), with
+/// certificates from the test CA, stopped on drop.
+pub struct TlsCluster {
+    pub ports: [u16; 3],
+    pub files: TlsFiles,
+    children: Vec<Child>,
+    _dir: TempDir,
+}
+
+impl TlsCluster {
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let files = super::tls::ca().write(dir.path(), "redis");
+        let ports = [free_port(), free_port(), free_port()];
+        let children = create_cluster_over(Some(&files), dir.path(), &ports);
+        Self {
+            ports,
+            files,
+            children,
+            _dir: dir,
+        }
+    }
+
+    /// `rediss+cluster://…`.
+    pub fn url(&self) -> String {
+        cluster_url(&self.ports).replacen("redis+cluster://", "rediss+cluster://", 1)
+    }
+}
+
+impl Drop for TlsCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
 }
 
 impl RedisCluster {
