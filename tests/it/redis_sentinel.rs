@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::browser::Browser;
-use crate::common::cluster::SentinelGroup;
 use crate::common::grants::{alice, app_client, grant, refresh, text};
+use crate::common::sentinel::SentinelGroup;
 use crate::common::{Backend, Options, RedisTarget, TestServer};
 use ferrid::store::redis::RedisStore;
 use ferrid::store::{Notices, Store};

@@ -37,6 +37,7 @@ pub mod code_flow;
 pub mod dpop;
 pub mod grants;
 pub mod logs;
+pub mod sentinel;
 pub mod tls;
 
 /// The system secret tests run Redis-mode servers with.
