@@ -64,7 +64,9 @@ pub struct Settings {
     pub allow_insecure_issuer: bool,
     /// Address the HTTP server listens on.
     pub bind: String,
-    /// `memory` (embedded, single instance) or a `redis://`, `rediss://` or `redis+unix://` URL.
+    /// `memory` (embedded, single instance), a `redis://`, `rediss://` or `redis+unix://` URL,
+    /// a Redis Cluster (`redis+cluster://host:port,host:port/`, `rediss+cluster://`) or a
+    /// Sentinel-monitored master (`redis+sentinel://host:port,host:port/<master-name>`).
     pub store: String,
     pub secrets: SecretSettings,
     pub keys: KeySettings,
@@ -364,8 +366,16 @@ impl Settings {
             )
         })?;
         if let StoreKind::Redis(url) = self.store_kind()? {
-            redis::Client::open(url.as_str())
+            crate::store::redis::topology::Topology::parse(&url)
                 .map_err(|err| ConfigError::new("store", format!("invalid Redis URL: {err}")))?;
+            if self.redis.prefix.contains(['{', '}']) {
+                // Redis Cluster hashes the text between the first `{` and `}` of a key: a brace
+                // in the prefix would override the hash tags that keep related keys together.
+                return Err(ConfigError::new(
+                    "redis.prefix",
+                    "must not contain `{` or `}`",
+                ));
+            }
         }
         tls::validate_redis(&self.redis, &self.store)?;
         if let Some(secret) = &self.secrets.system {
@@ -506,13 +516,15 @@ impl Settings {
         }
         let is_redis = ["redis://", "rediss://", "redis+unix://", "unix://"]
             .iter()
-            .any(|scheme| store.starts_with(scheme));
+            .any(|scheme| store.starts_with(scheme))
+            || crate::store::redis::topology::Topology::is_distributed(store);
         if is_redis {
             Ok(StoreKind::Redis(store.to_owned()))
         } else {
             Err(ConfigError::new(
                 "store",
-                "must be `memory` or a redis://, rediss:// or redis+unix:// URL",
+                "must be `memory` or a redis://, rediss://, redis+unix://, redis+cluster://, \
+                 rediss+cluster:// or redis+sentinel:// URL",
             ))
         }
     }

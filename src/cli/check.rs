@@ -98,9 +98,9 @@ fn describe_tls(settings: &Settings, identity: &Identity) -> String {
     )
 }
 
-/// How a `rediss://` store's certificate is checked.
+/// How a `rediss://` (or `rediss+cluster://`) store's certificate is checked.
 fn describe_redis_tls(settings: &Settings, url: &str) -> &'static str {
-    if !url.starts_with("rediss://") {
+    if !url.starts_with("rediss://") && !url.starts_with("rediss+cluster://") {
         ""
     } else if url.ends_with("#insecure") {
         " (TLS, certificate NOT verified: #insecure)"
@@ -212,13 +212,21 @@ fn probe_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// The URL without its password.
+/// `url` with the password of its user info replaced by `***`. Read by hand rather than with
+/// `url::Url`, which cannot parse the host lists of `redis+cluster://` and `redis+sentinel://`
+/// URLs and would leave them, password included, as they are.
 fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        _ => url.to_owned(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(authority_end);
+    let Some((userinfo, hosts)) = authority.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{hosts}{path}"),
+        None => url.to_owned(),
     }
 }
 
@@ -233,5 +241,13 @@ mod tests {
             "redis://user:***@redis:6379/0"
         );
         assert_eq!(redact("redis://redis:6379/0"), "redis://redis:6379/0");
+        assert_eq!(
+            redact("redis+cluster://u:hunter2@a:7000,b:7001/"),
+            "redis+cluster://u:***@a:7000,b:7001/"
+        );
+        assert_eq!(
+            redact("redis+sentinel://:p@ss:w0rd@s1:26379,s2:26379/mymaster"),
+            "redis+sentinel://:***@s1:26379,s2:26379/mymaster"
+        );
     }
 }

@@ -205,10 +205,10 @@ pub(super) fn validate_redis(redis: &RedisSettings, store: &str) -> Result<(), C
         return Ok(());
     };
     let store = store.trim();
-    if !store.starts_with("rediss://") {
+    if !store.starts_with("rediss://") && !store.starts_with("rediss+cluster://") {
         return Err(ConfigError::new(
             setting,
-            "applies to a rediss:// store only (`store` is not one)",
+            "applies to a rediss:// or rediss+cluster:// store only (`store` is not one)",
         ));
     }
     if redis.tls_ca.is_some() && store.ends_with("#insecure") {

@@ -15,6 +15,10 @@
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
 //! after every (re)subscription, since anything published while it was away is lost.
+//!
+//! The same store runs on Redis Cluster (`cluster`: sharded pub/sub for notices) and on a master
+//! found through Redis Sentinel (`sentinel`); `topology` reads which one the URL names, and
+//! `connection` hides the difference from every command below.
 
 use std::time::Duration;
 
@@ -24,11 +28,21 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
 use tokio::sync::mpsc;
 
+use self::cluster::LazyCluster;
+use self::connection::Connection;
+use self::sentinel::SentinelMaster;
+use self::topology::Topology;
+
 use super::lua::{
     COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, SET_ADD, UNCOUNT,
 };
 use super::notices::{self, Notices};
 use super::{Count, Store, StoreError};
+
+mod cluster;
+mod connection;
+mod sentinel;
+pub mod topology;
 
 /// How long one command may take before the request gives up with 503.
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
@@ -39,8 +53,7 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 
 /// Redis-backed store.
 pub struct RedisStore {
-    client: redis::Client,
-    connection: ConnectionManager,
+    connection: Connection,
     prefix: String,
     compare_and_swap: Script,
     delete_if: Script,
@@ -67,20 +80,35 @@ impl RedisStore {
         // The redis crate builds its rustls configuration on the process's default provider;
         // ferrid uses aws-lc-rs everywhere (a no-op when a default is already installed).
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-        let client = match tls {
-            Some(certificates) => redis::Client::build_with_tls(url, certificates),
-            None => redis::Client::open(url),
-        }
-        .map_err(map_error)?;
         let config = ConnectionManagerConfig::new()
             .set_response_timeout(Some(RESPONSE_TIMEOUT))
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let connection =
-            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(map_error)?;
+        let topology = Topology::parse(url)
+            .map_err(|err| StoreError::Backend(format!("invalid Redis URL: {err}")))?;
+        let connection = match topology {
+            Topology::Single(url) => {
+                let client = match tls {
+                    Some(certificates) => redis::Client::build_with_tls(url, certificates),
+                    None => redis::Client::open(url),
+                }
+                .map_err(map_error)?;
+                let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
+                    .map_err(map_error)?;
+                Connection::Single(manager, std::sync::Arc::new(client))
+            }
+            Topology::Cluster { nodes, tls: true } => {
+                Connection::Cluster(LazyCluster::new(&nodes, tls).map_err(map_error)?)
+            }
+            Topology::Cluster { nodes, tls: false } => {
+                Connection::Cluster(LazyCluster::new(&nodes, None).map_err(map_error)?)
+            }
+            Topology::Sentinel(sentinel) => {
+                Connection::Sentinel(SentinelMaster::new(&sentinel, config).map_err(map_error)?)
+            }
+        };
         Ok(Self {
-            client,
             connection,
             prefix: prefix.to_owned(),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
@@ -115,10 +143,21 @@ impl RedisStore {
 
 /// Keeps one subscription alive until its receiver is dropped: subscribe, forward messages,
 /// and after any failure reconnect with backoff from 100 ms up to `MAX_RESUBSCRIBE_DELAY`.
-async fn forward_notices(client: redis::Client, channel: String, sender: mpsc::Sender<()>) {
+async fn forward_notices(source: Connection, channel: String, sender: mpsc::Sender<()>) {
     let mut delay = Duration::from_millis(100);
     loop {
         let subscribed = async {
+            // On Sentinel, the master as the sentinels name it now: after a failover, the new one.
+            let client = match &source {
+                Connection::Single(_, client) => (**client).clone(),
+                Connection::Sentinel(master) => master.client().await?,
+                Connection::Cluster(_) => {
+                    return Err(RedisError::from((
+                        ErrorKind::Client,
+                        "classic pub/sub on a cluster",
+                    )))
+                }
+            };
             let mut pubsub = client.get_async_pubsub().await?;
             pubsub.subscribe(&channel).await?;
             Ok::<_, RedisError>(pubsub)
@@ -313,18 +352,27 @@ impl Store for RedisStore {
     }
 
     async fn publish(&self, channel: &str) -> Result<(), StoreError> {
-        self.run::<u64>(redis::cmd("PUBLISH").arg(self.key(channel)).arg("changed"))
+        // Sharded pub/sub on a cluster: the channel's shard only, not a cluster-wide broadcast.
+        let command = match self.connection {
+            Connection::Cluster(_) => "SPUBLISH",
+            _ => "PUBLISH",
+        };
+        self.run::<u64>(redis::cmd(command).arg(self.key(channel)).arg("changed"))
             .await
             .map(|_| ())
     }
 
     fn subscribe(&self, channel: &str) -> Notices {
         let (sender, notices) = Notices::channel();
-        tokio::spawn(forward_notices(
-            self.client.clone(),
-            self.key(channel),
-            sender,
-        ));
+        let channel = self.key(channel);
+        match &self.connection {
+            Connection::Cluster(cluster) => {
+                tokio::spawn(cluster.clone().forward_notices(channel, sender));
+            }
+            connection => {
+                tokio::spawn(forward_notices(connection.clone(), channel, sender));
+            }
+        }
         notices
     }
 
@@ -417,8 +465,13 @@ fn map_error(err: RedisError) -> StoreError {
             err.kind(),
             ErrorKind::AuthenticationFailed
                 | ErrorKind::ClusterConnectionNotFound
+                // The sentinels know no master for the name (yet).
+                | ErrorKind::MasterNameNotFoundBySentinel
                 | ErrorKind::Server(
                     ServerErrorKind::BusyLoading
+                        // Redirections still pending after the cluster client's retries.
+                        | ServerErrorKind::Moved
+                        | ServerErrorKind::Ask
                         | ServerErrorKind::TryAgain
                         | ServerErrorKind::ClusterDown
                         | ServerErrorKind::MasterDown

@@ -259,3 +259,9 @@ for_each_backend!(
     a_replayed_code_fails_and_revokes_its_tokens,
     pkce_is_enforced,
 );
+
+on_cluster!(
+    confidential_client_full_flow,
+    public_client_full_flow_with_pkce,
+    a_replayed_code_fails_and_revokes_its_tokens,
+);

@@ -262,6 +262,11 @@ for_each_backend!(
     emergency_rotation_replaces_the_key_at_once,
 );
 
+on_cluster!(
+    a_token_signed_before_a_rotation_verifies_until_its_key_is_removed,
+    emergency_rotation_replaces_the_key_at_once,
+);
+
 /// Polls (real time, bounded) until `check` holds: for changes travelling between instances.
 async fn eventually(what: &str, check: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -273,7 +278,16 @@ async fn eventually(what: &str, check: impl Fn() -> bool) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_on_one_redis_agree_and_exactly_one_performs_each_transition() {
-    let target = RedisTarget::new();
+    instances_agree_and_exactly_one_performs_each_transition(RedisTarget::new()).await;
+}
+
+/// On a cluster the ring, its lock and its channel share one shard; notices are sharded pub/sub.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_on_one_cluster_agree_and_exactly_one_performs_each_transition() {
+    instances_agree_and_exactly_one_performs_each_transition(RedisTarget::cluster()).await;
+}
+
+async fn instances_agree_and_exactly_one_performs_each_transition(target: RedisTarget) {
     let clock = ManualClock::at_millis(SystemClock.now_millis());
     let mut settings = ferrid::config::Settings {
         store: target.url.clone(),

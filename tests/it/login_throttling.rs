@@ -152,6 +152,9 @@ for_each_backend!(
     successful_logins_are_never_refused,
 );
 
+// Multi-key scripts: the keys of one client address share its slot.
+on_cluster!(an_address_has_a_limit_across_usernames,);
+
 /// Two ferrid instances on one Redis: failures counted by one throttle the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_sharing_redis_share_the_counts() {

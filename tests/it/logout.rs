@@ -138,3 +138,8 @@ for_each_backend!(
     logout_with_a_registered_uri_redirects_and_ends_the_session,
     logout_without_a_registered_uri_or_hint_asks_and_shows_a_page,
 );
+
+on_cluster!(
+    a_hint_from_another_session_asks_before_ending_this_one,
+    logout_with_a_registered_uri_redirects_and_ends_the_session,
+);

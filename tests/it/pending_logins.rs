@@ -84,3 +84,6 @@ for_each_backend!(
     the_oldest_pending_logins_of_an_address_are_evicted,
     finished_sign_ins_free_their_place,
 );
+
+// Multi-key scripts: the keys of one client address share its slot.
+on_cluster!(the_oldest_pending_logins_of_an_address_are_evicted,);

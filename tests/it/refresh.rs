@@ -274,6 +274,14 @@ for_each_backend!(
     an_expired_family_no_longer_refreshes,
 );
 
+on_cluster!(
+    a_rotation_chain_of_five,
+    reuse_after_the_grace_window_revokes_only_that_family,
+    fifty_concurrent_refreshes_rotate_once_strict,
+    fifty_concurrent_refreshes_share_one_successor_with_grace,
+    revoking_a_family_after_concurrent_refreshes_revokes_every_access_token,
+);
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_redis_restart_loses_nothing_acknowledged() {
     let mut redis_process = RedisServer::start_durable();

@@ -154,3 +154,9 @@ for_each_backend!(
     revocation_of_each_token_type_shows_at_introspection,
     introspection_describes_active_tokens_and_requires_client_auth,
 );
+
+on_cluster!(
+    introspection_discloses_a_token_only_to_those_it_concerns,
+    revocation_of_each_token_type_shows_at_introspection,
+    introspection_describes_active_tokens_and_requires_client_auth,
+);

@@ -29,7 +29,15 @@ impl Subject {
     }
 
     fn redis() -> Self {
-        let target = RedisTarget::new();
+        Self::on(RedisTarget::new())
+    }
+
+    /// On the run's shared three-master Redis Cluster.
+    fn cluster() -> Self {
+        Self::on(RedisTarget::cluster())
+    }
+
+    fn on(target: RedisTarget) -> Self {
         Self {
             store: target.store(),
             clock: None,
@@ -745,6 +753,10 @@ macro_rules! suite {
         mod redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $name() { super::$name(super::Subject::redis()).await })*
+        }
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() { super::$name(super::Subject::cluster()).await })*
         }
     };
 }

@@ -33,10 +33,12 @@ pub mod admin;
 pub mod browser;
 pub mod chromium;
 pub mod client_keys;
+pub mod cluster;
 pub mod code_flow;
 pub mod dpop;
 pub mod grants;
 pub mod logs;
+pub mod sentinel;
 pub mod tls;
 
 /// The system secret tests run Redis-mode servers with.
@@ -47,6 +49,8 @@ pub const SYSTEM_SECRET: &str = "test-system-secret-0123456789abcdef";
 pub enum Backend {
     Memory,
     Redis,
+    /// The run's shared three-master Redis Cluster (`cluster::SharedCluster`).
+    Cluster,
 }
 
 /// Runs each named `async fn(Backend)` once per backend, as `memory::name` and `redis::name`.
@@ -59,6 +63,17 @@ macro_rules! for_each_backend {
         mod redis {
             $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() { super::$name(crate::common::Backend::Redis).await })*
+        }
+    };
+}
+
+/// Runs each named `async fn(Backend)` on the shared Redis Cluster too, as `cluster::name`
+/// (beside `for_each_backend!`, for the features whose keys and scripts a cluster shards).
+macro_rules! on_cluster {
+    ($($name:ident),* $(,)?) => {
+        mod cluster {
+            $(#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() { super::$name(crate::common::Backend::Cluster).await })*
         }
     };
 }
@@ -181,6 +196,15 @@ impl RedisTarget {
             _ => SharedRedis::get().url.clone(),
         };
         Self { url, prefix }
+    }
+
+    /// A fresh key prefix on the run's shared Redis Cluster.
+    pub fn cluster() -> Self {
+        let prefix = format!("ferrid-test-{}:", ferrid::secret::random_token().unwrap());
+        Self {
+            url: cluster::SharedCluster::get().url.clone(),
+            prefix,
+        }
     }
 
     /// Another handle on the same Redis and prefix (a second instance, or a restarted one).
@@ -378,8 +402,11 @@ impl TestServer {
         };
         let redis = match options.backend {
             Backend::Memory => None,
-            Backend::Redis => {
-                let target = options.redis.unwrap_or_else(RedisTarget::new);
+            Backend::Redis | Backend::Cluster => {
+                let target = options.redis.unwrap_or_else(|| match options.backend {
+                    Backend::Cluster => RedisTarget::cluster(),
+                    _ => RedisTarget::new(),
+                });
                 settings.store = target.url.clone();
                 settings.redis.prefix = target.prefix.clone();
                 settings.secrets.system = Some(SYSTEM_SECRET.to_owned().into());
@@ -391,7 +418,7 @@ impl TestServer {
         let store: SharedStore = match options.backend {
             Backend::Memory => Arc::new(MemoryStore::new(clock.clone())),
             // As `serve` builds it, with the `redis.tls_*` files `configure` may have named.
-            Backend::Redis => Arc::new(
+            Backend::Redis | Backend::Cluster => Arc::new(
                 RedisStore::connect_lazily_with_tls(
                     &settings.store,
                     &settings.redis.prefix,
@@ -403,7 +430,7 @@ impl TestServer {
         if options.seed_key {
             let persistence = match options.backend {
                 Backend::Memory => KeyPersistence::Dir(settings.keys.dir.clone()),
-                Backend::Redis => KeyPersistence::Store {
+                Backend::Redis | Backend::Cluster => KeyPersistence::Store {
                     store: store.clone(),
                     sealer: Sealer::from_secret(SYSTEM_SECRET).unwrap(),
                 },
