@@ -30,6 +30,7 @@ mod keys;
 mod log;
 mod metrics;
 mod par;
+mod registration;
 mod secrets;
 mod tls;
 
@@ -41,6 +42,7 @@ pub use keys::KeySettings;
 pub use log::LogSettings;
 pub use metrics::MetricsSettings;
 pub use par::ParSettings;
+pub use registration::{RegistrationMode, RegistrationSettings};
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -77,6 +79,7 @@ pub struct Settings {
     pub scopes: Vec<ScopeConfig>,
     pub dpop: DpopSettings,
     pub par: ParSettings,
+    pub registration: RegistrationSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -182,6 +185,7 @@ impl Default for Settings {
             scopes: Vec::new(),
             dpop: DpopSettings::default(),
             par: ParSettings::default(),
+            registration: RegistrationSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }

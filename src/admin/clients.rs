@@ -147,7 +147,9 @@ pub async fn replace(
             None => Some(fresh_digest),
         };
         issued = !public && current.secret_sha256().is_none();
-        let mut next = clients::validate(client_id, metadata, secret, &rules(ctx))?;
+        let next = clients::validate(client_id, metadata, secret, &rules(ctx))?;
+        // A client registered through `/register` stays manageable there.
+        let mut next = next.with_registration_token_sha256(current.registration_token_sha256());
         next.created_at = current.created_at;
         Ok(next)
     })

@@ -154,6 +154,12 @@ pub fn dpop_proof(jkt: &str, jti: &str) -> String {
     format!("dpop-jti:{{{}}}", digest(&format!("{jkt}:{jti}")))
 }
 
+/// An initial access token for dynamic client registration (RFC 7591 §3), by its digest;
+/// expires with the token.
+pub fn initial_access_token(raw_token: &str) -> String {
+    format!("registration-token:{{{}}}", digest(raw_token))
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -225,6 +231,10 @@ mod tests {
             dpop_proof("k", "j"),
             format!("dpop-jti:{{{}}}", digest("k:j"))
         );
+        assert_eq!(
+            initial_access_token("t"),
+            format!("registration-token:{{{}}}", digest("t"))
+        );
     }
 
     #[test]
@@ -242,6 +252,7 @@ mod tests {
             refresh_token(secret),
             session(secret),
             pending("t1", secret),
+            initial_access_token(secret),
         ] {
             assert!(!key.contains(secret), "{key}");
             assert!(key.contains(&digest(secret)), "{key}");
@@ -283,6 +294,7 @@ mod tests {
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
         assert_eq!(hash_tag(&pushed_request("urn:x")), digest("urn:x"));
         assert_eq!(hash_tag(&dpop_proof("k", "j")), digest("k:j"));
+        assert_eq!(hash_tag(&initial_access_token("t")), digest("t"));
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
         assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");

@@ -121,6 +121,10 @@ pub struct Client {
     /// When the client was registered (seconds since the epoch; 0 when unknown).
     #[serde(default)]
     pub created_at: u64,
+    /// RFC 7592: SHA-256 of the registration access token that manages the client at
+    /// `/register/{client_id}`. Only a client registered through `/register` has one.
+    #[serde(default, with = "hex_digest", skip_serializing_if = "Option::is_none")]
+    registration_token_sha256: Option<Digest256>,
 }
 
 impl std::fmt::Debug for Client {
@@ -157,6 +161,26 @@ impl Client {
     /// The SHA-256 of the client's secret, to carry it over to a replacement.
     pub fn secret_sha256(&self) -> Option<Digest256> {
         self.secret_sha256
+    }
+
+    /// Whether `token` is the client's registration access token (constant time); `false` for
+    /// a client not registered through `/register`.
+    pub fn registration_token_matches(&self, token: &str) -> bool {
+        self.registration_token_sha256
+            .as_ref()
+            .is_some_and(|expected| digests_equal(expected, &sha256(token.as_bytes())))
+    }
+
+    /// The SHA-256 of the registration access token, to carry it over to a replacement.
+    pub fn registration_token_sha256(&self) -> Option<Digest256> {
+        self.registration_token_sha256
+    }
+
+    /// The client with its registration access token replaced by the one whose SHA-256 is
+    /// `digest` (`None`: the client cannot be managed through `/register`).
+    pub fn with_registration_token_sha256(mut self, digest: Option<Digest256>) -> Self {
+        self.registration_token_sha256 = digest;
+        self
     }
 
     /// Whether a grant of `scopes` gets a refresh token: the client may use the refresh_token
