@@ -38,6 +38,8 @@ mod quick_tour;
 mod redis_outage;
 mod rediss;
 mod refresh;
+mod registration;
+mod registration_management;
 mod removed_users;
 mod repeated_parameters;
 mod revocation;
