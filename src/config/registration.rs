@@ -36,3 +36,37 @@ pub struct RegistrationSettings {
     /// `closed` (default), `initial_access_token` or `open`; `FERRID_REGISTRATION__MODE`.
     pub mode: RegistrationMode,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RegistrationMode;
+    use crate::config::Settings;
+
+    fn load(value: &str) -> Result<Settings, crate::config::ConfigError> {
+        Settings::load_from(
+            None,
+            vec![("FERRID_REGISTRATION__MODE".to_owned(), value.to_owned())],
+        )
+    }
+
+    #[test]
+    fn the_mode_comes_from_the_environment_and_defaults_to_closed() {
+        assert_eq!(
+            Settings::default().registration.mode,
+            RegistrationMode::Closed
+        );
+        for mode in [
+            RegistrationMode::Closed,
+            RegistrationMode::InitialAccessToken,
+            RegistrationMode::Open,
+        ] {
+            assert_eq!(load(mode.as_str()).unwrap().registration.mode, mode);
+        }
+    }
+
+    #[test]
+    fn an_unknown_mode_names_the_variable() {
+        let text = load("anyone").unwrap_err().to_string();
+        assert!(text.contains("FERRID_REGISTRATION__MODE"), "{text}");
+    }
+}

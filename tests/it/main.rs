@@ -39,6 +39,7 @@ mod redis_outage;
 mod rediss;
 mod refresh;
 mod registration;
+mod registration_cli;
 mod registration_management;
 mod removed_users;
 mod repeated_parameters;
