@@ -39,6 +39,7 @@ mod redis_outage;
 mod rediss;
 mod refresh;
 mod registration;
+mod registration_audit;
 mod registration_cli;
 mod registration_management;
 mod removed_users;
