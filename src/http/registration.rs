@@ -28,12 +28,17 @@ pub const SCHEME_NAME: &str = "RegistrationToken";
 /// `Cache-Control` of every registration answer.
 const NO_STORE: &str = "no-store";
 
-/// The bearer token of a registration request: an initial access token at `/register`, a
-/// registration access token at `/register/{client_id}`. `Err` when the header is not
-/// `Bearer <token>`.
-pub struct RegistrationToken(Result<Option<String>, &'static str>);
+/// The bearer token of a registration request: an initial access token at `/register`
+/// (`FALLBACK`: optional, since `open` registration takes none), a registration access token at
+/// `/register/{client_id}`. `Err` when the header is not `Bearer <token>`.
+pub struct BearerToken<const FALLBACK: bool>(Result<Option<String>, &'static str>);
 
-impl<'a> ApiExtractor<'a> for RegistrationToken {
+/// The initial access token of `POST /register` (optional).
+pub type InitialAccessToken = BearerToken<true>;
+/// The registration access token of `/register/{client_id}` (required).
+pub type RegistrationAccessToken = BearerToken<false>;
+
+impl<'a, const FALLBACK: bool> ApiExtractor<'a> for BearerToken<FALLBACK> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
 
     type ParamType = ();
@@ -63,9 +68,8 @@ impl<'a> ApiExtractor<'a> for RegistrationToken {
         vec![SCHEME_NAME]
     }
 
-    // `/register` needs no token in `open` mode.
     fn has_security_fallback() -> bool {
-        true
+        FALLBACK
     }
 
     async fn from_request(
@@ -73,6 +77,7 @@ impl<'a> ApiExtractor<'a> for RegistrationToken {
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
+        // A missing token is the handler's to refuse, with the RFC 6750 challenge.
         let Some(header) = request.headers().get(poem::http::header::AUTHORIZATION) else {
             return Ok(Self(Ok(None)));
         };
@@ -83,7 +88,7 @@ impl<'a> ApiExtractor<'a> for RegistrationToken {
     }
 }
 
-impl RegistrationToken {
+impl<const FALLBACK: bool> BearerToken<FALLBACK> {
     fn token(&self) -> Result<Option<&str>, RegistrationError> {
         match &self.0 {
             Ok(token) => Ok(token.as_deref()),
@@ -110,7 +115,7 @@ fn respond<R: From<RegistrationError>>(result: Result<R, RegistrationError>) -> 
 /// Declares a registration response enum: the caller's success variants plus the shared error
 /// variants, and `From<RegistrationError>` for it.
 macro_rules! registration_response {
-    ($(#[$attr:meta])* enum $name:ident { $($success:tt)* }) => {
+    ($(#[$attr:meta])* enum $name:ident { $($success:tt)* } $(closed: $forbidden:ident)?) => {
         $(#[$attr])*
         #[derive(poem_openapi::ApiResponse)]
         #[oai(bad_request_handler = "bad_request")]
@@ -130,9 +135,11 @@ macro_rules! registration_response {
                 #[oai(header = "WWW-Authenticate")] String,
                 #[oai(header = "Cache-Control")] String,
             ),
-            /// Registration is closed on this server (`access_denied`).
-            #[oai(status = 403)]
-            Forbidden(Json<RegistrationErrorBody>, #[oai(header = "Cache-Control")] String),
+            $(
+                /// Registration is closed on this server (`access_denied`).
+                #[oai(status = 403)]
+                $forbidden(Json<RegistrationErrorBody>, #[oai(header = "Cache-Control")] String),
+            )?
             /// An unexpected server fault (`server_error`); details are only in the server log.
             #[oai(status = 500)]
             ServerError(Json<RegistrationErrorBody>, #[oai(header = "Cache-Control")] String),
@@ -154,7 +161,7 @@ macro_rules! registration_response {
                         err.www_authenticate().unwrap_or_default(),
                         NO_STORE.into(),
                     ),
-                    403 => Self::Forbidden(body, NO_STORE.into()),
+                    $(403 => Self::$forbidden(body, NO_STORE.into()),)?
                     500 => Self::ServerError(body, NO_STORE.into()),
                     503 => Self::Unavailable(body, "1".into(), NO_STORE.into()),
                     _ => Self::BadRequest(body, NO_STORE.into()),
@@ -172,6 +179,7 @@ registration_response! {
         #[oai(status = 201)]
         Created(Json<ClientInformation>, #[oai(header = "Cache-Control")] String),
     }
+    closed: Forbidden
 }
 
 registration_response! {
@@ -210,7 +218,7 @@ impl RegistrationApi {
     async fn register(
         &self,
         ctx: Data<&Arc<Context>>,
-        token: RegistrationToken,
+        token: InitialAccessToken,
         body: Json<RegistrationRequest>,
     ) -> RegisterResponse {
         respond(
@@ -238,7 +246,7 @@ impl RegistrationApi {
     async fn read(
         &self,
         ctx: Data<&Arc<Context>>,
-        token: RegistrationToken,
+        token: RegistrationAccessToken,
         /// The client id.
         client_id: Path<String>,
     ) -> ClientInformationResponse {
@@ -269,7 +277,7 @@ impl RegistrationApi {
     async fn replace(
         &self,
         ctx: Data<&Arc<Context>>,
-        token: RegistrationToken,
+        token: RegistrationAccessToken,
         /// The client id.
         client_id: Path<String>,
         body: Json<RegistrationRequest>,
@@ -301,7 +309,7 @@ impl RegistrationApi {
     async fn delete(
         &self,
         ctx: Data<&Arc<Context>>,
-        token: RegistrationToken,
+        token: RegistrationAccessToken,
         /// The client id.
         client_id: Path<String>,
     ) -> DeletedResponse {
