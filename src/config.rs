@@ -441,6 +441,7 @@ impl Settings {
         self.log.validate()?;
         self.metrics.validate(&self.bind)?;
         self.dpop.validate()?;
+        self.registration.validate()?;
         clients::validate_scopes(&self.scopes)?;
         clients::validate_clients(&self.clients, &self.scope_catalog(), self.issuer())?;
         crate::users::validate_configs(&self.users)?;

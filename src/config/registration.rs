@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::{number, ConfigError};
+
 /// Who may register a client through `POST /register`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,11 +32,37 @@ impl RegistrationMode {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RegistrationSettings {
     /// `closed` (default), `initial_access_token` or `open`; `FERRID_REGISTRATION__MODE`.
     pub mode: RegistrationMode,
+    /// In `open` mode, how many clients one client address may register per hour (counted in
+    /// the store, so shared by every instance on Redis); more get 429 with `Retry-After`.
+    #[serde(deserialize_with = "number")]
+    pub open_registrations_per_hour: u32,
+}
+
+impl Default for RegistrationSettings {
+    fn default() -> Self {
+        Self {
+            mode: RegistrationMode::Closed,
+            open_registrations_per_hour: 20,
+        }
+    }
+}
+
+impl RegistrationSettings {
+    /// Checks the limit is usable.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.open_registrations_per_hour == 0 {
+            return Err(ConfigError::new(
+                "registration.open_registrations_per_hour",
+                "must be at least 1",
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -115,7 +115,7 @@ fn respond<R: From<RegistrationError>>(result: Result<R, RegistrationError>) -> 
 /// Declares a registration response enum: the caller's success variants plus the shared error
 /// variants, and `From<RegistrationError>` for it.
 macro_rules! registration_response {
-    ($(#[$attr:meta])* enum $name:ident { $($success:tt)* } $(closed: $forbidden:ident)?) => {
+    ($(#[$attr:meta])* enum $name:ident { $($success:tt)* } $(register: $forbidden:ident, $throttled:ident)?) => {
         $(#[$attr])*
         #[derive(poem_openapi::ApiResponse)]
         #[oai(bad_request_handler = "bad_request")]
@@ -139,6 +139,14 @@ macro_rules! registration_response {
                 /// Registration is closed on this server (`access_denied`).
                 #[oai(status = 403)]
                 $forbidden(Json<RegistrationErrorBody>, #[oai(header = "Cache-Control")] String),
+                /// Open registration only: too many clients registered from this address in
+                /// the last hour (`temporarily_unavailable`); retry after `Retry-After` seconds.
+                #[oai(status = 429)]
+                $throttled(
+                    Json<RegistrationErrorBody>,
+                    #[oai(header = "Retry-After")] String,
+                    #[oai(header = "Cache-Control")] String,
+                ),
             )?
             /// An unexpected server fault (`server_error`); details are only in the server log.
             #[oai(status = 500)]
@@ -161,9 +169,16 @@ macro_rules! registration_response {
                         err.www_authenticate().unwrap_or_default(),
                         NO_STORE.into(),
                     ),
-                    $(403 => Self::$forbidden(body, NO_STORE.into()),)?
+                    $(
+                        403 => Self::$forbidden(body, NO_STORE.into()),
+                        429 => Self::$throttled(
+                            body,
+                            err.retry_after().to_string(),
+                            NO_STORE.into(),
+                        ),
+                    )?
                     500 => Self::ServerError(body, NO_STORE.into()),
-                    503 => Self::Unavailable(body, "1".into(), NO_STORE.into()),
+                    503 => Self::Unavailable(body, err.retry_after().to_string(), NO_STORE.into()),
                     _ => Self::BadRequest(body, NO_STORE.into()),
                 }
             }
@@ -179,7 +194,7 @@ registration_response! {
         #[oai(status = 201)]
         Created(Json<ClientInformation>, #[oai(header = "Cache-Control")] String),
     }
-    closed: Forbidden
+    register: Forbidden, TooManyRequests
 }
 
 registration_response! {
@@ -213,18 +228,24 @@ impl RegistrationApi {
     /// `client_secret` (confidential clients), a `registration_access_token` and its
     /// `registration_client_uri`. Who may register is `registration.mode`: nobody (`closed`,
     /// the default: 403), the bearer of an initial access token from the operator
-    /// (`initial_access_token`) or anyone (`open`).
+    /// (`initial_access_token`) or anyone (`open`, at most
+    /// `registration.open_registrations_per_hour` clients per client address and hour).
     #[oai(path = "/register", method = "post", operation_id = "register_client")]
     async fn register(
         &self,
         ctx: Data<&Arc<Context>>,
+        request: &Request,
         token: InitialAccessToken,
         body: Json<RegistrationRequest>,
     ) -> RegisterResponse {
         respond(
             async {
                 let metadata = body.0.into_metadata();
-                let registration = registration::register(&ctx, token.token()?, metadata).await?;
+                // The connection's peer: without a trusted-proxy setting, `X-Forwarded-For` is
+                // anyone's to write.
+                let address = request.remote_addr().as_socket_addr().map(|addr| addr.ip());
+                let registration =
+                    registration::register(&ctx, token.token()?, address, metadata).await?;
                 let information = ClientInformation::issued(&registration, ctx.settings().issuer());
                 Ok(RegisterResponse::Created(
                     Json(information),

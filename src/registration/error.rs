@@ -24,6 +24,9 @@ pub enum RegistrationError {
     InvalidToken(&'static str),
     /// The metadata was refused (400 `invalid_redirect_uri` / `invalid_client_metadata`).
     Metadata(MetadataError),
+    /// Too many open registrations from the client's address this hour (429
+    /// `temporarily_unavailable`); retry after this many seconds.
+    Throttled(u64),
     /// The store is unreachable (503 `temporarily_unavailable`).
     Unavailable,
     /// An unexpected fault (500 `server_error`); the detail is logged, never answered.
@@ -52,6 +55,7 @@ impl RegistrationError {
             Self::Closed => 403,
             Self::TokenMissing(_) | Self::InvalidToken(_) => 401,
             Self::Metadata(_) => 400,
+            Self::Throttled(_) => 429,
             Self::Unavailable => 503,
             Self::Server => 500,
         }
@@ -63,7 +67,7 @@ impl RegistrationError {
             Self::Closed => ErrorCode::AccessDenied.as_str(),
             Self::TokenMissing(_) | Self::InvalidToken(_) => ErrorCode::InvalidToken.as_str(),
             Self::Metadata(err) => err.code.as_str(),
-            Self::Unavailable => ErrorCode::TemporarilyUnavailable.as_str(),
+            Self::Throttled(_) | Self::Unavailable => ErrorCode::TemporarilyUnavailable.as_str(),
             Self::Server => ErrorCode::ServerError.as_str(),
         }
     }
@@ -76,10 +80,22 @@ impl RegistrationError {
                 .to_owned(),
             Self::TokenMissing(text) | Self::InvalidToken(text) => (*text).to_owned(),
             Self::Metadata(err) => format!("{}: {}", err.field, err.description),
+            Self::Throttled(secs) => format!(
+                "too many clients registered from this address in the last hour; retry in \
+                 {secs} s"
+            ),
             Self::Unavailable => "the store is unreachable; retry shortly".to_owned(),
             Self::Server => "internal error; the server log has the details".to_owned(),
         };
         sanitize_description(&text)
+    }
+
+    /// Seconds to announce in `Retry-After` (429 and 503).
+    pub fn retry_after(&self) -> u64 {
+        match self {
+            Self::Throttled(secs) => *secs,
+            _ => 1,
+        }
     }
 
     /// The `WWW-Authenticate` challenge of a 401 (RFC 6750 §3: no `error` when no token was

@@ -15,6 +15,9 @@ mod error;
 pub mod initial_access_token;
 pub mod policy;
 
+use std::net::IpAddr;
+use std::time::Duration;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -23,9 +26,11 @@ pub use error::RegistrationError;
 use crate::admin;
 use crate::config::RegistrationMode;
 use crate::context::Context;
+use crate::interaction::client_address;
 use crate::oauth::clients::store as client_store;
 use crate::oauth::clients::{self, AuthMethod, Client, ClientMetadata, Rules};
 use crate::secret::{random_bytes, random_token, sha256, SecretString};
+use crate::store::{keyspace, Count};
 use crate::telemetry::{self, AuditEvent, RegistrationAction};
 
 /// The description of every refused registration access token.
@@ -71,10 +76,12 @@ fn is_public(metadata: &ClientMetadata) -> bool {
 }
 
 /// Registers a client from `metadata` (RFC 7591 §3.1), if `registration.mode` lets the caller:
-/// `initial_access_token` is the bearer token the request carried.
+/// `initial_access_token` is the bearer token the request carried, `address` the client
+/// address it came from (open registrations are counted per address).
 pub async fn register(
     ctx: &Context,
     initial_access_token: Option<&str>,
+    address: Option<IpAddr>,
     metadata: ClientMetadata,
 ) -> Result<Registration, RegistrationError> {
     let mode = ctx.settings().registration.mode;
@@ -102,11 +109,15 @@ pub async fn register(
     let mut client = clients::validate(&client_id, &metadata, digest, &rules(ctx))?
         .with_registration_token_sha256(Some(sha256(access_token.expose().as_bytes())));
     client.created_at = ctx.clock().now_secs();
-    // The use is taken only for a registration that will be written.
+    // The use is taken (or the registration counted) only for a registration that will be
+    // written.
     if let Some(token) = token {
         if !initial_access_token::consume(ctx, token).await? {
             return Err(invalid_initial_token());
         }
+    }
+    if mode == RegistrationMode::Open {
+        count_open_registration(ctx, address).await?;
     }
     if !client_store::create(ctx.store(), &client).await? {
         return Err(RegistrationError::server(format!(
@@ -124,6 +135,30 @@ pub async fn register(
         client_secret,
         registration_access_token: Some(access_token),
     })
+}
+
+/// How long open registrations from one address are counted.
+pub const OPEN_WINDOW: Duration = Duration::from_secs(3600);
+
+/// Counts an open registration from `address`, or refuses it: anyone may register, but not
+/// fill the store with clients.
+async fn count_open_registration(
+    ctx: &Context,
+    address: Option<IpAddr>,
+) -> Result<(), RegistrationError> {
+    let key = keyspace::open_registrations(&client_address::tag(ctx, address));
+    let limit = u64::from(ctx.settings().registration.open_registrations_per_hour);
+    let now = ctx.clock().now_millis();
+    match ctx
+        .store()
+        .count_below_limits(&[(key.as_str(), limit)], OPEN_WINDOW, now)
+        .await?
+    {
+        Count::Counted => Ok(()),
+        Count::Full { retry_after } => Err(RegistrationError::Throttled(
+            retry_after.as_millis().div_ceil(1000).max(1) as u64,
+        )),
+    }
 }
 
 fn invalid_initial_token() -> RegistrationError {

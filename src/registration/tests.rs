@@ -25,7 +25,7 @@ fn access_token(registration: &Registration) -> String {
 #[tokio::test]
 async fn closed_by_default() {
     let t = context(|_| {});
-    let err = register(&t.ctx, None, web_app()).await.unwrap_err();
+    let err = register(&t.ctx, None, None, web_app()).await.unwrap_err();
     assert_eq!(err, RegistrationError::Closed);
     assert_eq!(err.status(), 403);
 }
@@ -33,7 +33,7 @@ async fn closed_by_default() {
 #[tokio::test]
 async fn a_registration_gets_rfc_7591_defaults_and_its_own_token() {
     let t = open();
-    let registration = register(&t.ctx, None, web_app()).await.unwrap();
+    let registration = register(&t.ctx, None, None, web_app()).await.unwrap();
     let client = &registration.client;
     assert_eq!(client.auth_method, AuthMethod::ClientSecretBasic);
     assert_eq!(
@@ -52,7 +52,7 @@ async fn a_registration_gets_rfc_7591_defaults_and_its_own_token() {
 #[tokio::test]
 async fn a_replacement_rotates_the_token_and_keeps_the_secret() {
     let t = open();
-    let registration = register(&t.ctx, None, web_app()).await.unwrap();
+    let registration = register(&t.ctx, None, None, web_app()).await.unwrap();
     let id = registration.client.client_id.clone();
     let old = access_token(&registration);
     let replacement = Replacement {
@@ -80,7 +80,7 @@ async fn a_replacement_rotates_the_token_and_keeps_the_secret() {
 #[tokio::test]
 async fn a_replacement_must_name_the_client_and_may_only_name_its_secret() {
     let t = open();
-    let registration = register(&t.ctx, None, web_app()).await.unwrap();
+    let registration = register(&t.ctx, None, None, web_app()).await.unwrap();
     let id = registration.client.client_id.clone();
     let token = access_token(&registration);
     for (client_id, secret, field) in [
@@ -100,4 +100,38 @@ async fn a_replacement_must_name_the_client_and_may_only_name_its_secret() {
     }
     // Nothing was replaced: the token still works.
     assert!(read(&t.ctx, &id, Some(&token)).await.is_ok());
+}
+
+#[tokio::test]
+async fn open_registrations_are_counted_per_address_per_hour() {
+    let t = context(|settings| {
+        settings.registration.mode = RegistrationMode::Open;
+        settings.registration.open_registrations_per_hour = 2;
+    });
+    let here = Some(IpAddr::from([192, 0, 2, 7]));
+    let there = Some(IpAddr::from([192, 0, 2, 8]));
+    for _ in 0..2 {
+        register(&t.ctx, None, here, web_app()).await.unwrap();
+    }
+    let refused = register(&t.ctx, None, here, web_app()).await.unwrap_err();
+    assert_eq!(refused, RegistrationError::Throttled(3600));
+    assert_eq!(refused.status(), 429);
+    // Another address is counted on its own, and the hour ends.
+    register(&t.ctx, None, there, web_app()).await.unwrap();
+    t.clock.advance(OPEN_WINDOW);
+    register(&t.ctx, None, here, web_app()).await.unwrap();
+}
+
+#[tokio::test]
+async fn registrations_with_an_initial_access_token_are_not_counted() {
+    let t = context(|settings| {
+        settings.registration.mode = RegistrationMode::InitialAccessToken;
+        settings.registration.open_registrations_per_hour = 1;
+    });
+    let minted = initial_access_token::mint(&t.ctx, 60, None).await.unwrap();
+    for _ in 0..3 {
+        register(&t.ctx, Some(minted.token.expose()), None, web_app())
+            .await
+            .unwrap();
+    }
 }

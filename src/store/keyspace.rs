@@ -160,6 +160,11 @@ pub fn initial_access_token(raw_token: &str) -> String {
     format!("registration-token:{{{}}}", digest(raw_token))
 }
 
+/// Clients registered through open registration from a client address in the current hour.
+pub fn open_registrations(address_tag: &str) -> String {
+    format!("registrations:{{{address_tag}}}")
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -295,6 +300,7 @@ mod tests {
         assert_eq!(hash_tag(&pushed_request("urn:x")), digest("urn:x"));
         assert_eq!(hash_tag(&dpop_proof("k", "j")), digest("k:j"));
         assert_eq!(hash_tag(&initial_access_token("t")), digest("t"));
+        assert_eq!(hash_tag(&open_registrations("t1")), "t1");
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
         assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");

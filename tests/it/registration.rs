@@ -2,7 +2,8 @@
 //! `openidconnect` crate's registration client, found through discovery, then logs a person in
 //! with the client it got; each `registration.mode` refuses whom it must (closed: everyone;
 //! initial_access_token: no token, a wrong, expired or used-up one, and every registration past
-//! a token's uses however they race; open: client_credentials); privileges only the operator
+//! a token's uses however they race; open: client_credentials, and more registrations from one
+//! address in an hour than `registration.open_registrations_per_hour`); privileges only the operator
 //! grants and bad metadata are refused with the field named.
 
 use std::time::Duration;
@@ -291,6 +292,30 @@ async fn open_registration_takes_anyone_but_not_for_machine_tokens(backend: Back
         .starts_with("grant_types:"));
 }
 
+async fn open_registration_is_bounded_per_address(backend: Backend) {
+    let options = Options::new(backend);
+    let server = TestServer::start_with(options, |settings| {
+        settings.registration.mode = RegistrationMode::Open;
+        settings.registration.open_registrations_per_hour = 2;
+    })
+    .await;
+    // Refused metadata is not counted.
+    let bad = register(
+        &server,
+        None,
+        &json!({ "redirect_uris": ["http://x.example/cb"] }),
+    )
+    .await;
+    assert_refused(&bad, 400, "invalid_redirect_uri");
+    for _ in 0..2 {
+        assert_eq!(register(&server, None, &web_app()).await.status, 201);
+    }
+    let refused = register(&server, None, &web_app()).await;
+    assert_refused(&refused, 429, "temporarily_unavailable");
+    let retry_after: u64 = refused.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+}
+
 async fn privileges_and_bad_metadata_are_refused_with_the_field_named(backend: Backend) {
     let server = start(backend, RegistrationMode::Open, None).await;
     let with = |field: &str, value: Value| {
@@ -379,5 +404,6 @@ for_each_backend!(
     closed_registration_refuses_everyone,
     initial_access_tokens_are_required_and_used_up,
     open_registration_takes_anyone_but_not_for_machine_tokens,
+    open_registration_is_bounded_per_address,
     privileges_and_bad_metadata_are_refused_with_the_field_named,
 );
