@@ -18,9 +18,6 @@ pub mod policy;
 use std::net::IpAddr;
 use std::time::Duration;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
 pub use error::RegistrationError;
 
 use crate::admin;
@@ -29,7 +26,7 @@ use crate::context::Context;
 use crate::interaction::client_address;
 use crate::oauth::clients::store as client_store;
 use crate::oauth::clients::{self, AuthMethod, Client, ClientMetadata, Rules};
-use crate::secret::{random_bytes, random_token, sha256, SecretString};
+use crate::secret::{random_token, sha256, SecretString};
 use crate::store::{keyspace, Count};
 use crate::telemetry::{self, AuditEvent, RegistrationAction};
 
@@ -101,8 +98,7 @@ pub async fn register(
         }
     };
     let metadata = policy::apply(metadata, mode)?;
-    let client_id =
-        URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(RegistrationError::server)?);
+    let client_id = clients::generate_id().map_err(RegistrationError::server)?;
     let secret = new_secret()?;
     let access_token = new_secret()?;
     let digest = (!is_public(&metadata)).then(|| sha256(secret.expose().as_bytes()));

@@ -13,7 +13,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::oauth::grants::GrantType;
 use crate::oauth::profile::Profile;
-use crate::secret::{digests_equal, sha256, Digest256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::secret::{digests_equal, random_bytes, sha256, Digest256, RandomError};
 
 pub use metadata::ClientMetadata;
 pub use store::{find, upsert};
@@ -194,6 +197,20 @@ impl Client {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+}
+
+/// A new random client id: 128 bits, base64url, never starting with `-` or `_`, so that it
+/// cannot read as an option on a command line (`ferrid client delete -Qx…`).
+pub fn generate_id() -> Result<String, RandomError> {
+    Ok(id_from(random_bytes::<16>()?))
+}
+
+fn id_from(bytes: [u8; 16]) -> String {
+    let mut id = URL_SAFE_NO_PAD.encode(bytes);
+    if id.starts_with(['-', '_']) {
+        id.replace_range(..1, "A");
+    }
+    id
 }
 
 /// Id of the built-in public client Swagger UI (`/docs`) logs in with.
