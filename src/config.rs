@@ -31,6 +31,7 @@ mod log;
 mod metrics;
 mod par;
 mod private_key_jwt;
+mod registration;
 mod secrets;
 mod tls;
 
@@ -43,6 +44,7 @@ pub use log::LogSettings;
 pub use metrics::MetricsSettings;
 pub use par::ParSettings;
 pub use private_key_jwt::PrivateKeyJwtSettings;
+pub use registration::{RegistrationMode, RegistrationSettings};
 pub use secrets::SecretSettings;
 pub use tls::{read_certificates, Identity, TlsSettings};
 
@@ -82,6 +84,7 @@ pub struct Settings {
     pub dpop: DpopSettings,
     pub par: ParSettings,
     pub private_key_jwt: PrivateKeyJwtSettings,
+    pub registration: RegistrationSettings,
     /// Bootstrap clients, upserted at start-up.
     pub clients: Vec<ClientConfig>,
     /// Bootstrap users, upserted at start-up.
@@ -188,6 +191,7 @@ impl Default for Settings {
             dpop: DpopSettings::default(),
             par: ParSettings::default(),
             private_key_jwt: PrivateKeyJwtSettings::default(),
+            registration: RegistrationSettings::default(),
             clients: Vec::new(),
             users: Vec::new(),
         }
@@ -452,6 +456,7 @@ impl Settings {
         self.metrics.validate(&self.bind)?;
         self.dpop.validate()?;
         self.private_key_jwt.validate()?;
+        self.registration.validate()?;
         clients::validate_scopes(&self.scopes)?;
         clients::validate_clients(&self.clients, &self.scope_catalog(), self.issuer())?;
         crate::users::validate_configs(&self.users)?;

@@ -22,6 +22,7 @@ pub mod interaction;
 pub mod keys;
 pub mod oauth;
 pub mod oidc;
+pub mod registration;
 pub mod secret;
 pub mod session;
 pub mod store;

@@ -5,15 +5,12 @@
 //! Deleting a client revokes its refresh-token families (and the access tokens they issued)
 //! and its outstanding authorization codes.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-
 use super::{Actor, AdminError, DEFAULT_PAGE};
 use crate::context::Context;
 use crate::oauth::clients::store::{self as client_store, ReplaceError};
 use crate::oauth::clients::{self, AuthMethod, Client, ClientMetadata, Rules};
 use crate::oauth::{codes, refresh_family};
-use crate::secret::{random_bytes, random_token, sha256, SecretString};
+use crate::secret::{random_token, sha256, SecretString};
 use crate::store::registry::Page;
 use crate::store::StoreError;
 use crate::telemetry::{self, AdminAction, AuditEvent};
@@ -103,7 +100,7 @@ pub async fn create(
 ) -> Result<Registered, AdminError> {
     let client_id = match client_id {
         Some(id) => id,
-        None => URL_SAFE_NO_PAD.encode(random_bytes::<16>().map_err(AdminError::server)?),
+        None => clients::generate_id().map_err(AdminError::server)?,
     };
     let secret = new_secret()?;
     let digest = uses_secret(metadata).then(|| sha256(secret.expose().as_bytes()));
@@ -152,7 +149,9 @@ pub async fn replace(
             None => Some(fresh_digest),
         };
         issued = with_secret && current.secret_sha256().is_none();
-        let mut next = clients::validate(client_id, metadata, secret, &rules(ctx))?;
+        let next = clients::validate(client_id, metadata, secret, &rules(ctx))?;
+        // A client registered through `/register` stays manageable there.
+        let mut next = next.with_registration_token_sha256(current.registration_token_sha256());
         next.created_at = current.created_at;
         Ok(next)
     })

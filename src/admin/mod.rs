@@ -10,6 +10,7 @@ pub mod auth;
 pub mod clients;
 mod error;
 pub mod keys;
+pub mod registration_tokens;
 pub mod users;
 
 pub use error::AdminError;

@@ -1,5 +1,5 @@
 //! The `ferrid` command line: `serve` (the default), `check`, `healthcheck`, `openapi`,
-//! `hash-password`, `keys`, `client`, `user`. Each subcommand is one file; `main.rs` only calls `run`. Exit codes:
+//! `hash-password`, `keys`, `client`, `user`, `registration-token`. Each subcommand is one file; `main.rs` only calls `run`. Exit codes:
 //! 0 success, 2 a configuration error, 1 anything else.
 
 pub mod check;
@@ -9,6 +9,7 @@ pub mod hash_password;
 pub mod healthcheck;
 pub mod keys;
 pub mod openapi;
+pub mod registration_token;
 pub mod serve;
 pub mod user;
 
@@ -60,6 +61,9 @@ pub enum Command {
     /// Create, list, show or delete users, or set a password, in the Redis store the config
     /// names.
     User(user::UserArgs),
+    /// Mint initial access tokens for dynamic client registration (RFC 7591) in the Redis
+    /// store the config names.
+    RegistrationToken(registration_token::RegistrationTokenArgs),
 }
 
 /// Parses the command line and runs the subcommand.
@@ -74,6 +78,7 @@ pub fn run() -> ExitCode {
         Command::Keys(command) => keys::run(cli.config, command),
         Command::Client(args) => client::run(cli.config, *args),
         Command::User(args) => user::run(cli.config, args),
+        Command::RegistrationToken(args) => registration_token::run(cli.config, args),
     }
 }
 

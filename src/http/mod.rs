@@ -24,6 +24,8 @@ pub mod middleware;
 pub mod page_response;
 pub mod pages;
 pub mod par;
+pub mod registration;
+pub mod registration_body;
 pub mod revocation;
 pub mod server;
 pub mod token;
@@ -50,6 +52,7 @@ pub mod paths {
     pub const REVOKE: &str = "/revoke";
     pub const INTROSPECT: &str = "/introspect";
     pub const LOGOUT: &str = "/logout";
+    pub const REGISTER: &str = "/register";
     pub const JWKS: &str = "/.well-known/jwks.json";
     pub const DOCS: &str = "/docs";
     pub const OPENAPI_JSON: &str = "/openapi.json";
@@ -68,6 +71,8 @@ pub enum ApiTags {
     Discovery,
     /// Health checks for load balancers and orchestrators.
     Operations,
+    /// Dynamic client registration (RFC 7591) and its management (RFC 7592).
+    Registration,
     /// Managing clients, users and signing keys; needs an access token with the `admin` scope.
     Admin,
 }
@@ -83,9 +88,11 @@ pub type Api = (
     logout::LogoutApi,
     well_known::WellKnownApi,
     health::HealthApi,
+    registration::RegistrationApi,
     admin::clients::AdminClientsApi,
     admin::users::AdminUsersApi,
     admin::keys::AdminKeysApi,
+    admin::registration_tokens::AdminRegistrationTokensApi,
 );
 
 /// The OpenAPI service for `settings`; its server URL is the configured issuer.
@@ -100,9 +107,11 @@ pub fn api_service(settings: &Settings) -> OpenApiService<Api, ()> {
         logout::LogoutApi,
         well_known::WellKnownApi::new(settings),
         health::HealthApi,
+        registration::RegistrationApi,
         admin::clients::AdminClientsApi,
         admin::users::AdminUsersApi,
         admin::keys::AdminKeysApi,
+        admin::registration_tokens::AdminRegistrationTokensApi,
     );
     OpenApiService::new(api, "ferrid", env!("CARGO_PKG_VERSION"))
         .description(

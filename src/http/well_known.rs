@@ -16,7 +16,7 @@ use serde::Serialize;
 use super::errors::{ErrorBody, NO_STORE};
 use super::json_bytes::JsonBytes;
 use super::{paths, ApiTags};
-use crate::config::Settings;
+use crate::config::{RegistrationMode, Settings};
 use crate::context::Context;
 use crate::error::DPOP_ALGS;
 use crate::oauth::client_auth::assertion::ASSERTION_ALGS;
@@ -56,6 +56,10 @@ pub struct ProviderMetadata {
     pub introspection_endpoint_auth_signing_alg_values_supported: Vec<String>,
     /// OIDC RP-Initiated Logout.
     pub end_session_endpoint: String,
+    /// RFC 7591 dynamic client registration; absent while `registration.mode` is `closed`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<String>,
     /// The public signing keys.
     pub jwks_uri: String,
     /// Grant types the token endpoint accepts.
@@ -225,6 +229,8 @@ pub fn metadata(settings: &Settings) -> ProviderMetadata {
         introspection_endpoint_auth_methods_supported: auth_methods(false),
         introspection_endpoint_auth_signing_alg_values_supported: assertion_algs(),
         end_session_endpoint: format!("{issuer}{}", paths::LOGOUT),
+        registration_endpoint: (settings.registration.mode != RegistrationMode::Closed)
+            .then(|| format!("{issuer}{}", paths::REGISTER)),
         jwks_uri: format!("{issuer}{}", paths::JWKS),
         grant_types_supported: GrantType::all().map(|g| g.as_str().to_owned()).collect(),
         token_endpoint_auth_methods_supported: auth_methods(true),

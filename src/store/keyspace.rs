@@ -168,6 +168,17 @@ pub fn client_assertion(client_id: &str, jti: &str) -> String {
     )
 }
 
+/// An initial access token for dynamic client registration (RFC 7591 §3), by its digest;
+/// expires with the token.
+pub fn initial_access_token(raw_token: &str) -> String {
+    format!("registration-token:{{{}}}", digest(raw_token))
+}
+
+/// Clients registered through open registration from a client address in the current hour.
+pub fn open_registrations(address_tag: &str) -> String {
+    format!("registrations:{{{address_tag}}}")
+}
+
 /// A user record, by stable user id (`sub`).
 pub fn user(user_id: &str) -> String {
     format!("user:{{{user_id}}}")
@@ -244,6 +255,10 @@ mod tests {
             client_assertion("c", "j"),
             format!("assertion-jti:{{{}}}", digest("c:j"))
         );
+        assert_eq!(
+            initial_access_token("t"),
+            format!("registration-token:{{{}}}", digest("t"))
+        );
     }
 
     #[test]
@@ -261,6 +276,7 @@ mod tests {
             refresh_token(secret),
             session(secret),
             pending("t1", secret),
+            initial_access_token(secret),
         ] {
             assert!(!key.contains(secret), "{key}");
             assert!(key.contains(&digest(secret)), "{key}");
@@ -302,6 +318,8 @@ mod tests {
         assert_eq!(hash_tag(&revoked_jti("j1")), "j1");
         assert_eq!(hash_tag(&pushed_request("urn:x")), digest("urn:x"));
         assert_eq!(hash_tag(&dpop_proof("k", "j")), digest("k:j"));
+        assert_eq!(hash_tag(&initial_access_token("t")), digest("t"));
+        assert_eq!(hash_tag(&open_registrations("t1")), "t1");
         assert_eq!(hash_tag(BOOTSTRAP_CLIENTS), "bootstrap");
         assert_eq!(hash_tag(BOOTSTRAP_USERS), "bootstrap");
         assert_eq!(hash_tag(PROVISIONED), "bootstrap");

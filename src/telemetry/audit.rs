@@ -91,6 +91,25 @@ pub enum AuditEvent<'a> {
         sub: Option<&'a str>,
         username: Option<&'a str>,
     },
+    /// A client changed through dynamic registration (RFC 7591 / RFC 7592): registered at
+    /// `/register`, or replaced or deleted by the holder of its registration access token
+    /// (`actor` `registration`; `reason` says whether an initial access token was presented).
+    RegistrationChange {
+        action: RegistrationAction,
+        client_id: &'a str,
+        initial_access_token: bool,
+    },
+    /// A registration client URI was called with a token that does not manage that client
+    /// (`registration_token_rejected`): a wrong, rotated or other client's token.
+    RegistrationTokenRejected { client_id: &'a str },
+}
+
+/// What a dynamic registration changed; each is its own `event` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistrationAction {
+    Registered,
+    Replaced,
+    Deleted,
 }
 
 /// What an administrator changed; each is its own `event` name.
@@ -106,6 +125,7 @@ pub enum AdminAction {
     UserSessionsEnded,
     UserDeleted,
     KeysRotated,
+    RegistrationTokenCreated,
 }
 
 impl AdminAction {
@@ -131,6 +151,10 @@ impl AdminAction {
                 "user deleted; sessions ended, refresh tokens revoked",
             ),
             Self::KeysRotated => ("keys_rotated", "signing keys rotated at once"),
+            Self::RegistrationTokenCreated => (
+                "registration_token_created",
+                "initial access token for client registration minted",
+            ),
         }
     }
 }
@@ -346,6 +370,52 @@ impl<'a> AuditEvent<'a> {
                 client_id: Some(client_id),
                 message:
                     "client removed from the config: deleted, refresh tokens and codes revoked",
+                ..Fields::default()
+            },
+            RegistrationChange {
+                action,
+                client_id,
+                initial_access_token,
+            } => {
+                let (event, message) = match action {
+                    RegistrationAction::Registered => {
+                        ("client_registered", "client registered through /register")
+                    }
+                    RegistrationAction::Replaced => (
+                        "client_registration_replaced",
+                        "client replaced with its registration access token",
+                    ),
+                    RegistrationAction::Deleted => (
+                        "client_registration_deleted",
+                        "client deleted with its registration access token; its refresh tokens \
+                         and codes are revoked",
+                    ),
+                };
+                Fields {
+                    event,
+                    outcome: "success",
+                    reason: (action == RegistrationAction::Registered).then_some(
+                        if initial_access_token {
+                            "initial_access_token"
+                        } else {
+                            "open"
+                        },
+                    ),
+                    client_id: Some(client_id),
+                    actor: Some("registration"),
+                    message,
+                    ..Fields::default()
+                }
+            }
+            RegistrationTokenRejected { client_id } => Fields {
+                event: "registration_token_rejected",
+                outcome: "refused",
+                reason: Some("invalid_registration_access_token"),
+                client_id: Some(client_id),
+                actor: Some("registration"),
+                warn: true,
+                message: "a registration client URI was called without that client's \
+                          registration access token",
                 ..Fields::default()
             },
             AdminChange {

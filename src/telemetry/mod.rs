@@ -10,7 +10,7 @@ pub mod audit;
 pub mod json_lines;
 pub mod metrics;
 
-pub use audit::{record, AdminAction, AuditEvent};
+pub use audit::{record, AdminAction, AuditEvent, RegistrationAction};
 
 use std::io::IsTerminal;
 

@@ -9,6 +9,7 @@
 pub mod client_body;
 pub mod clients;
 pub mod keys;
+pub mod registration_tokens;
 pub mod user_body;
 pub mod users;
 

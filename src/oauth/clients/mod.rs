@@ -14,7 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::oauth::grants::GrantType;
 use crate::oauth::profile::Profile;
-use crate::secret::{digests_equal, sha256, Digest256};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::secret::{digests_equal, random_bytes, sha256, Digest256, RandomError};
 
 pub use metadata::ClientMetadata;
 pub use store::{find, upsert};
@@ -136,6 +139,10 @@ pub struct Client {
     /// When the client was registered (seconds since the epoch; 0 when unknown).
     #[serde(default)]
     pub created_at: u64,
+    /// RFC 7592: SHA-256 of the registration access token that manages the client at
+    /// `/register/{client_id}`. Only a client registered through `/register` has one.
+    #[serde(default, with = "hex_digest", skip_serializing_if = "Option::is_none")]
+    registration_token_sha256: Option<Digest256>,
 }
 
 impl std::fmt::Debug for Client {
@@ -174,6 +181,26 @@ impl Client {
         self.secret_sha256
     }
 
+    /// Whether `token` is the client's registration access token (constant time); `false` for
+    /// a client not registered through `/register`.
+    pub fn registration_token_matches(&self, token: &str) -> bool {
+        self.registration_token_sha256
+            .as_ref()
+            .is_some_and(|expected| digests_equal(expected, &sha256(token.as_bytes())))
+    }
+
+    /// The SHA-256 of the registration access token, to carry it over to a replacement.
+    pub fn registration_token_sha256(&self) -> Option<Digest256> {
+        self.registration_token_sha256
+    }
+
+    /// The client with its registration access token replaced by the one whose SHA-256 is
+    /// `digest` (`None`: the client cannot be managed through `/register`).
+    pub fn with_registration_token_sha256(mut self, digest: Option<Digest256>) -> Self {
+        self.registration_token_sha256 = digest;
+        self
+    }
+
     /// Whether a grant of `scopes` gets a refresh token: the client may use the refresh_token
     /// grant, and asked for `offline_access` or is configured to always get one.
     pub fn gets_refresh_token(&self, scopes: &[String]) -> bool {
@@ -185,6 +212,20 @@ impl Client {
     pub fn allows_grant(&self, grant: GrantType) -> bool {
         self.grant_types.contains(&grant)
     }
+}
+
+/// A new random client id: 128 bits, base64url, never starting with `-` or `_`, so that it
+/// cannot read as an option on a command line (`ferrid client delete -Qx…`).
+pub fn generate_id() -> Result<String, RandomError> {
+    Ok(id_from(random_bytes::<16>()?))
+}
+
+fn id_from(bytes: [u8; 16]) -> String {
+    let mut id = URL_SAFE_NO_PAD.encode(bytes);
+    if id.starts_with(['-', '_']) {
+        id.replace_range(..1, "A");
+    }
+    id
 }
 
 /// Id of the built-in public client Swagger UI (`/docs`) logs in with.

@@ -199,3 +199,18 @@ fn client_ids_cannot_move_keys_to_another_slot() {
         assert!(validate::validate_client_id(good).is_ok(), "{good}");
     }
 }
+
+#[test]
+fn generated_ids_never_read_as_command_line_options() {
+    // 0xf8 encodes as `-` first, 0xfc as `_`.
+    for first in [0xf8u8, 0xfc, 0x00, 0x7f] {
+        let mut bytes = [0x11u8; 16];
+        bytes[0] = first;
+        let id = super::id_from(bytes);
+        assert_eq!(id.len(), 22);
+        assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+    }
+    assert!(super::generate_id()
+        .unwrap()
+        .starts_with(|c: char| c.is_ascii_alphanumeric()));
+}

@@ -232,6 +232,7 @@ pub fn validate(
         jwks_uri: metadata.jwks_uri.clone(),
         from_config: false,
         created_at: 0,
+        registration_token_sha256: None,
     })
 }
 

@@ -1,0 +1,136 @@
+//! What a client may ask for through `/register`, beyond what the one client validator checks.
+//! Privileges are the operator's to give, so a registration that asks for one is refused with
+//! the field named (rather than silently registered without it, which would leave the developer
+//! guessing): `skip_consent` (people would not be asked before the client gets their data), the
+//! `admin` scope (the admin API), `introspect_any_token` (reading any token's claims). In `open`
+//! mode, where anyone can register, the `client_credentials` grant is refused too: it mints
+//! tokens with no person's consent, so anyone could give themselves any scope of the catalog.
+//! An absent `scope` gets `DEFAULT_SCOPE` (RFC 7591 §2 lets the server choose).
+
+use super::RegistrationError;
+use crate::config::RegistrationMode;
+use crate::oauth::clients::ClientMetadata;
+use crate::oauth::grants::GrantType;
+use crate::oauth::scope_catalog::ADMIN_SCOPE;
+
+/// The scopes of a registration that names none.
+pub const DEFAULT_SCOPE: &str = "openid profile email";
+
+/// `metadata` with the defaults a registration gets, or the privilege it may not have.
+pub fn apply(
+    mut metadata: ClientMetadata,
+    mode: RegistrationMode,
+) -> Result<ClientMetadata, RegistrationError> {
+    if metadata.skip_consent {
+        return Err(RegistrationError::metadata(
+            "skip_consent",
+            "a dynamically registered client cannot skip the consent page; only the operator \
+             can register such a client",
+        ));
+    }
+    if metadata.introspect_any_token {
+        return Err(RegistrationError::metadata(
+            "introspect_any_token",
+            "a dynamically registered client cannot introspect other clients' tokens; only the \
+             operator can register such a client",
+        ));
+    }
+    for (field, value) in [
+        ("scope", &metadata.scope),
+        ("default_scope", &metadata.default_scope),
+    ] {
+        if value
+            .as_deref()
+            .is_some_and(|scopes| scopes.split(' ').any(|scope| scope == ADMIN_SCOPE))
+        {
+            return Err(RegistrationError::metadata(
+                field,
+                format!(
+                    "the `{ADMIN_SCOPE}` scope is not available to dynamically registered \
+                     clients"
+                ),
+            ));
+        }
+    }
+    let client_credentials = GrantType::ClientCredentials.as_str();
+    if mode == RegistrationMode::Open
+        && metadata
+            .grant_types
+            .iter()
+            .flatten()
+            .any(|grant| grant == client_credentials)
+    {
+        return Err(RegistrationError::metadata(
+            "grant_types",
+            "client_credentials is not available through open registration: it issues tokens \
+             without any person's consent; ask the operator for an initial access token or a \
+             client",
+        ));
+    }
+    if metadata.scope.is_none() {
+        metadata.scope = Some(DEFAULT_SCOPE.to_owned());
+    }
+    Ok(metadata)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused_field(metadata: ClientMetadata, mode: RegistrationMode) -> &'static str {
+        match apply(metadata, mode) {
+            Err(RegistrationError::Metadata(err)) => err.field,
+            other => panic!("not refused: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn privileges_are_refused_with_the_field_named() {
+        let mode = RegistrationMode::InitialAccessToken;
+        let skip = ClientMetadata {
+            skip_consent: true,
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(skip, mode), "skip_consent");
+        let introspect = ClientMetadata {
+            introspect_any_token: true,
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(introspect, mode), "introspect_any_token");
+        let admin = ClientMetadata {
+            scope: Some("openid admin".into()),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(admin, mode), "scope");
+        let admin_default = ClientMetadata {
+            default_scope: Some("admin".into()),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(admin_default, mode), "default_scope");
+    }
+
+    #[test]
+    fn client_credentials_needs_more_than_open_registration() {
+        let machine = ClientMetadata {
+            grant_types: Some(vec!["client_credentials".into()]),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(
+            refused_field(machine.clone(), RegistrationMode::Open),
+            "grant_types"
+        );
+        assert!(apply(machine, RegistrationMode::InitialAccessToken).is_ok());
+    }
+
+    #[test]
+    fn an_absent_scope_gets_the_default_and_a_given_one_stays() {
+        let mode = RegistrationMode::Open;
+        let absent = apply(ClientMetadata::default(), mode).unwrap();
+        assert_eq!(absent.scope.as_deref(), Some(DEFAULT_SCOPE));
+        let given = ClientMetadata {
+            scope: Some("openid".into()),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(apply(given, mode).unwrap().scope.as_deref(), Some("openid"));
+    }
+}
