@@ -16,6 +16,9 @@
 //!   `Vary: Origin`, since it depends on it. No `Access-Control-Allow-Credentials`: these
 //!   endpoints take credentials in headers and bodies, never cookies.
 //!
+//! Registration (`/register`, `/register/{client_id}`) follows the same rules, for the client
+//! registered or named by the path.
+//!
 //! `/introspect` is left out on purpose: it is for resource servers, whose credentials do not
 //! belong in a browser. `/authorize`, `/logout` and the login pages are navigated to, not
 //! fetched, and need no CORS.
@@ -54,12 +57,18 @@ pub enum Identify {
     /// An access token, in `Authorization: Bearer|DPoP` or the `access_token` form field: its
     /// client.
     AccessToken,
+    /// Dynamic registration (RFC 7591/7592): at `/register`, the client the answer registered
+    /// (its `client_id`, in a 201); at `/register/{client_id}`, the client the path names,
+    /// read before the request is served (a deleted client still lets its origin read the
+    /// 204) — unless the registration access token was refused (401: no CORS header).
+    Registration,
 }
 
 /// One endpoint's CORS rule.
 #[derive(Debug)]
 pub struct Rule {
-    /// The endpoint's path, exactly as routed.
+    /// The endpoint's path, exactly as routed; a path ending in `/` covers the paths one
+    /// segment below it (`/register/{client_id}`).
     pub path: &'static str,
     /// The methods a preflight may ask for.
     pub methods: &'static [&'static str],
@@ -99,7 +108,20 @@ pub const POLICIES: &[Rule] = &[
         methods: &["GET", "POST"],
         policy: Policy::ClientOrigins(Identify::AccessToken),
     },
+    Rule {
+        path: paths::REGISTER,
+        methods: &["POST"],
+        policy: Policy::ClientOrigins(Identify::Registration),
+    },
+    Rule {
+        path: REGISTRATION_CLIENT,
+        methods: &["GET", "PUT", "DELETE"],
+        policy: Policy::ClientOrigins(Identify::Registration),
+    },
 ];
+
+/// The registration client URIs, `/register/{client_id}` (RFC 7592).
+const REGISTRATION_CLIENT: &str = "/register/";
 
 /// The request headers a browser app may send to a client endpoint.
 pub const ALLOWED_HEADERS: &str = "Authorization, Content-Type, DPoP";
@@ -112,7 +134,14 @@ pub const PREFLIGHT_MAX_AGE_SECS: u32 = 600;
 
 /// The rule of `path`, if browsers on other origins may call it.
 pub fn rule_for(path: &str) -> Option<&'static Rule> {
-    POLICIES.iter().find(|rule| rule.path == path)
+    POLICIES
+        .iter()
+        .find(|rule| match rule.path.strip_suffix('/') {
+            Some(_) => path
+                .strip_prefix(rule.path)
+                .is_some_and(|below| !below.is_empty() && !below.contains('/')),
+            None => rule.path == path,
+        })
 }
 
 /// Applies the CORS rule of the request's path (see the module documentation).
@@ -209,9 +238,12 @@ async fn actual<E: Endpoint>(
     identify: Identify,
     origin: &str,
 ) -> Response {
+    if identify == Identify::Registration {
+        return registration(endpoint, request, ctx, origin).await;
+    }
     let authorization = header_str(request.headers(), &AUTHORIZATION);
     let from_header = match identify {
-        Identify::ClientCredentials => authorization
+        Identify::ClientCredentials | Identify::Registration => authorization
             .and_then(|value| super::client_auth::parse_basic(value).ok())
             .map(|basic| basic.client_id),
         Identify::AccessToken => authorization
@@ -231,8 +263,8 @@ async fn actual<E: Endpoint>(
                 }
             };
             let field = match identify {
-                Identify::ClientCredentials => "client_id",
                 Identify::AccessToken => "access_token",
+                Identify::ClientCredentials | Identify::Registration => "client_id",
             };
             let caller = form_field(&body, field);
             request.set_body(body);
@@ -248,20 +280,67 @@ async fn actual<E: Endpoint>(
         return response;
     };
     let caller = match identify {
-        Identify::ClientCredentials => Caller::Client(&caller),
         Identify::AccessToken => Caller::AccessToken(&caller),
+        Identify::ClientCredentials | Identify::Registration => Caller::Client(&caller),
     };
     if cors::may_read(ctx, origin, caller).await {
-        if let Ok(origin) = HeaderValue::from_str(origin) {
-            let headers = response.headers_mut();
-            headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-            headers.insert(
-                ACCESS_CONTROL_EXPOSE_HEADERS,
-                HeaderValue::from_static(EXPOSED_HEADERS),
-            );
-        }
+        allow_reading(&mut response, origin);
     }
     response
+}
+
+/// A registration request from `origin` (`Identify::Registration`).
+async fn registration<E: Endpoint>(
+    endpoint: &E,
+    request: Request,
+    ctx: &Context,
+    origin: &str,
+) -> Response {
+    let named = request
+        .uri()
+        .path()
+        .strip_prefix(REGISTRATION_CLIENT)
+        .map(str::to_owned);
+    let Some(client_id) = named else {
+        // `POST /register`: the client is the one the answer registered.
+        let mut response = call(endpoint, request).await;
+        if response.status() != StatusCode::CREATED {
+            return response;
+        }
+        let body = match response.take_body().into_bytes().await {
+            Ok(body) => body,
+            Err(_) => return response,
+        };
+        let registered = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|answer| answer.get("client_id")?.as_str().map(str::to_owned));
+        response.set_body(body);
+        if let Some(client_id) = registered {
+            if cors::may_read(ctx, origin, Caller::Client(&client_id)).await {
+                allow_reading(&mut response, origin);
+            }
+        }
+        return response;
+    };
+    // Decided before the request is served: a deletion must still be readable by its origin.
+    let may_read = cors::may_read(ctx, origin, Caller::Client(&client_id)).await;
+    let mut response = call(endpoint, request).await;
+    if may_read && response.status() != StatusCode::UNAUTHORIZED {
+        allow_reading(&mut response, origin);
+    }
+    response
+}
+
+/// Lets `origin` read `response` and the headers ferrid's answers carry for apps.
+fn allow_reading(response: &mut Response, origin: &str) {
+    if let Ok(origin) = HeaderValue::from_str(origin) {
+        let headers = response.headers_mut();
+        headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        headers.insert(
+            ACCESS_CONTROL_EXPOSE_HEADERS,
+            HeaderValue::from_static(EXPOSED_HEADERS),
+        );
+    }
 }
 
 /// The value of form field `name` in `body`, when it is there exactly once (a repeated field
@@ -325,5 +404,11 @@ mod tests {
         }
         assert!(rule_for(paths::INTROSPECT).is_none());
         assert!(rule_for(paths::AUTHORIZE).is_none());
+        assert_eq!(
+            rule_for("/register/abc").map(|rule| rule.path),
+            Some("/register/")
+        );
+        assert!(rule_for("/register/").is_none());
+        assert!(rule_for("/register/abc/def").is_none());
     }
 }

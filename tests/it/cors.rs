@@ -1,9 +1,10 @@
-//! CORS for browser apps: discovery and the JWKS answer any origin; `/token`, `/revoke` and
-//! `/userinfo` answer a preflight only from an origin some client registered, and let an origin
+//! CORS for browser apps: discovery and the JWKS answer any origin; `/token`, `/revoke`,
+//! `/userinfo` and registration answer a preflight only from an origin some client registered, and let an origin
 //! read an answer only when it is registered for the client the request speaks for. Over plain
 //! HTTP for every rule and each refusal, on both stores (with origins added and removed at
 //! runtime through the admin API). The same in a real browser: `cors_browser`.
 
+use ferrid::config::RegistrationMode;
 use oauth2::reqwest::{Method, RequestBuilder};
 use serde_json::json;
 
@@ -417,7 +418,71 @@ async fn a_redis_outage_gives_503_to_preflights_and_no_cors_header() {
     redis.resume();
 }
 
+async fn registration_answers_follow_the_registered_client(backend: Backend) {
+    let server = crate::registration::start(backend, RegistrationMode::Open, None).await;
+    let metadata = json!({
+        "client_name": "Browser app",
+        "redirect_uris": [format!("{APP}/callback")],
+        "token_endpoint_auth_method": "none",
+        "allowed_cors_origins": [APP],
+    });
+    let register = |origin: &'static str| {
+        let request = http()
+            .post(server.at("/register"))
+            .header("content-type", "application/json")
+            .body(metadata.to_string());
+        send(request, Some(origin))
+    };
+
+    // Registered from its own origin: readable there, and only there.
+    let stranger = register(STRANGER).await;
+    assert_eq!(stranger.status, 201, "{}", stranger.json);
+    assert_no_cors(&stranger, "registration read from a stranger origin");
+    let registered = register(APP).await;
+    assert_eq!(registered.status, 201, "{}", registered.json);
+    assert_readable_by(&registered, APP, "registration from the app's origin");
+    let client_uri = registered.json["registration_client_uri"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let token = registered.json["registration_access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = client_uri.strip_prefix(&server.at("")).unwrap().to_owned();
+
+    // Management preflights: the client's origin only.
+    let allowed = preflight(&server, &path, APP, "DELETE").await;
+    assert_eq!(allowed.status, 204);
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(APP));
+    assert_no_cors(
+        &preflight(&server, &path, STRANGER, "GET").await,
+        "management preflight from a stranger origin",
+    );
+
+    // Reading it: the client's origin, with its token; a wrong token gets no CORS header.
+    let read = |origin: &'static str, token: String| {
+        send(http().get(&client_uri).bearer_auth(token), Some(origin))
+    };
+    let reply = read(APP, token.clone()).await;
+    assert_eq!(reply.status, 200, "{}", reply.json);
+    assert_readable_by(&reply, APP, "management read from the app's origin");
+    assert_no_cors(
+        &read(STRANGER, token.clone()).await,
+        "management read from a stranger origin",
+    );
+    let forged = read(APP, "not-the-token".into()).await;
+    assert_eq!(forged.status, 401);
+    assert_no_cors(&forged, "management with a wrong token");
+
+    // Deleting it: the 204 is readable by the origin of the client it deleted.
+    let deleted = send(http().delete(&client_uri).bearer_auth(&token), Some(APP)).await;
+    assert_eq!(deleted.status, 204);
+    assert_readable_by(&deleted, APP, "deletion from the app's origin");
+}
+
 for_each_backend!(
+    registration_answers_follow_the_registered_client,
     preflights_are_answered_only_for_registered_origins,
     origins_follow_clients_changed_at_runtime,
     token_answers_are_readable_only_by_the_clients_own_origins,
