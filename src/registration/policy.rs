@@ -5,7 +5,9 @@
 //! `admin` scope (the admin API), `introspect_any_token` (reading any token's claims). In `open`
 //! mode, where anyone can register, the `client_credentials` grant is refused too: it mints
 //! tokens with no person's consent, so anyone could give themselves any scope of the catalog.
-//! An absent `scope` gets `DEFAULT_SCOPE` (RFC 7591 §2 lets the server choose).
+//! Also in `open` mode, a `jwks_uri` is refused: ferrid would fetch whatever address anyone
+//! registered, from inside the operator's network; an open registration sends its keys inline
+//! (`jwks`). An absent `scope` gets `DEFAULT_SCOPE` (RFC 7591 §2 lets the server choose).
 
 use super::RegistrationError;
 use crate::config::RegistrationMode;
@@ -67,6 +69,14 @@ pub fn apply(
              client",
         ));
     }
+    if mode == RegistrationMode::Open && metadata.jwks_uri.is_some() {
+        return Err(RegistrationError::metadata(
+            "jwks_uri",
+            "open registration takes the client's keys inline as `jwks`, not a `jwks_uri` \
+             ferrid would fetch; ask the operator for an initial access token to register a \
+             jwks_uri",
+        ));
+    }
     if metadata.scope.is_none() {
         metadata.scope = Some(DEFAULT_SCOPE.to_owned());
     }
@@ -107,6 +117,19 @@ mod tests {
             ..ClientMetadata::default()
         };
         assert_eq!(refused_field(admin_default, mode), "default_scope");
+    }
+
+    #[test]
+    fn a_jwks_uri_needs_more_than_open_registration() {
+        let fetched = ClientMetadata {
+            jwks_uri: Some("https://keys.example.com/jwks.json".into()),
+            ..ClientMetadata::default()
+        };
+        assert_eq!(
+            refused_field(fetched.clone(), RegistrationMode::Open),
+            "jwks_uri"
+        );
+        assert!(apply(fetched, RegistrationMode::InitialAccessToken).is_ok());
     }
 
     #[test]

@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 
 use crate::common::admin::{Admin, OPS};
 use crate::common::browser::{callback, consent, log_in, Browser, CALLBACK};
+use crate::common::client_keys::{jwks, ClientKey};
 use crate::common::grants::{alice, now_clock};
 use crate::common::{http, service_client, Backend, Options, Reply, TestServer};
 
@@ -290,6 +291,30 @@ async fn open_registration_takes_anyone_but_not_for_machine_tokens(backend: Back
         .as_str()
         .unwrap()
         .starts_with("grant_types:"));
+
+    // private_key_jwt: keys inline are taken (and no secret is issued); a jwks_uri, which
+    // ferrid would fetch from wherever anyone pointed it, is not.
+    let key = ClientKey::es256(Some("k1"));
+    let inline = json!({
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks": jwks(&[&key]),
+    });
+    let reply = register(&server, None, &inline).await;
+    assert_eq!(reply.status, 201, "{}", reply.json);
+    assert_eq!(reply.json["token_endpoint_auth_method"], "private_key_jwt");
+    assert!(reply.json.get("client_secret").is_none());
+    let fetched = json!({
+        "redirect_uris": [CALLBACK],
+        "token_endpoint_auth_method": "private_key_jwt",
+        "jwks_uri": "https://10.0.0.1/jwks.json",
+    });
+    let reply = register(&server, None, &fetched).await;
+    assert_refused(&reply, 400, "invalid_client_metadata");
+    assert!(reply.json["error_description"]
+        .as_str()
+        .unwrap()
+        .starts_with("jwks_uri:"));
 }
 
 async fn open_registration_is_bounded_per_address(backend: Backend) {
