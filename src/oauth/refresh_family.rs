@@ -224,6 +224,7 @@ pub async fn refresh<T>(
         store
             .put(&key, raw, Some(idle_ttl(ctx, &family, now)))
             .await?;
+        ctx.acknowledge_writes().await?;
         let refreshed = Refreshed {
             family,
             refresh_token: presented.to_owned(),
@@ -252,9 +253,18 @@ pub async fn refresh<T>(
         };
         let rotated = store::encode(&rotated)?;
         if store
-            .compare_and_swap(&key, &raw, rotated, Some(until(family.expires_at, now)))
+            .compare_and_swap(
+                &key,
+                &raw,
+                rotated.clone(),
+                Some(until(family.expires_at, now)),
+            )
             .await?
         {
+            if let Err(err) = ctx.acknowledge_writes().await {
+                undo_rotation(ctx, &key, &raw, &rotated, &successor_key, &family, now).await;
+                return Err(err.into());
+            }
             telemetry::record(AuditEvent::RefreshRotated {
                 client_id: &family.client_id,
                 sub: &family.user_id,
@@ -282,6 +292,8 @@ pub async fn refresh<T>(
             Some(TokenRecord::Active { .. })
         );
         if within_grace && recorded == successor_key && successor_unused {
+            // The rotation this replay repeats may itself not be acknowledged yet.
+            ctx.acknowledge_writes().await?;
             let refreshed = Refreshed {
                 family,
                 refresh_token: successor,
@@ -297,6 +309,37 @@ pub async fn refresh<T>(
     Err(OAuthError::invalid_grant(
         "the refresh token was already used; every token of this grant is now revoked",
     ))
+}
+
+/// Takes back a rotation no replica acknowledged (`store.durability = "replicated"`), so that
+/// nothing unacknowledged is handed out and the presented token, which the client still holds,
+/// works again exactly once: the presented token's record goes back to `active` and the
+/// successor is deleted, each only while it is still what this rotation wrote. Best effort: on
+/// failure the client's retry within the grace window gets the successor, later it is a reuse.
+async fn undo_rotation(
+    ctx: &Context,
+    key: &str,
+    active: &[u8],
+    rotated: &[u8],
+    successor_key: &str,
+    family: &Family,
+    now: u64,
+) {
+    let store = ctx.store();
+    let ttl = Some(idle_ttl(ctx, family, now));
+    let restored = store
+        .compare_and_swap(key, rotated, active.to_vec(), ttl)
+        .await;
+    let successor = TokenRecord::Active {
+        family: family.id.clone(),
+    };
+    let deleted = match store::encode(&successor) {
+        Ok(successor) => store.delete_if(successor_key, &successor).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = restored.and(deleted) {
+        tracing::warn!(error = %err, "could not take back an unacknowledged refresh rotation");
+    }
 }
 
 /// Revokes every token of family `id` and every access token it issued: the family record
@@ -328,6 +371,7 @@ pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
     for token in &listed {
         deny_list::revoke_access_token(ctx.store(), &token.jti, token.exp, now).await?;
     }
+    ctx.acknowledge_writes().await?;
     Ok(())
 }
 

@@ -12,10 +12,16 @@
 //! A `rediss://` URL connects over TLS (rustls): verified against the system's roots, or
 //! against `redis.tls_ca`, presenting `redis.tls_cert` when Redis asks for a client certificate.
 //!
+//! `wait_for_replicas` runs `WAIT` on a small pool of connections of its own, after a replicated
+//! `PUBLISH` on the same connection: `WAIT` covers the writes of its connection up to its last
+//! one, and the `PUBLISH` makes that "now", so it covers every write any request finished before;
+//! and a `WAIT` blocks its connection, so it never holds up the shared one.
+//!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
 //! after every (re)subscription, since anything published while it was away is lost.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -34,6 +40,8 @@ use super::{Count, Store, StoreError};
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Connections `wait_for_replicas` spreads its `WAIT`s over (each blocks its connection).
+const REPLICA_WAITERS: usize = 4;
 /// Longest pause between attempts to re-establish a pub/sub subscription.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 
@@ -41,6 +49,8 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 pub struct RedisStore {
     client: redis::Client,
     connection: ConnectionManager,
+    replica_waiters: Vec<ConnectionManager>,
+    next_waiter: AtomicUsize,
     prefix: String,
     compare_and_swap: Script,
     delete_if: Script,
@@ -77,11 +87,17 @@ impl RedisStore {
             .set_connection_timeout(Some(CONNECT_TIMEOUT))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let connection =
-            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(map_error)?;
+        let connection = ConnectionManager::new_lazy_with_config(client.clone(), config.clone())
+            .map_err(map_error)?;
+        let replica_waiters = (0..REPLICA_WAITERS)
+            .map(|_| ConnectionManager::new_lazy_with_config(client.clone(), config.clone()))
+            .collect::<Result<_, _>>()
+            .map_err(map_error)?;
         Ok(Self {
             client,
             connection,
+            replica_waiters,
+            next_waiter: AtomicUsize::new(0),
             prefix: prefix.to_owned(),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             delete_if: Script::new(DELETE_IF),
@@ -399,6 +415,29 @@ impl Store for RedisStore {
                 .arg("+inf"),
         )
         .await
+    }
+
+    async fn wait_for_replicas(
+        &self,
+        replicas: usize,
+        timeout: Duration,
+    ) -> Result<usize, StoreError> {
+        let waiter = self.next_waiter.fetch_add(1, Ordering::Relaxed) % REPLICA_WAITERS;
+        let Some(connection) = self.replica_waiters.get(waiter) else {
+            return Ok(0);
+        };
+        let mut connection = connection.clone();
+        let (_, acknowledged): (u64, usize) = redis::pipe()
+            .cmd("PUBLISH")
+            .arg(self.key("replication-fence"))
+            .arg("")
+            .cmd("WAIT")
+            .arg(replicas)
+            .arg(millis(timeout))
+            .query_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(acknowledged)
     }
 }
 

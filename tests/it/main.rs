@@ -17,6 +17,7 @@ mod clients_cli;
 mod discovery;
 mod docker_context;
 mod dpop;
+mod durability;
 mod fapi;
 mod form_post;
 mod key_rotation;

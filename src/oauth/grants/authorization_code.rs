@@ -134,6 +134,10 @@ impl Grant for AuthorizationCodeGrant {
         } else {
             None
         };
+        // With `store.durability = "replicated"`, nothing is handed out before a replica has the
+        // redemption. If none does, the code stays used: the client starts again, and its retry
+        // with this code revokes only tokens it never received.
+        ctx.acknowledge_writes().await?;
         telemetry::record(AuditEvent::TokenIssued {
             grant_type: GrantType::AuthorizationCode.as_str(),
             client_id: &client.client_id,
