@@ -64,6 +64,9 @@ impl Node {
             .ok()
     }
 
+    /// Waits until `INFO replication` satisfies `ready`. It polls another process's progress,
+    /// not the passage of time.
+    #[allow(clippy::disallowed_methods)]
     fn wait_until(&self, ready: impl Fn(&str) -> bool) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
