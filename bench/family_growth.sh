@@ -42,7 +42,7 @@ die() { echo "family_growth: $*" >&2; exit 1; }
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
 }
@@ -95,9 +95,11 @@ token=$(curl -sf -H "Authorization: $AUTH" \
 FAMILY_KEY=$(redis-cli -p "$RPORT" --scan --pattern "${PREFIX}refresh-family:*" | grep -v ':revoked$' | head -1)
 
 rotate() {
-  token=$(curl -sf -H "Authorization: $AUTH" -d grant_type=refresh_token -d "refresh_token=$token" \
-    "$BASE/token" | sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p')
-  [[ -n $token ]] || die "a refresh failed"
+  local answer
+  answer=$(curl -s -H "Authorization: $AUTH" -d grant_type=refresh_token -d "refresh_token=$token" \
+    "$BASE/token")
+  token=$(sed -n 's/.*"refresh_token":"\([^"]*\)".*/\1/p' <<<"$answer")
+  [[ -n $token ]] || die "refresh $((done_so_far + 1)) failed: $answer"
 }
 
 printf '| rotations | Redis cmds / rotation | Redis CPU µs / rotation | ferrid CPU µs / rotation | wall ms / rotation | family record bytes |\n'
