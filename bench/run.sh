@@ -20,6 +20,10 @@
 #   BENCH_CEILING_SECS seconds the signing ceiling is measured for (default 5)
 #   BENCH_REDIS_URL    use this Redis (under a unique key prefix, never flushed) instead of
 #                      starting a private redis-server
+#   BENCH_REDIS_REPLICA=1  give the private redis-server a replica (on the load core) for the
+#                      `redis` store too; the `redis-replicated` store always has one and runs
+#                      ferrid with store.durability = "replicated"
+#   BENCH_LOGINS       sign-ins measured per Redis store (default 50; 0 skips)
 #   BENCH_LOG_LEVEL    ferrid's log level (default info: the access and audit lines it ships with)
 #   BENCH_KEEP=1       keep the work directory (keys, logs) instead of deleting it
 #   BENCH_FERRID       benchmark this ferrid binary instead of building one (before/after runs)
@@ -114,7 +118,7 @@ stop_pid() {
 free_port() {
   local port
   while :; do
-    port=$((20000 + RANDOM % 30000))
+    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
   done
 }
@@ -260,7 +264,7 @@ prepare_feed() {
 }
 
 # ---------------------------------------------------------------- measurements
-RESULTS=$WORK/results.tsv # store scenario c rps p50_us p99_us non2xx socket_errors other_load% cpu_us_per_req
+RESULTS=$WORK/results.tsv # store scenario c rps p50_us p99_us non2xx socket_errors other_load% cpu_us_per_req redis_cmds_per_req redis_cpu_us_per_req
 : >"$RESULTS"
 declare -A FACTS RSS_AFTER
 
@@ -273,6 +277,24 @@ measure_ceiling() {
   fi
   # "tokens/s CPU-us-per-token"
   echo "$(sed -n 's/.*"sign_ceiling_per_sec":\([0-9.]*\).*/\1/p' <<<"$out") $(sed -n 's/.*"cpu_us_per_token":\([0-9.]*\).*/\1/p' <<<"$out")"
+}
+
+# redis_work: "<commands> <CPU µs>" Redis has served so far (INFO commandstats calls, and
+# used_cpu_sys + used_cpu_user), or "- -" without a Redis store. On a shared BENCH_REDIS_URL
+# other clients' work counts too.
+redis_work() {
+  [[ -n ${REDIS_CLI_URL:-} ]] || { echo "- -"; return; }
+  redis-cli -u "$REDIS_CLI_URL" info all 2>/dev/null | tr -d '\r' | awk -F'[:,=]' '
+    /^cmdstat_/ { calls += $3 }
+    /^used_cpu_sys:/ || /^used_cpu_user:/ { cpu += $2 }
+    END { printf "%d %.0f\n", calls, cpu * 1000000 }'
+}
+# per_request BEFORE AFTER N: the Redis work between two redis_work samples per request.
+per_request() {
+  awk -v b="$1" -v a="$2" -v n="$3" 'BEGIN {
+    split(b, x, " "); split(a, y, " ")
+    if (x[1] == "-" || n <= 0) { print "- -"; exit }
+    printf "%.1f %.1f\n", (y[1] - x[1]) / n, (y[2] - x[2]) / n }'
 }
 
 # scenario_env SPEC: exports the request of a scenario for bench/wrk.lua; prints its path.
@@ -300,8 +322,9 @@ scenario_spec() {
 one_run() {
   local store=$1 name=$2 c=$3 url=$4 out line
   local cpu_before cpu_after proc_before proc_after other ns_before ns_after cpu_us requests
-  local rps p50 p99 non2xx sock
+  local rps p50 p99 non2xx sock redis_before redis_after redis_per
   prepare_feed "$c" "$DURATION"
+  redis_before=$(redis_work)
   cpu_before=$(cpu_ticks "$SERVER_CPU")
   proc_before=$(proc_ticks "$FERRID_PID")
   ns_before=$(proc_on_cpu_ns "$FERRID_PID")
@@ -309,6 +332,7 @@ one_run() {
   cpu_after=$(cpu_ticks "$SERVER_CPU")
   proc_after=$(proc_ticks "$FERRID_PID")
   ns_after=$(proc_on_cpu_ns "$FERRID_PID")
+  redis_after=$(redis_work)
   other=$(other_load "$cpu_before" "$cpu_after" "$proc_before" "$proc_after")
   line=$(grep '^BENCH_RESULT ' <<<"$out" | sed 's/^BENCH_RESULT //')
   [[ -n $line ]] || die "wrk gave no result for $name c=$c: $out"
@@ -321,8 +345,9 @@ one_run() {
   # ferrid's CPU time per request: what the core would allow with nothing else on it (not
   # meaningful when another load runs alongside).
   cpu_us=$(awk -v a="$ns_after" -v b="$ns_before" -v n="$requests" 'BEGIN { printf "%.1f", (n > 0 ? (a - b) / n / 1000 : 0) }')
-  [[ ${5:-} == alongside ]] && cpu_us=-
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$store" "$name" "$c" "$rps" "$p50" "$p99" "$non2xx" "$sock" "$other" "$cpu_us"
+  redis_per=$(per_request "$redis_before" "$redis_after" "$requests")
+  if [[ ${5:-} == alongside ]]; then cpu_us=-; redis_per="- -"; fi
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$store" "$name" "$c" "$rps" "$p50" "$p99" "$non2xx" "$sock" "$other" "$cpu_us" ${redis_per/ /$'\t'}
 }
 
 # measure_run STORE NAME C URL [alongside]: BENCH_REPEAT runs, keeps the fastest (the one least
@@ -336,12 +361,13 @@ measure_run() {
     fi
   done
   echo "$best" >>"$RESULTS"
-  local store name c rps p50 p99 non2xx sock other cpu_us
-  IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us <<<"$best"
-  printf '%-7s %-26s c=%-3s %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  CPU %s us/req  other load on core %s: %s%%%s\n' \
+  local store name c rps p50 p99 non2xx sock other cpu_us rcmds rcpu
+  IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us rcmds rcpu <<<"$best"
+  printf '%-7s %-26s c=%-3s %10s req/s  p50 %8s ms  p99 %8s ms  non-2xx %s  CPU %s us/req  other load on core %s: %s%%%s%s\n' \
     "$store" "$name" "$c" "$rps" "$(awk -v u="$p50" 'BEGIN{printf "%.2f", u/1000}')" \
     "$(awk -v u="$p99" 'BEGIN{printf "%.2f", u/1000}')" "$non2xx" "$cpu_us" "$SERVER_CPU" "$other" \
-    "$([[ $sock == 0 ]] || echo "  socket errors $sock")"
+    "$([[ $sock == 0 ]] || echo "  socket errors $sock")" \
+    "$([[ $rcmds == - ]] || echo "  Redis $rcmds cmds, $rcpu us CPU per req")"
 }
 
 run_scenario() {
@@ -385,7 +411,8 @@ bench_store() {
   local store=$1 dir=$WORK/$1
   mkdir -p "$dir"
   local env=()
-  if [[ $store == redis ]]; then
+  REDIS_CLI_URL=
+  if [[ $store == redis* ]]; then
     local url=${BENCH_REDIS_URL:-}
     if [[ -z $url ]]; then
       local rport
@@ -401,9 +428,28 @@ bench_store() {
         [[ $tries -lt 100 ]] || die "redis-server did not start"
         sleep 0.05
       done
+      if [[ $store == redis-replicated || ${BENCH_REDIS_REPLICA:-0} == 1 ]]; then
+        local replica_port
+        replica_port=$(free_port)
+        mkdir -p "$dir/replica"
+        taskset -c "$LOAD_CPU" redis-server --port "$replica_port" --bind 127.0.0.1 --save '' \
+          --appendonly no --dir "$dir/replica" --replicaof 127.0.0.1 "$rport" >"$dir/replica.log" 2>&1 &
+        REPLICA_PID=$!
+        PIDS+=("$REPLICA_PID")
+        tries=0
+        until redis-cli -p "$replica_port" info replication 2>/dev/null | grep -q 'master_link_status:up'; do
+          tries=$((tries + 1))
+          [[ $tries -lt 200 ]] || die "the replica did not follow its master"
+          sleep 0.05
+        done
+      fi
     fi
+    [[ $store != redis-replicated || -z ${BENCH_REDIS_URL:-} ]] ||
+      log "bench: redis-replicated on BENCH_REDIS_URL: that Redis must have a replica"
+    REDIS_CLI_URL=$url
     env=(FERRID_STORE="$url" FERRID_SECRETS__SYSTEM="bench-system-secret-$(date +%s%N)-0123456789"
       FERRID_REDIS__PREFIX="ferrid-bench:$$:$(date +%s%N):")
+    [[ $store != redis-replicated ]] || env+=(FERRID_STORE__DURABILITY=replicated)
   fi
 
   # First start creates the signing key; the measured start finds it.
@@ -430,14 +476,39 @@ bench_store() {
   if [[ token_client_credentials =~ $SCENARIO_FILTER && jwks =~ $SCENARIO_FILTER ]]; then
     run_alongside "$store"
   fi
+  [[ ${BENCH_LOGINS:-50} -gt 0 && $store == redis* ]] && measure_logins "$store" "${BENCH_LOGINS:-50}"
   FACTS[$store.rss_end_kb]=$(rss_kb "$FERRID_PID" VmRSS)
   FACTS[$store.rss_peak_kb]=$(rss_kb "$FERRID_PID" VmHWM)
   log "bench: $store: RSS at the end $(mb "${FACTS[$store.rss_end_kb]}") MB, peak $(mb "${FACTS[$store.rss_peak_kb]}") MB; after each scenario: ${RSS_AFTER[$store]%, }"
   stop_pid "$FERRID_PID"
+  if [[ -n ${REPLICA_PID:-} ]]; then
+    stop_pid "$REPLICA_PID"
+    REPLICA_PID=
+  fi
   if [[ -n ${REDIS_PID:-} ]]; then
     stop_pid "$REDIS_PID"
     REDIS_PID=
   fi
+}
+
+# measure_logins STORE N: N sign-ins in a row through the login page with curl (GET /authorize,
+# which starts the interaction, then POST /login; Argon2id dominates ferrid's CPU), each in a new
+# cookie jar; prints ferrid's CPU and Redis's commands and CPU per sign-in.
+measure_logins() {
+  local store=$1 n=$2 i ns_before ns_after redis_before redis_after saved_jar=$JAR
+  ns_before=$(proc_on_cpu_ns "$FERRID_PID")
+  redis_before=$(redis_work)
+  for ((i = 0; i < n; i++)); do
+    JAR=$WORK/login-jar
+    rm -f "$JAR"
+    login
+  done
+  ns_after=$(proc_on_cpu_ns "$FERRID_PID")
+  redis_after=$(redis_work)
+  JAR=$saved_jar
+  read -r rcmds rcpu <<<"$(per_request "$redis_before" "$redis_after" "$n")"
+  printf '%-7s %-26s %d sign-ins: ferrid CPU %s us per sign-in  Redis %s cmds, %s us CPU per sign-in\n' \
+    "$store" login "$n" "$(awk -v a="$ns_after" -v b="$ns_before" -v n="$n" 'BEGIN { printf "%.0f", (a - b) / n / 1000 }')" "$rcmds" "$rcpu"
 }
 
 # ---------------------------------------------------------------- run
@@ -479,7 +550,7 @@ for store in $STORES; do
   for c in $CONCURRENCY; do
     token=$(rps_of "$store" token_client_credentials "$c")
     target=0.9
-    [[ $store == redis ]] && target=0.8
+    [[ $store == redis* ]] && target=0.8
     check "$store c=$c token_rps / sign_ceiling" "$(ratio "$token" "$CEILING")" ">=" "$target"
   done
 done
@@ -504,6 +575,15 @@ for store in $STORES; do
       "$(awk -v a="$(cpu_of "$store" token_client_credentials_dpop "$c")" -v b="$(cpu_of "$store" token_client_credentials "$c")" 'BEGIN { printf "%.1f", a - b }')"
   done
 done
+# What store.durability = "replicated" costs: the same scenario with and without waiting for
+# the replica (both stores have one when BENCH_REDIS_REPLICA=1).
+for name in refresh_rotation authorization_code; do
+  for c in $CONCURRENCY; do
+    replicated=$(rps_of redis-replicated "$name" "$c")
+    [[ -n $replicated && -n $(rps_of redis "$name" "$c") ]] || continue
+    printf '%-58s %10s\n' "c=$c $name rps replicated / none" "$(ratio "$replicated" "$(rps_of redis "$name" "$c")")"
+  done
+done
 c_max=${CONCURRENCY##* }
 token=$(rps_of memory token_client_credentials "$c_max")
 check "memory c=$c_max jwks_rps / token_rps" "$(ratio "$(rps_of memory jwks "$c_max")" "$token")" ">=" 30
@@ -522,7 +602,7 @@ done
 token_cpu=$(cpu_of memory token_client_credentials "$c_max")
 printf '%-58s %10s\n' "memory c=$c_max jwks / token by CPU time (quiet-core ratio)" "$(ratio "$token_cpu" "$(cpu_of memory jwks "$c_max")")"
 printf '%-58s %10s\n' "memory c=$c_max discovery / token by CPU time (quiet-core)" "$(ratio "$token_cpu" "$(cpu_of memory discovery "$c_max")")"
-while IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us; do
+while IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us _; do
   [[ $c == "$c_max" ]] || continue
   check "$store c=$c $name p99 / p50" "$(ratio "$p99" "$p50")" "<=" 3
 done <"$RESULTS"
@@ -543,9 +623,9 @@ fi
 mkdir -p "$CARGO_TARGET_DIR/bench-results"
 REPORT=$CARGO_TARGET_DIR/bench-results/last-run.md
 {
-  echo "| store | scenario | c | req/s | p50 ms | p99 ms | p99/p50 | non-2xx | ratio | CPU µs/req | other load |"
-  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"
-  while IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us; do
+  echo "| store | scenario | c | req/s | p50 ms | p99 ms | p99/p50 | non-2xx | ratio | CPU µs/req | other load | Redis cmds/req | Redis CPU µs/req |"
+  echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: |"
+  while IFS=$'\t' read -r store name c rps p50 p99 non2xx sock other cpu_us rcmds rcpu; do
     if [[ -n ${SIGNATURES[$name]:-} ]]; then
       r="$(ratio "$(awk -v r="$rps" -v n="${SIGNATURES[$name]}" 'BEGIN { print r * n }')" "$CEILING") × ceiling (${SIGNATURES[$name]} sig/req)"
     elif [[ $name == jwks_alongside_tokens ]]; then
@@ -553,9 +633,9 @@ REPORT=$CARGO_TARGET_DIR/bench-results/last-run.md
     else
       r="$(ratio "$rps" "$(rps_of "$store" token_client_credentials "$c")") × token"
     fi
-    printf '| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s%% |\n' "$store" "$name" "$c" "$rps" \
+    printf '| %s | %s | %s | %.0f | %.2f | %.2f | %s | %s | %s | %s | %s%% | %s | %s |\n' "$store" "$name" "$c" "$rps" \
       "$(awk -v u="$p50" 'BEGIN{print u/1000}')" "$(awk -v u="$p99" 'BEGIN{print u/1000}')" \
-      "$(ratio "$p99" "$p50")" "$((non2xx + sock))" "$r" "$cpu_us" "$other"
+      "$(ratio "$p99" "$p50")" "$((non2xx + sock))" "$r" "$cpu_us" "$other" "$rcmds" "$rcpu"
   done <"$RESULTS"
 } >"$REPORT"
 echo

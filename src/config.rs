@@ -33,6 +33,7 @@ mod par;
 mod private_key_jwt;
 mod registration;
 mod secrets;
+mod store;
 mod tls;
 
 pub use clients::{swagger_ui_client, ClientConfig, ScopeConfig};
@@ -46,6 +47,7 @@ pub use par::ParSettings;
 pub use private_key_jwt::PrivateKeyJwtSettings;
 pub use registration::{RegistrationMode, RegistrationSettings};
 pub use secrets::SecretSettings;
+pub use store::{Durability, StoreOptions};
 pub use tls::{read_certificates, Identity, TlsSettings};
 
 /// The environment variable prefix.
@@ -70,6 +72,8 @@ pub struct Settings {
     /// a Redis Cluster (`redis+cluster://host:port,host:port/`, `rediss+cluster://`) or a
     /// Sentinel-monitored master (`redis+sentinel://host:port,host:port/<master-name>`).
     pub store: String,
+    /// The rest of the `[store]` table: `store.durability`, `store.replica_timeout_ms`.
+    pub store_options: StoreOptions,
     pub secrets: SecretSettings,
     pub keys: KeySettings,
     pub tokens: TokenSettings,
@@ -178,6 +182,7 @@ impl Default for Settings {
             allow_insecure_issuer: false,
             bind: "127.0.0.1:8080".into(),
             store: "memory".into(),
+            store_options: StoreOptions::default(),
             secrets: SecretSettings::default(),
             keys: KeySettings::default(),
             tokens: TokenSettings::default(),
@@ -297,9 +302,9 @@ impl Settings {
         let mut figment = Figment::from(defaults);
         if let Some(path) = config_file {
             file::check_syntax(path)?;
-            figment = figment.merge(Toml::file_exact(path));
+            figment = figment.merge(store::StoreTable(Toml::file_exact(path)));
         }
-        let figment = figment.merge(env::StringEnv::from_vars(env));
+        let figment = figment.merge(store::StoreTable(env::StringEnv::from_vars(env)));
         let mut settings: Settings = figment
             .extract()
             .map_err(|err| ConfigError::new("", first_line(&err.to_string())))?;
@@ -393,6 +398,7 @@ impl Settings {
         if matches!(self.store_kind()?, StoreKind::Redis(_)) {
             self.require_system_secret()?;
         }
+        self.durability()?;
         if !(1..=86_400).contains(&self.tokens.access_token_ttl_secs) {
             return Err(ConfigError::new(
                 "tokens.access_token_ttl_secs",
@@ -511,6 +517,11 @@ impl Settings {
     /// The issuer without a trailing slash, as it appears in `iss`.
     pub fn issuer(&self) -> &str {
         self.issuer.trim_end_matches('/')
+    }
+
+    /// How the store acknowledges credential writes (`store.durability`).
+    pub fn durability(&self) -> Result<Durability, ConfigError> {
+        self.store_options.durability(&self.store_kind()?)
     }
 
     /// Which store the `store` setting names.

@@ -4,18 +4,19 @@
 //! above it builds one and brings the store up to date.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 
 use crate::clock::{Clock, SharedClock};
-use crate::config::Settings;
+use crate::config::{Durability, Settings};
 use crate::error::OAuthError;
 use crate::keys::live::LiveKeys;
 use crate::keys::KeyRing;
 use crate::oauth::client_auth::jwks_uri::JwksCache;
 use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::secret::DerivedKeys;
-use crate::store::{SharedStore, Store};
+use crate::store::{SharedStore, Store, StoreError};
 
 /// A running ferrid's shared state, as the domain sees it.
 pub struct Context {
@@ -61,6 +62,24 @@ impl Context {
     /// The store.
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// With `store.durability = "replicated"`, returns once a replica holds every write made so
+    /// far, and `Unavailable` (503) when none does within `store.replica_timeout_ms`; with `none`,
+    /// at once. Called after the writes that hand out or revoke a credential, before answering.
+    pub async fn acknowledge_writes(&self) -> Result<(), StoreError> {
+        if !matches!(self.settings.durability(), Ok(Durability::Replicated)) {
+            return Ok(());
+        }
+        let timeout = Duration::from_millis(self.settings.store_options.replica_timeout_ms);
+        if self.store.wait_for_replicas(1, timeout).await? >= 1 {
+            Ok(())
+        } else {
+            Err(StoreError::Unavailable(format!(
+                "no replica acknowledged the write within {} ms",
+                timeout.as_millis()
+            )))
+        }
     }
 
     /// The clock.

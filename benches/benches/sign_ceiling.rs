@@ -87,6 +87,7 @@ fn mint_for(ring: &KeyRing, issuer: &str, duration: Duration) -> (u64, Duration)
                 issued_at: SystemClock.now_secs(),
                 ttl_secs: 600,
                 cnf: None,
+                family: None,
             },
         )
         .expect("mint");

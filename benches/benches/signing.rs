@@ -32,6 +32,7 @@ fn mint(ring: &KeyRing, scopes: &[String]) -> String {
             issued_at: 1_900_000_000,
             ttl_secs: 600,
             cnf: None,
+            family: None,
         },
     )
     .expect("mint")

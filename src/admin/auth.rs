@@ -28,7 +28,7 @@ pub async fn authorize(ctx: &Context, token: Option<&str>) -> Result<Actor, Admi
     let ring = ctx.key_ring()?;
     let issuer = ctx.settings().issuer();
     let claims = access_token::verify(&ring, token, issuer, ctx.clock().now_secs())?;
-    if deny_list::is_revoked(ctx.store(), &claims.jti).await? {
+    if deny_list::is_revoked(ctx.store(), &claims.jti, claims.fid.as_deref()).await? {
         return Err(OAuthError::invalid_token("the access token was revoked").into());
     }
     // RFC 9449 §7.2: a DPoP-bound token is never accepted as a plain bearer token, and the admin

@@ -8,7 +8,7 @@ use crate::config::UserConfig;
 use crate::oauth::clients::ClientMetadata;
 use crate::oauth::codes::{self, AuthorizationCode, Issuing};
 use crate::oauth::deny_list;
-use crate::oauth::refresh_family::{self, IssuedAccessToken, NewFamily};
+use crate::oauth::refresh_family::{self, NewFamily};
 use crate::session;
 use crate::test_support;
 use crate::users::Profile;
@@ -27,11 +27,11 @@ async fn family_of(
     ctx: &crate::context::Context,
     client_id: &str,
     user_id: &str,
-    jti: &str,
+    family_id: &str,
 ) -> String {
     let now = ctx.clock().now_secs();
     let new = NewFamily {
-        id: refresh_family::new_family_id().unwrap(),
+        id: family_id.to_owned(),
         client_id,
         user_id,
         scopes: &["openid".to_owned(), "offline_access".to_owned()],
@@ -39,10 +39,6 @@ async fn family_of(
         amr: &["pwd".to_owned()],
         sid: "sid-1",
         jkt: None,
-        access_token: IssuedAccessToken {
-            jti: jti.to_owned(),
-            exp: now + 300,
-        },
     };
     refresh_family::start_family(ctx, new).await.unwrap()
 }
@@ -192,10 +188,13 @@ async fn deleting_a_client_revokes_its_families_and_codes() {
         .await
         .unwrap()
         .is_none());
-    assert!(deny_list::is_revoked(t.ctx.store(), "family-at")
+    assert!(deny_list::is_family_revoked(t.ctx.store(), "family-at")
         .await
         .unwrap());
-    assert!(deny_list::is_revoked(t.ctx.store(), "code-at")
+    assert!(!deny_list::is_family_revoked(t.ctx.store(), "other-at")
+        .await
+        .unwrap());
+    assert!(deny_list::is_revoked(t.ctx.store(), "code-at", None)
         .await
         .unwrap());
     let issuing = Issuing {
@@ -311,7 +310,7 @@ async fn deleting_a_user_ends_their_sessions_and_families() {
         .await
         .unwrap()
         .is_none());
-    assert!(deny_list::is_revoked(t.ctx.store(), "carol-at")
+    assert!(deny_list::is_family_revoked(t.ctx.store(), "carol-at")
         .await
         .unwrap());
     assert!(crate::users::find(t.ctx.store(), "carol")

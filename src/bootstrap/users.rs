@@ -43,7 +43,7 @@ mod tests {
     use crate::config::UserConfig;
     use crate::oauth::deny_list;
     use crate::oauth::refresh_family;
-    use crate::oauth::refresh_family::{IssuedAccessToken, NewFamily};
+    use crate::oauth::refresh_family::NewFamily;
     use crate::session;
     use crate::test_support;
 
@@ -55,21 +55,17 @@ mod tests {
         }
     }
 
-    /// Starts a refresh family for `user_id` whose access token is `jti`; returns its token.
-    async fn family_of(ctx: &Context, user_id: &str, jti: &str) -> String {
+    /// Starts refresh family `family_id` for `user_id`; returns its token.
+    async fn family_of(ctx: &Context, user_id: &str, family_id: &str) -> String {
         let now = ctx.clock().now_secs();
         let new = NewFamily {
-            id: refresh_family::new_family_id().unwrap(),
+            id: family_id.to_owned(),
             client_id: "webapp",
             user_id,
             scopes: &["openid".to_owned(), "offline_access".to_owned()],
             auth_time: now,
             amr: &["pwd".to_owned()],
             sid: "sid-1",
-            access_token: IssuedAccessToken {
-                jti: jti.to_owned(),
-                exp: now + 300,
-            },
             jkt: None,
         };
         refresh_family::start_family(ctx, new).await.unwrap()
@@ -113,7 +109,7 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        assert!(deny_list::is_revoked(store, "bob-at").await.unwrap());
+        assert!(deny_list::is_family_revoked(store, "bob-at").await.unwrap());
 
         assert_eq!(
             users::find(store, "alice").await.unwrap().unwrap().id,
@@ -127,7 +123,9 @@ mod tests {
             .await
             .unwrap()
             .is_some());
-        assert!(!deny_list::is_revoked(store, "alice-at").await.unwrap());
+        assert!(!deny_list::is_family_revoked(store, "alice-at")
+            .await
+            .unwrap());
         assert_eq!(
             users::find(store, "carol").await.unwrap().map(|u| u.id),
             Some(carol.id)

@@ -32,10 +32,15 @@ impl Provider for StringEnv {
     fn data(&self) -> Result<Map<Profile, Dict>, figment::Error> {
         let mut root = Dict::new();
         for (name, value) in &self.vars {
-            let path: Vec<String> = name[ENV_PREFIX.len()..]
+            let mut path: Vec<String> = name[ENV_PREFIX.len()..]
                 .split("__")
                 .map(str::to_lowercase)
                 .collect();
+            // `FERRID_STORE` is the `[store]` table's `url`, so that `FERRID_STORE__DURABILITY`
+            // can sit beside it (`config::store` splits the table again).
+            if path == ["store"] {
+                path.push("url".into());
+            }
             insert(&mut root, &path, Value::from(value.clone()));
         }
         Ok(Profile::Default.collect(root))

@@ -370,3 +370,88 @@ scopes = ["invoices:read", "invoices:write"]
     assert_eq!(err.key, "clients[0].scopes");
     assert!(err.message.contains("invoices:write"), "{}", err.message);
 }
+
+#[test]
+fn store_durability_is_none_unless_asked_for() {
+    let settings = load(&[]).unwrap();
+    assert_eq!(settings.durability().unwrap(), Durability::None);
+    assert_eq!(settings.store_options.replica_timeout_ms, 250);
+}
+
+#[test]
+fn replicated_durability_needs_redis() {
+    let err = load(&[("FERRID_STORE__DURABILITY", "replicated")]).unwrap_err();
+    assert_eq!(err.key, "store.durability");
+    let err = load(&[
+        ("FERRID_STORE", "redis://127.0.0.1:6379/0"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+        ("FERRID_STORE__DURABILITY", "always"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "store.durability");
+    // WAIT confirms one node's writes: not a cluster's. A sentinel-found master has replicas.
+    let err = load(&[
+        ("FERRID_STORE", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001/"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+        ("FERRID_STORE__DURABILITY", "replicated"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "store.durability");
+    assert!(err.message.contains("Cluster"), "{}", err.message);
+    let settings = load(&[
+        ("FERRID_STORE", "redis+sentinel://127.0.0.1:26379/main"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+        ("FERRID_STORE__DURABILITY", "replicated"),
+    ])
+    .unwrap();
+    assert_eq!(settings.durability().unwrap(), Durability::Replicated);
+}
+
+#[test]
+fn the_store_url_and_its_durability_come_from_env_together() {
+    let settings = load(&[
+        ("FERRID_STORE__DURABILITY", "replicated"),
+        ("FERRID_STORE", "redis://127.0.0.1:6379/0"),
+        ("FERRID_STORE__REPLICA_TIMEOUT_MS", "100"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+    ])
+    .unwrap();
+    assert_eq!(settings.store, "redis://127.0.0.1:6379/0");
+    assert_eq!(settings.durability().unwrap(), Durability::Replicated);
+    assert_eq!(settings.store_options.replica_timeout_ms, 100);
+    let err = load(&[
+        ("FERRID_STORE", "redis://127.0.0.1:6379/0"),
+        ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
+        ("FERRID_STORE__REPLICA_TIMEOUT_MS", "5000"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.key, "store.replica_timeout_ms");
+}
+
+#[test]
+fn a_store_table_and_a_store_string_both_load_and_env_adds_to_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = dir.path().join("table.toml");
+    std::fs::write(
+        &table,
+        "[store]\nurl = \"redis://127.0.0.1:6379/0\"\ndurability = \"replicated\"\n\n[secrets]\nsystem = \"0123456789abcdef0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let settings = Settings::load_from(Some(&table), env(&[])).unwrap();
+    assert_eq!(settings.store, "redis://127.0.0.1:6379/0");
+    assert_eq!(settings.durability().unwrap(), Durability::Replicated);
+
+    let string = dir.path().join("string.toml");
+    std::fs::write(
+        &string,
+        "store = \"redis://127.0.0.1:6379/0\"\n\n[secrets]\nsystem = \"0123456789abcdef0123456789abcdef\"\n",
+    )
+    .unwrap();
+    let settings = Settings::load_from(
+        Some(&string),
+        env(&[("FERRID_STORE__DURABILITY", "replicated")]),
+    )
+    .unwrap();
+    assert_eq!(settings.store, "redis://127.0.0.1:6379/0");
+    assert_eq!(settings.durability().unwrap(), Durability::Replicated);
+}

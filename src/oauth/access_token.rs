@@ -1,7 +1,9 @@
 //! Access tokens: RFC 9068 JWTs (`typ: at+jwt`) signed RS256 by the key ring's active key.
 //! No `nbf` — resource servers whose clocks run behind would reject fresh tokens — and a random
 //! 128-bit `jti`, so a token can be revoked by id. A DPoP-bound token carries `cnf.jkt`
-//! (RFC 9449 §6.1), which resource servers match against the proof presented with it.
+//! (RFC 9449 §6.1), which resource servers match against the proof presented with it. A token
+//! issued from a refresh-token family carries the family's id (`fid`), so that revoking the
+//! family revokes it.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -29,6 +31,11 @@ pub struct AccessTokenClaims {
     /// RFC 7800 / RFC 9449 §6.1: the key the token is bound to; absent for bearer tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cnf: Option<Confirmation>,
+    /// The refresh-token family (the grant) the token was issued from, so that revoking the
+    /// family revokes it with one marker (`deny_list`); absent when the grant has no refresh
+    /// tokens (client credentials, a code redeemed without `offline_access`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fid: Option<String>,
 }
 
 /// The `cnf` claim of a sender-constrained token.
@@ -86,6 +93,8 @@ pub struct AccessTokenRequest<'a> {
     pub ttl_secs: u64,
     /// The DPoP key the token is bound to, if any.
     pub cnf: Option<Confirmation>,
+    /// The refresh-token family the token comes from, if any.
+    pub family: Option<&'a str>,
 }
 
 /// A signed access token and its claims.
@@ -113,6 +122,7 @@ pub fn mint(ring: &KeyRing, request: AccessTokenRequest<'_>) -> Result<AccessTok
         scope: request.scopes.join(" "),
         roles: request.roles,
         cnf: request.cnf,
+        fid: request.family.map(str::to_owned),
     };
     let token = ring
         .sign(TokenType::AccessToken, &claims)

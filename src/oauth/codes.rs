@@ -66,6 +66,7 @@ pub async fn issue(ctx: &Context, grant: &AuthorizationCode) -> Result<String, O
             now,
         )
         .await?;
+    ctx.acknowledge_writes().await?;
     Ok(code)
 }
 
@@ -124,6 +125,7 @@ pub async fn redeem(
                 if let Some(family) = family {
                     refresh_family::revoke_family(ctx, &family).await?;
                 }
+                ctx.acknowledge_writes().await?;
                 telemetry::record(AuditEvent::CodeReplayed {
                     client_id: issuing.client_id,
                     jti: &jti,

@@ -102,7 +102,7 @@ async fn as_access_token(
     {
         return Ok(None);
     }
-    if deny_list::is_revoked(ctx.store(), &claims.jti).await? {
+    if deny_list::is_revoked(ctx.store(), &claims.jti, claims.fid.as_deref()).await? {
         return Ok(None);
     }
     Ok(Some(ActiveToken {

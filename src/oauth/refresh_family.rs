@@ -7,6 +7,12 @@
 //! response, two tabs) is handed the same successor; any other reuse revokes the whole family
 //! and the access tokens it issued — and nothing else of that user or client. Each user's and
 //! each client's families are indexed, so that removing the user or client revokes them all.
+//!
+//! A family's state is bounded: its access tokens carry the family id (`fid`) instead of being
+//! listed in it, and revoking the family writes one marker (`deny_list::revoke_family_tokens`)
+//! that refuses them all. A rotation writes the successor and swaps the presented token's
+//! record and never touches the family record, so the thousandth refresh costs what the first
+//! did.
 
 use std::time::Duration;
 
@@ -34,7 +40,9 @@ pub struct Family {
     /// Absolute end of the family, seconds since the epoch.
     pub expires_at: u64,
     pub revoked: bool,
-    /// Access tokens issued from this family and not yet expired: revoked with it.
+    /// Access tokens listed by ferrid versions whose tokens did not carry `fid`; read only, so
+    /// that a family revoked after an upgrade still revokes them. New tokens are never listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_tokens: Vec<IssuedAccessToken>,
     /// RFC 9449 §5: the thumbprint of the DPoP key the family's refresh tokens are bound to (a
     /// public client's that used DPoP); a refresh needs a proof by that key.
@@ -42,7 +50,7 @@ pub struct Family {
     pub jkt: Option<String>,
 }
 
-/// An access token a family issued.
+/// An access token a family listed (before access tokens carried `fid`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IssuedAccessToken {
     pub jti: String,
@@ -80,7 +88,6 @@ pub struct NewFamily<'a> {
     pub auth_time: u64,
     pub amr: &'a [String],
     pub sid: &'a str,
-    pub access_token: IssuedAccessToken,
     /// The DPoP key to bind the refresh tokens to.
     pub jkt: Option<&'a str>,
 }
@@ -114,7 +121,7 @@ pub async fn start_family(ctx: &Context, new: NewFamily<'_>) -> Result<String, O
         created_at: now,
         expires_at: now + ctx.settings().tokens.refresh_token_absolute_ttl_secs,
         revoked: false,
-        access_tokens: vec![new.access_token],
+        access_tokens: Vec::new(),
         jkt: new.jkt.map(str::to_owned),
     };
     let token = random_token().map_err(OAuthError::server_error)?;
@@ -217,6 +224,7 @@ pub async fn refresh<T>(
         store
             .put(&key, raw, Some(idle_ttl(ctx, &family, now)))
             .await?;
+        ctx.acknowledge_writes().await?;
         let refreshed = Refreshed {
             family,
             refresh_token: presented.to_owned(),
@@ -245,9 +253,18 @@ pub async fn refresh<T>(
         };
         let rotated = store::encode(&rotated)?;
         if store
-            .compare_and_swap(&key, &raw, rotated, Some(until(family.expires_at, now)))
+            .compare_and_swap(
+                &key,
+                &raw,
+                rotated.clone(),
+                Some(until(family.expires_at, now)),
+            )
             .await?
         {
+            if let Err(err) = ctx.acknowledge_writes().await {
+                undo_rotation(ctx, &key, &raw, &rotated, &successor_key, &family, now).await;
+                return Err(err.into());
+            }
             telemetry::record(AuditEvent::RefreshRotated {
                 client_id: &family.client_id,
                 sub: &family.user_id,
@@ -275,6 +292,8 @@ pub async fn refresh<T>(
             Some(TokenRecord::Active { .. })
         );
         if within_grace && recorded == successor_key && successor_unused {
+            // The rotation this replay repeats may itself not be acknowledged yet.
+            ctx.acknowledge_writes().await?;
             let refreshed = Refreshed {
                 family,
                 refresh_token: successor,
@@ -292,49 +311,51 @@ pub async fn refresh<T>(
     ))
 }
 
-/// Records an access token issued from `family`, so revoking the family revokes it too. Both
-/// are compare-and-swap updates of the family record, so neither can undo the other; a token
-/// recorded after the family was revoked is revoked at once.
-pub async fn record_access_token(
+/// Takes back a rotation no replica acknowledged (`store.durability = "replicated"`), so that
+/// nothing unacknowledged is handed out and the presented token, which the client still holds,
+/// works again exactly once: the presented token's record goes back to `active` and the
+/// successor is deleted, each only while it is still what this rotation wrote. Best effort: on
+/// failure the client's retry within the grace window gets the successor, later it is a reuse.
+async fn undo_rotation(
     ctx: &Context,
+    key: &str,
+    active: &[u8],
+    rotated: &[u8],
+    successor_key: &str,
     family: &Family,
-    issued: IssuedAccessToken,
-) -> Result<(), StoreError> {
-    let now = ctx.clock().now_secs();
-    let mut revoked = false;
-    store::update_json(
-        ctx.store(),
-        &keyspace::refresh_family(&family.id),
-        |family: &Family| Some(until(family.expires_at, now)),
-        |current: Option<Family>| {
-            let mut current = current?;
-            revoked = current.revoked;
-            if revoked {
-                return None;
-            }
-            current.access_tokens.retain(|token| token.exp > now);
-            current.access_tokens.push(issued.clone());
-            Some(current)
-        },
-    )
-    .await?;
-    if revoked {
-        deny_list::revoke_access_token(ctx.store(), &issued.jti, issued.exp, now).await?;
+    now: u64,
+) {
+    let store = ctx.store();
+    let ttl = Some(idle_ttl(ctx, family, now));
+    let restored = store
+        .compare_and_swap(key, rotated, active.to_vec(), ttl)
+        .await;
+    let successor = TokenRecord::Active {
+        family: family.id.clone(),
+    };
+    let deleted = match store::encode(&successor) {
+        Ok(successor) => store.delete_if(successor_key, &successor).await,
+        Err(err) => Err(err),
+    };
+    if let Err(err) = restored.and(deleted) {
+        tracing::warn!(error = %err, "could not take back an unacknowledged refresh rotation");
     }
-    Ok(())
 }
 
-/// Revokes every token of family `id` and the access tokens it issued.
+/// Revokes every token of family `id` and every access token it issued: the family record
+/// is marked revoked (no refresh token of it works again) and then the family's revocation
+/// marker is written, which refuses its access tokens wherever they are checked. Both are one
+/// write whatever the family issued; revoking again renews the marker.
 pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
     let now = ctx.clock().now_secs();
-    let mut issued = Vec::new();
+    let mut listed = Vec::new();
     store::update_json(
         ctx.store(),
         &keyspace::refresh_family(id),
         |family: &Family| Some(until(family.expires_at, now)),
         |current: Option<Family>| {
             let mut family = current?;
-            issued = family.access_tokens.clone();
+            listed.clone_from(&family.access_tokens);
             if family.revoked {
                 return None;
             }
@@ -343,9 +364,14 @@ pub async fn revoke_family(ctx: &Context, id: &str) -> Result<(), StoreError> {
         },
     )
     .await?;
-    for token in &issued {
+    // Written even when the family record is gone (it reached its absolute end): an access
+    // token it issued just before may still be live.
+    let access_token_ttl = Duration::from_secs(ctx.settings().tokens.access_token_ttl_secs);
+    deny_list::revoke_family_tokens(ctx.store(), id, access_token_ttl).await?;
+    for token in &listed {
         deny_list::revoke_access_token(ctx.store(), &token.jti, token.exp, now).await?;
     }
+    ctx.acknowledge_writes().await?;
     Ok(())
 }
 

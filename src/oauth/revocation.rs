@@ -68,6 +68,7 @@ async fn revoke_access_token(
     match access_token::verify(&ring, token, ctx.settings().issuer(), now) {
         Ok(claims) if claims.client_id == client.client_id => {
             deny_list::revoke_access_token(ctx.store(), &claims.jti, claims.exp, now).await?;
+            ctx.acknowledge_writes().await?;
             Ok(true)
         }
         _ => Ok(false),

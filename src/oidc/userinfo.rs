@@ -56,7 +56,7 @@ async fn serve(
         dpop,
     )
     .await?;
-    if deny_list::is_revoked(ctx.store(), &access.jti).await? {
+    if deny_list::is_revoked(ctx.store(), &access.jti, access.fid.as_deref()).await? {
         return Err(OAuthError::invalid_token("the access token was revoked"));
     }
     let scopes: Vec<String> = access.scope.split(' ').map(str::to_owned).collect();

@@ -60,6 +60,9 @@ pub async fn create(
         now,
     )
     .await?;
+    // The cookie is a credential: with `store.durability = "replicated"` it is set only once a
+    // replica has the session.
+    ctx.acknowledge_writes().await?;
     Ok((cookie, session))
 }
 

@@ -91,6 +91,12 @@ pub fn refresh_family(family_id: &str) -> String {
     format!("refresh-family:{{{family_id}}}")
 }
 
+/// The revocation marker of a refresh-token family: while it lives, every access token
+/// carrying the family (`fid`) is refused. Same slot as `refresh_family`.
+pub fn revoked_family(family_id: &str) -> String {
+    format!("refresh-family:{{{family_id}}}:revoked")
+}
+
 /// A browser session, by the session cookie's digest.
 pub fn session(cookie: &str) -> String {
     session_by_digest(&digest(cookie))
@@ -214,6 +220,7 @@ mod tests {
     fn names_are_stable() {
         assert_eq!(client("billing"), "client:{billing}");
         assert_eq!(refresh_family("f1"), "refresh-family:{f1}");
+        assert_eq!(revoked_family("f1"), "refresh-family:{f1}:revoked");
         assert_eq!(session_families("s1"), "session-families:{s1}");
         assert_eq!(consent("u1", "billing"), "consent:{u1}:billing");
         assert_eq!(user("u1"), "user:{u1}");
@@ -309,6 +316,7 @@ mod tests {
         assert_eq!(hash_tag(&code("abc")), digest("abc"));
         assert_eq!(hash_tag(&refresh_token("abc")), digest("abc"));
         assert_eq!(hash_tag(&refresh_family("f1")), "f1");
+        assert_eq!(hash_tag(&revoked_family("f1")), "f1");
         assert_eq!(hash_tag(&session("abc")), digest("abc"));
         assert_eq!(hash_tag(&session_families("s1")), "s1");
         assert_eq!(hash_tag(&consent("u1", "billing")), "u1");

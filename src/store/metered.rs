@@ -180,4 +180,16 @@ impl Store for MeteredStore {
     fn name(&self) -> &'static str {
         self.inner.name()
     }
+
+    async fn wait_for_replicas(
+        &self,
+        replicas: usize,
+        timeout: Duration,
+    ) -> Result<usize, StoreError> {
+        timed(
+            "wait_for_replicas",
+            self.inner.wait_for_replicas(replicas, timeout),
+        )
+        .await
+    }
 }

@@ -178,6 +178,17 @@ pub trait Store: Send + Sync + 'static {
 
     /// The members of the expiring set `key` whose end is after `now`.
     async fn set_members(&self, key: &str, now: u64) -> Result<Vec<String>, StoreError>;
+
+    /// Waits up to `timeout` until `replicas` replicas hold every write this store has made so
+    /// far (Redis `WAIT`), and returns how many do. A store without replicas answers 0 at once.
+    async fn wait_for_replicas(
+        &self,
+        replicas: usize,
+        timeout: Duration,
+    ) -> Result<usize, StoreError> {
+        let _ = (replicas, timeout);
+        Ok(0)
+    }
 }
 
 /// What `count_below_limits` did.

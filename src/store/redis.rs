@@ -12,6 +12,11 @@
 //! A `rediss://` URL connects over TLS (rustls): verified against the system's roots, or
 //! against `redis.tls_ca`, presenting `redis.tls_cert` when Redis asks for a client certificate.
 //!
+//! `wait_for_replicas` runs `WAIT` on a small pool of connections of its own, after a replicated
+//! `PUBLISH` on the same connection: `WAIT` covers the writes of its connection up to its last
+//! one, and the `PUBLISH` makes that "now", so it covers every write any request finished before;
+//! and a `WAIT` blocks its connection, so it never holds up the shared one.
+//!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
 //! after every (re)subscription, since anything published while it was away is lost.
@@ -20,6 +25,7 @@
 //! found through Redis Sentinel (`sentinel`); `topology` reads which one the URL names, and
 //! `connection` hides the difference from every command below.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -48,12 +54,18 @@ pub mod topology;
 const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Connections `wait_for_replicas` spreads its `WAIT`s over (each blocks its connection).
+const REPLICA_WAITERS: usize = 4;
 /// Longest pause between attempts to re-establish a pub/sub subscription.
 const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 
 /// Redis-backed store.
 pub struct RedisStore {
     connection: Connection,
+    /// Where `wait_for_replicas` sends its `WAIT`s: connections of their own to the same
+    /// server or sentinel-found master; none on a cluster (which `store.durability` refuses).
+    replica_waiters: Vec<Connection>,
+    next_waiter: AtomicUsize,
     prefix: String,
     compare_and_swap: Script,
     delete_if: Script,
@@ -87,29 +99,49 @@ impl RedisStore {
             .set_max_delay(Duration::from_millis(500));
         let topology = Topology::parse(url)
             .map_err(|err| StoreError::Backend(format!("invalid Redis URL: {err}")))?;
-        let connection = match topology {
+        let (connection, replica_waiters) = match topology {
             Topology::Single(url) => {
                 let client = match tls {
                     Some(certificates) => redis::Client::build_with_tls(url, certificates),
                     None => redis::Client::open(url),
                 }
                 .map_err(map_error)?;
-                let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)
-                    .map_err(map_error)?;
-                Connection::Single(manager, std::sync::Arc::new(client))
+                let client = std::sync::Arc::new(client);
+                let single = || -> Result<Connection, StoreError> {
+                    let manager =
+                        ConnectionManager::new_lazy_with_config((*client).clone(), config.clone())
+                            .map_err(map_error)?;
+                    Ok(Connection::Single(manager, client.clone()))
+                };
+                let waiters = (0..REPLICA_WAITERS)
+                    .map(|_| single())
+                    .collect::<Result<_, _>>()?;
+                (single()?, waiters)
             }
-            Topology::Cluster { nodes, tls: true } => {
-                Connection::Cluster(LazyCluster::new(&nodes, tls).map_err(map_error)?)
-            }
-            Topology::Cluster { nodes, tls: false } => {
-                Connection::Cluster(LazyCluster::new(&nodes, None).map_err(map_error)?)
-            }
+            Topology::Cluster { nodes, tls: true } => (
+                Connection::Cluster(LazyCluster::new(&nodes, tls).map_err(map_error)?),
+                Vec::new(),
+            ),
+            Topology::Cluster { nodes, tls: false } => (
+                Connection::Cluster(LazyCluster::new(&nodes, None).map_err(map_error)?),
+                Vec::new(),
+            ),
             Topology::Sentinel(sentinel) => {
-                Connection::Sentinel(SentinelMaster::new(&sentinel, config).map_err(map_error)?)
+                let master = || -> Result<Connection, StoreError> {
+                    SentinelMaster::new(&sentinel, config.clone())
+                        .map(Connection::Sentinel)
+                        .map_err(map_error)
+                };
+                let waiters = (0..REPLICA_WAITERS)
+                    .map(|_| master())
+                    .collect::<Result<_, _>>()?;
+                (master()?, waiters)
             }
         };
         Ok(Self {
             connection,
+            replica_waiters,
+            next_waiter: AtomicUsize::new(0),
             prefix: prefix.to_owned(),
             compare_and_swap: Script::new(COMPARE_AND_SWAP),
             delete_if: Script::new(DELETE_IF),
@@ -447,6 +479,30 @@ impl Store for RedisStore {
                 .arg("+inf"),
         )
         .await
+    }
+
+    async fn wait_for_replicas(
+        &self,
+        replicas: usize,
+        timeout: Duration,
+    ) -> Result<usize, StoreError> {
+        let waiter = self.next_waiter.fetch_add(1, Ordering::Relaxed) % REPLICA_WAITERS;
+        // No waiters (a cluster): nothing can be confirmed, so nothing is handed out.
+        let Some(connection) = self.replica_waiters.get(waiter) else {
+            return Ok(0);
+        };
+        let mut connection = connection.clone();
+        let (_, acknowledged): (u64, usize) = redis::pipe()
+            .cmd("PUBLISH")
+            .arg(self.key("replication-fence"))
+            .arg("")
+            .cmd("WAIT")
+            .arg(replicas)
+            .arg(millis(timeout))
+            .query_async(&mut connection)
+            .await
+            .map_err(map_error)?;
+        Ok(acknowledged)
     }
 }
 

@@ -92,6 +92,15 @@ async fn every_key_follows_the_documented_layout() {
     assert_eq!(pushed.status, 201, "{}", pushed.json);
     let access = text(&rotated.json, "access_token");
     revoke(&server, "app", &access, Some("access_token")).await;
+    // A second grant, revoked: its family's revocation marker.
+    let second = grant(&server, &browser, "app", "openid offline_access").await;
+    revoke(
+        &server,
+        "app",
+        &text(&second, "refresh_token"),
+        Some("refresh_token"),
+    )
+    .await;
     let mut secrets = vec![
         first_refresh,
         middle,
@@ -140,6 +149,10 @@ async fn every_key_follows_the_documented_layout() {
             assert!(ttl > 0, "{name} must expire (PTTL {ttl})");
         }
     }
+    assert!(
+        keys.iter().any(|key| key.ends_with(":revoked")),
+        "no family revocation marker in {keys:?}"
+    );
     for expected in [
         "client",
         "clients",

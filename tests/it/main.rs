@@ -19,6 +19,7 @@ mod cors_browser;
 mod discovery;
 mod docker_context;
 mod dpop;
+mod durability;
 mod fapi;
 mod form_post;
 mod key_rotation;

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::common::browser::Browser;
+use crate::common::code_flow::userinfo;
 use crate::common::grants::{
     alice, app_client, grant, introspect, now_clock, refresh, revoke, server, server_with, text,
 };
@@ -134,7 +135,12 @@ async fn fifty_concurrent_refreshes_share_one_successor_with_grace(backend: Back
     let (_, replies) = concurrent_refreshes(backend, 3).await;
     assert!(
         replies.iter().all(|r| r.status == 200),
-        "all succeed within the grace window"
+        "all succeed within the grace window: {:?}",
+        replies
+            .iter()
+            .filter(|r| r.status != 200)
+            .map(|r| &r.json)
+            .collect::<Vec<_>>()
     );
     let successors: std::collections::HashSet<String> = replies
         .iter()
@@ -144,8 +150,8 @@ async fn fifty_concurrent_refreshes_share_one_successor_with_grace(backend: Back
 }
 
 async fn revoking_a_family_after_concurrent_refreshes_revokes_every_access_token(backend: Backend) {
-    // Fifty refreshes inside the grace window each issue an access token and record it in the
-    // family at the same moment; none of those records may be lost.
+    // Fifty refreshes inside the grace window each issue an access token at the same moment;
+    // revoking the family must reach every one of them.
     let (server, replies) = concurrent_refreshes(backend, 3).await;
     assert!(replies.iter().all(|r| r.status == 200));
     revoke(
@@ -161,6 +167,57 @@ async fn revoking_a_family_after_concurrent_refreshes_revokes_every_access_token
             serde_json::json!({"active": false})
         );
     }
+}
+
+/// The claims of a JWT, read without verifying it (what a resource server would see).
+fn payload(jwt: &str) -> serde_json::Value {
+    use base64::Engine;
+    let part = jwt.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+async fn a_revoked_family_refuses_every_access_token_it_issued_and_no_other(backend: Backend) {
+    let server = server(backend).await;
+    let browser = Browser::new();
+    let tokens = grant(&server, &browser, "app", "openid offline_access").await;
+    let other = grant(&server, &browser, "app", "openid offline_access").await;
+    let mut current = text(&tokens, "refresh_token");
+    let mut issued = vec![text(&tokens, "access_token")];
+    for _ in 0..20 {
+        let reply = refresh(&server, "app", &current, None).await;
+        assert_eq!(reply.status, 200, "{}", reply.json);
+        current = text(&reply.json, "refresh_token");
+        issued.push(text(&reply.json, "access_token"));
+    }
+    // Every access token names its family, and the other grant is another family.
+    let family = payload(&issued[0])["fid"].clone();
+    assert!(family.is_string(), "{}", payload(&issued[0]));
+    assert!(issued.iter().all(|token| payload(token)["fid"] == family));
+    let other_access = text(&other, "access_token");
+    assert_ne!(payload(&other_access)["fid"], family);
+
+    revoke(&server, "app", &current, Some("refresh_token")).await;
+    // A thief holding any access token of the family is refused at once, however early it was
+    // issued.
+    for token in &issued {
+        let refused = userinfo(&server, token).await;
+        assert_eq!(refused.status, 401);
+        assert!(refused
+            .header("www-authenticate")
+            .is_some_and(|challenge| challenge.contains("error=\"invalid_token\"")));
+        assert_eq!(
+            introspect(&server, "app", token).await,
+            serde_json::json!({"active": false})
+        );
+    }
+    assert_eq!(userinfo(&server, &other_access).await.status, 200);
+    assert_eq!(
+        introspect(&server, "app", &other_access).await["active"],
+        true
+    );
 }
 
 async fn scopes_narrow_but_never_widen(backend: Backend) {
@@ -268,6 +325,7 @@ for_each_backend!(
     fifty_concurrent_refreshes_rotate_once_strict,
     fifty_concurrent_refreshes_share_one_successor_with_grace,
     revoking_a_family_after_concurrent_refreshes_revokes_every_access_token,
+    a_revoked_family_refuses_every_access_token_it_issued_and_no_other,
     scopes_narrow_but_never_widen,
     a_rejected_refresh_leaves_the_token_and_family_untouched,
     the_reuse_policy_keeps_the_refresh_token,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::*;
 use crate::error::ErrorCode;
-use crate::oauth::refresh_family::{IssuedAccessToken, NewFamily};
+use crate::oauth::refresh_family::NewFamily;
 use crate::test_support::{self, TestContext};
 
 fn grant() -> AuthorizationCode {
@@ -49,7 +49,9 @@ fn assert_invalid_grant(result: Result<AuthorizationCode, OAuthError>) {
 }
 
 async fn revoked(t: &TestContext, jti: &str) -> bool {
-    deny_list::is_revoked(t.ctx.store(), jti).await.unwrap()
+    deny_list::is_revoked(t.ctx.store(), jti, None)
+        .await
+        .unwrap()
 }
 
 #[tokio::test]
@@ -67,19 +69,14 @@ async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
     let redeemed = redeem_as(&t, &code, "at-1", Some(&family_id))
         .await
         .unwrap();
-    let now = t.ctx.clock().now_secs();
     let family = NewFamily {
-        id: family_id,
+        id: family_id.clone(),
         client_id: &redeemed.client_id,
         user_id: &redeemed.user_id,
         scopes: &redeemed.scopes,
         auth_time: redeemed.auth_time,
         amr: &redeemed.amr,
         sid: &redeemed.sid,
-        access_token: IssuedAccessToken {
-            jti: "at-1".into(),
-            exp: now + 300,
-        },
         jkt: None,
     };
     let refresh_token = refresh_family::start_family(&t.ctx, family).await.unwrap();
@@ -88,6 +85,9 @@ async fn a_replayed_code_fails_and_revokes_what_the_first_redemption_issued() {
     t.clock.advance(Duration::from_secs(5));
     assert_invalid_grant(redeem_as(&t, &code, "at-2", None).await);
     assert!(revoked(&t, "at-1").await);
+    assert!(deny_list::is_family_revoked(t.ctx.store(), &family_id)
+        .await
+        .unwrap());
     assert!(refresh_family::inspect(&t.ctx, &refresh_token)
         .await
         .unwrap()

@@ -12,7 +12,7 @@ use crate::oauth::codes::{self, Issuing};
 use crate::oauth::dpop::Proof;
 use crate::oauth::grants::user_tokens::{self, Authentication};
 use crate::oauth::grants::{self, Grant, GrantType, TokenParameters, TokenSet, TokenType};
-use crate::oauth::refresh_family::{self, IssuedAccessToken, NewFamily};
+use crate::oauth::refresh_family::{self, NewFamily};
 use crate::oauth::{access_token, audience, pkce};
 use crate::telemetry::{self, AuditEvent};
 use crate::users;
@@ -102,6 +102,7 @@ impl Grant for AuthorizationCodeGrant {
             sid: &grant.sid,
             nonce: grant.nonce.as_deref(),
         };
+        let starts_family = client.gets_refresh_token(&grant.scopes);
         let issued = user_tokens::mint(
             ctx,
             &ring,
@@ -112,8 +113,9 @@ impl Grant for AuthorizationCodeGrant {
             jti,
             authentication,
             grants::confirmation(dpop),
+            starts_family.then_some(family_id.as_str()),
         )?;
-        let refresh_token = if client.gets_refresh_token(&grant.scopes) {
+        let refresh_token = if starts_family {
             let family = NewFamily {
                 id: family_id,
                 client_id: &client.client_id,
@@ -122,10 +124,6 @@ impl Grant for AuthorizationCodeGrant {
                 auth_time: grant.auth_time,
                 amr: &grant.amr,
                 sid: &grant.sid,
-                access_token: IssuedAccessToken {
-                    jti: issued.access.claims.jti.clone(),
-                    exp: issued.access.claims.exp,
-                },
                 // RFC 9449 §5: a public client's refresh tokens are bound to its DPoP key; a
                 // confidential client's are already bound to it by client authentication.
                 jkt: dpop
@@ -136,6 +134,10 @@ impl Grant for AuthorizationCodeGrant {
         } else {
             None
         };
+        // With `store.durability = "replicated"`, nothing is handed out before a replica has the
+        // redemption. If none does, the code stays used: the client starts again, and its retry
+        // with this code revokes only tokens it never received.
+        ctx.acknowledge_writes().await?;
         telemetry::record(AuditEvent::TokenIssued {
             grant_type: GrantType::AuthorizationCode.as_str(),
             client_id: &client.client_id,

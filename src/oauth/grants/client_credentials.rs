@@ -53,6 +53,7 @@ impl Grant for ClientCredentialsGrant {
                 issued_at: ctx.clock().now_secs(),
                 ttl_secs,
                 cnf: grants::confirmation(dpop),
+                family: None,
             },
         )?;
         telemetry::record(AuditEvent::TokenIssued {

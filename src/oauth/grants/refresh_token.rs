@@ -11,7 +11,7 @@ use crate::oauth::clients::Client;
 use crate::oauth::dpop::Proof;
 use crate::oauth::grants::user_tokens::{self, Authentication};
 use crate::oauth::grants::{self, Grant, GrantType, TokenParameters, TokenSet, TokenType};
-use crate::oauth::refresh_family::{self, IssuedAccessToken};
+use crate::oauth::refresh_family;
 use crate::oauth::{access_token, audience};
 use crate::telemetry::{self, AuditEvent};
 use crate::users;
@@ -70,17 +70,9 @@ impl Grant for RefreshTokenGrant {
             access_token::new_jti()?,
             authentication,
             grants::confirmation(dpop),
+            Some(&family.id),
         )?;
         let claims = &issued.access.claims;
-        refresh_family::record_access_token(
-            ctx,
-            family,
-            IssuedAccessToken {
-                jti: claims.jti.clone(),
-                exp: claims.exp,
-            },
-        )
-        .await?;
         telemetry::record(AuditEvent::TokenIssued {
             grant_type: GrantType::RefreshToken.as_str(),
             client_id: &client.client_id,

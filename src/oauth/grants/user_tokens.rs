@@ -24,7 +24,8 @@ pub struct UserTokens {
     pub id_token: Option<String>,
 }
 
-/// Mints the tokens for `user` and `client` with `scopes`.
+/// Mints the tokens for `user` and `client` with `scopes`; the access token names `family`, the
+/// refresh-token family it comes from, when the grant has one.
 #[allow(clippy::too_many_arguments)]
 pub fn mint(
     ctx: &Context,
@@ -36,6 +37,7 @@ pub fn mint(
     jti: String,
     authentication: Authentication<'_>,
     cnf: Option<Confirmation>,
+    family: Option<&str>,
 ) -> Result<UserTokens, OAuthError> {
     let settings = ctx.settings();
     let now = ctx.clock().now_secs();
@@ -54,6 +56,7 @@ pub fn mint(
             issued_at: now,
             ttl_secs,
             cnf,
+            family,
         },
     )?;
     let id_token = if has("openid") {
