@@ -391,7 +391,10 @@ fn replicated_durability_needs_redis() {
     assert_eq!(err.key, "store.durability");
     // WAIT confirms one node's writes: not a cluster's. A sentinel-found master has replicas.
     let err = load(&[
-        ("FERRID_STORE", "redis+cluster://127.0.0.1:7000,127.0.0.1:7001/"),
+        (
+            "FERRID_STORE",
+            "redis+cluster://127.0.0.1:7000,127.0.0.1:7001/",
+        ),
         ("FERRID_SECRETS__SYSTEM", "0123456789abcdef0123456789abcdef"),
         ("FERRID_STORE__DURABILITY", "replicated"),
     ])
