@@ -385,9 +385,10 @@ async fn privileges_and_bad_metadata_are_refused_with_the_field_named(backend: B
             "scope:",
         ),
         (
+            // private_key_jwt without the keys to check its assertions with.
             with("token_endpoint_auth_method", json!("private_key_jwt")),
             "invalid_client_metadata",
-            "token_endpoint_auth_method:",
+            "jwks:",
         ),
         (
             with("redirect_uris", json!("https://app.example.com/cb")),
