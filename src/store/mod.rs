@@ -16,6 +16,7 @@
 //! families). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
 //! comes from `keyspace`; the keys one call touches together share a hash tag.
 
+pub mod cached;
 pub mod index;
 pub mod keyspace;
 mod lua;
@@ -23,6 +24,7 @@ pub mod memory;
 pub mod metered;
 pub mod notices;
 pub mod provisioned;
+pub mod record_cache;
 pub mod redis;
 pub mod registry;
 

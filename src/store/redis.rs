@@ -14,7 +14,8 @@
 //!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
-//! after every (re)subscription, since anything published while it was away is lost.
+//! after every (re)subscription, since anything published while it was away is lost; while it
+//! is away, the subscription's epoch says so (`notices::lost`).
 
 use std::time::Duration;
 
@@ -22,7 +23,6 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
-use tokio::sync::mpsc;
 
 use super::lua::{
     COMPARE_AND_SWAP, COUNT_BELOW_LIMITS, DELETE_CAPPED, DELETE_IF, PUT_CAPPED, SET_ADD, UNCOUNT,
@@ -115,7 +115,7 @@ impl RedisStore {
 
 /// Keeps one subscription alive until its receiver is dropped: subscribe, forward messages,
 /// and after any failure reconnect with backoff from 100 ms up to `MAX_RESUBSCRIBE_DELAY`.
-async fn forward_notices(client: redis::Client, channel: String, sender: mpsc::Sender<()>) {
+async fn forward_notices(client: redis::Client, channel: String, sender: notices::Sender) {
     let mut delay = Duration::from_millis(100);
     loop {
         let subscribed = async {
@@ -148,6 +148,8 @@ async fn forward_notices(client: redis::Client, channel: String, sender: mpsc::S
                         },
                     }
                 }
+                // Notices may go missing from now on: readers stop trusting what they cached.
+                notices::lost(&sender);
                 tracing::debug!(channel = %channel, "pub/sub connection lost; resubscribing");
             }
             Err(err) => {
