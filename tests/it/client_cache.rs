@@ -16,8 +16,7 @@ use ferrid::store::keyspace;
 use ferrid::store::{SharedStore, Store};
 
 use crate::common::{
-    http, post_token, service_client, Backend, Options, RedisServer, RedisTarget, Reply,
-    TestServer,
+    http, post_token, service_client, Backend, Options, RedisServer, RedisTarget, Reply, TestServer,
 };
 
 /// What an instance must see of a change made elsewhere, at the latest.
@@ -75,7 +74,10 @@ async fn a_client_written_by_another_instance_is_dropped_from_every_cache() {
     // The instance that writes sees its own write at once, without waiting for the notice.
     cache(a.as_ref(), raw.as_ref(), &key, b"v4").await;
     a.put(&key, b"v5".to_vec(), None).await.unwrap();
-    assert_eq!(a.get(&key).await.unwrap().as_deref(), Some(b"v5".as_slice()));
+    assert_eq!(
+        a.get(&key).await.unwrap().as_deref(),
+        Some(b"v5".as_slice())
+    );
     cache(a.as_ref(), raw.as_ref(), &key, b"v6").await;
     assert!(a.take(&key).await.unwrap().is_some());
     assert_eq!(a.get(&key).await.unwrap(), None);
@@ -91,7 +93,9 @@ async fn an_unknown_client_id_is_never_cached() {
     for _ in 0..3 {
         assert_eq!(a.get(&unknown).await.unwrap(), None);
     }
-    raw.put(&unknown, b"registered".to_vec(), None).await.unwrap();
+    raw.put(&unknown, b"registered".to_vec(), None)
+        .await
+        .unwrap();
     assert_eq!(
         a.get(&unknown).await.unwrap().as_deref(),
         Some(b"registered".as_slice()),
@@ -161,7 +165,14 @@ async fn two_instances() -> (TestServer, TestServer) {
         };
         TestServer::start_with(options, |_| {}).await
     };
-    (start(target.same()).await, start(target).await)
+    let (a, b) = (start(target.same()).await, start(target).await);
+    // Serving starts by building the routes (slow in a debug build): wait for it before the
+    // test talks to the store with the default timeout.
+    for server in [&a, &b] {
+        let ready = http().get(server.at("/readyz")).send().await.unwrap();
+        assert_eq!(ready.status(), 200);
+    }
+    (a, b)
 }
 
 fn metadata(scope: &str) -> ClientMetadata {
