@@ -21,6 +21,7 @@ use crate::keys::sealed::Sealer;
 use crate::keys::KeyError;
 use crate::oauth::clients::{Rules, SWAGGER_UI_CLIENT_ID};
 use crate::secret::{random_token, DerivedKeys, SecretString};
+use crate::store::cached::CachedStore;
 use crate::store::memory::MemoryStore;
 use crate::store::metered::MeteredStore;
 use crate::store::redis::RedisStore;
@@ -98,6 +99,12 @@ pub fn with_store(
         MeteredStore::wrap(store)
     } else {
         store
+    };
+    // Clients are read on every token request: on Redis keep them in process (invalidated
+    // through pub/sub); the memory store is in process already.
+    let store = match store.name() {
+        "memory" => store,
+        _ => CachedStore::wrap(store, clock.clone()),
     };
     let (key_persistence, secret) = match store.name() {
         "memory" => {

@@ -45,6 +45,9 @@ pub const USER_INDEX: &str = "users:{index}";
 /// CORS preflight finds whether some client has an origin in one range read
 /// (`oauth::clients::cors_origins`). No TTL.
 pub const CORS_ORIGINS: &str = "cors-origins:{index}";
+/// The pub/sub channel announcing that a client record changed (or was deleted): every
+/// instance drops its cached clients (`store::cached`).
+pub const CLIENTS_CHANGED: &str = "clients:{changed}";
 /// Written last by start-up provisioning (no TTL): while it is missing, the store has lost what
 /// ferrid provisioned (a Redis restarted empty, a failover, `FLUSHALL`) or was never provisioned.
 pub const PROVISIONED: &str = "provisioned:{bootstrap}";
@@ -57,6 +60,11 @@ pub fn digest(secret: &str) -> String {
 /// A registered client, by `client_id`.
 pub fn client(client_id: &str) -> String {
     format!("client:{{{client_id}}}")
+}
+
+/// Whether `key` is a client record (`client`), the records the in-process cache keeps.
+pub fn is_client(key: &str) -> bool {
+    key.starts_with("client:{")
 }
 
 /// An authorization code (or, once redeemed, its replay marker), by the code's digest.
@@ -219,6 +227,8 @@ mod tests {
     #[test]
     fn names_are_stable() {
         assert_eq!(client("billing"), "client:{billing}");
+        assert!(is_client(&client("billing")));
+        assert!(!is_client(&client_codes("billing")) && !is_client(CLIENT_INDEX));
         assert_eq!(refresh_family("f1"), "refresh-family:{f1}");
         assert_eq!(revoked_family("f1"), "refresh-family:{f1}:revoked");
         assert_eq!(session_families("s1"), "session-families:{s1}");

@@ -14,7 +14,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use tokio::sync::mpsc;
 
 use super::notices::{self, Notices};
 use super::{Count, Store, StoreError};
@@ -39,7 +38,7 @@ pub struct MemoryStore {
     entries: Mutex<HashMap<String, Entry>>,
     clock: SharedClock,
     writes: AtomicU64,
-    subscribers: Mutex<HashMap<String, Vec<mpsc::Sender<()>>>>,
+    subscribers: Mutex<HashMap<String, Vec<notices::Sender>>>,
     indexes: Mutex<HashMap<String, BTreeSet<String>>>,
     sets: Mutex<HashMap<String, ExpiringSet>>,
 }
@@ -431,6 +430,15 @@ impl Store for MemoryStore {
             sets.remove(key);
         }
         Ok(live)
+    }
+
+    /// The memory store has no replicas.
+    async fn wait_for_replicas(
+        &self,
+        _replicas: usize,
+        _timeout: Duration,
+    ) -> Result<usize, StoreError> {
+        Ok(0)
     }
 }
 

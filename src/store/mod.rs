@@ -16,6 +16,7 @@
 //! families). Values are opaque bytes; `get_json`/`put_json` add serde on top. Every key name
 //! comes from `keyspace`; the keys one call touches together share a hash tag.
 
+pub mod cached;
 pub mod index;
 pub mod keyspace;
 mod lua;
@@ -23,6 +24,7 @@ pub mod memory;
 pub mod metered;
 pub mod notices;
 pub mod provisioned;
+pub mod record_cache;
 pub mod redis;
 pub mod registry;
 
@@ -181,14 +183,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Waits up to `timeout` until `replicas` replicas hold every write this store has made so
     /// far (Redis `WAIT`), and returns how many do. A store without replicas answers 0 at once.
+    /// No default: a wrapping store that forgot to pass it on would answer 0 for its Redis.
     async fn wait_for_replicas(
         &self,
         replicas: usize,
         timeout: Duration,
-    ) -> Result<usize, StoreError> {
-        let _ = (replicas, timeout);
-        Ok(0)
-    }
+    ) -> Result<usize, StoreError>;
 }
 
 /// What `count_below_limits` did.

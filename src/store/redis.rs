@@ -19,7 +19,8 @@
 //!
 //! Notices are Redis pub/sub on the prefixed channel name. Each subscription owns one dedicated
 //! pub/sub connection in a background task that reconnects with backoff and signals a notice
-//! after every (re)subscription, since anything published while it was away is lost.
+//! after every (re)subscription, since anything published while it was away is lost; while it
+//! is away, the subscription's epoch says so (`notices::lost`).
 //!
 //! The same store runs on Redis Cluster (`cluster`: sharded pub/sub for notices) and on a master
 //! found through Redis Sentinel (`sentinel`); `topology` reads which one the URL names, and
@@ -32,7 +33,6 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{ErrorKind, RedisError, Script, ServerErrorKind};
-use tokio::sync::mpsc;
 
 use self::cluster::LazyCluster;
 use self::connection::Connection;
@@ -175,7 +175,7 @@ impl RedisStore {
 
 /// Keeps one subscription alive until its receiver is dropped: subscribe, forward messages,
 /// and after any failure reconnect with backoff from 100 ms up to `MAX_RESUBSCRIBE_DELAY`.
-async fn forward_notices(source: Connection, channel: String, sender: mpsc::Sender<()>) {
+async fn forward_notices(source: Connection, channel: String, sender: notices::Sender) {
     let mut delay = Duration::from_millis(100);
     loop {
         let subscribed = async {
@@ -219,6 +219,8 @@ async fn forward_notices(source: Connection, channel: String, sender: mpsc::Send
                         },
                     }
                 }
+                // Notices may go missing from now on: readers stop trusting what they cached.
+                notices::lost(&sender);
                 tracing::debug!(channel = %channel, "pub/sub connection lost; resubscribing");
             }
             Err(err) => {

@@ -39,6 +39,10 @@ pub const ACTIVE_KEY_AGE: &str = "ferrid_signing_key_active_age_seconds";
 pub const STORE_DURATION: &str = "ferrid_store_op_duration_seconds";
 /// Failed store operations, by `op` and `kind` (`unavailable`, `corrupt`, `backend`).
 pub const STORE_ERRORS: &str = "ferrid_store_errors_total";
+/// Client-record lookups on the Redis store's in-process cache, by `result`: `hit`, `miss`
+/// (read from Redis), `bypass` (read from Redis: the cache is not trusted while its pub/sub
+/// subscription is down).
+pub const CLIENT_CACHE: &str = "ferrid_client_cache_lookups_total";
 /// Always 1, labelled with the running `version`.
 pub const BUILD_INFO: &str = "ferrid_build_info";
 
@@ -107,6 +111,10 @@ fn describe() {
     );
     describe_histogram!(STORE_DURATION, Unit::Seconds, "Store operation latency");
     describe_counter!(STORE_ERRORS, "Failed store operations");
+    describe_counter!(
+        CLIENT_CACHE,
+        "Client lookups on the in-process client cache (Redis store), by result"
+    );
     describe_gauge!(BUILD_INFO, "Always 1; the version label names the build");
     gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
     for outcome in ["success", "failure", "throttled"] {
@@ -170,6 +178,13 @@ pub fn store_op(op: &'static str, elapsed: Duration, error_kind: Option<&'static
     histogram!(STORE_DURATION, "op" => op).record(elapsed.as_secs_f64());
     if let Some(kind) = error_kind {
         counter!(STORE_ERRORS, "op" => op, "kind" => kind).increment(1);
+    }
+}
+
+/// Counts one lookup on the client cache: `hit`, `miss` or `bypass`.
+pub fn client_cache(result: &'static str) {
+    if enabled() {
+        counter!(CLIENT_CACHE, "result" => result).increment(1);
     }
 }
 

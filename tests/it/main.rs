@@ -12,6 +12,7 @@ mod audit;
 mod authorization_code;
 mod check;
 mod cli;
+mod client_cache;
 mod client_credentials;
 mod clients_cli;
 mod cors;

@@ -1,13 +1,13 @@
 //! A Redis that loses its data under running instances (restarted without persistence, failed
 //! over to an empty replica, flushed): without a restart, every instance notices, provisions
 //! the configured clients and users again, and they write back the one key ring they were
-//! signing with. In the meantime requests get 503 `temporarily_unavailable`, never
-//! `invalid_client` or a 500. The test flushes a `redis-server` of its own.
+//! signing with. In the meantime requests get 503 `temporarily_unavailable` (or, for a client
+//! an instance has cached, a token), never `invalid_client` or a 500. The test flushes a `redis-server` of its own.
 
 use std::time::{Duration, Instant};
 
 use ferrid::bootstrap;
-use ferrid::store::keyspace::KEY_RING;
+use ferrid::store::keyspace::{KEY_RING, PROVISIONED};
 use ferrid::users;
 
 use crate::common::grants::alice;
@@ -74,7 +74,14 @@ async fn instances_provision_a_flushed_redis_again_and_keep_one_key() {
     let kids = loop {
         let kids = (token_kid(&first).await, token_kid(&second).await);
         if let (Ok(a), Ok(b)) = &kids {
-            if ready(&first).await && ready(&second).await {
+            // Clients an instance has cached still get tokens before it notices the flush, so
+            // a token is no sign of recovery: the marker provisioning writes last is.
+            let provisioned: bool = redis::cmd("EXISTS")
+                .arg(format!("{}{PROVISIONED}", target.prefix))
+                .query_async(&mut connection)
+                .await
+                .unwrap();
+            if provisioned && ready(&first).await && ready(&second).await {
                 break (a.clone(), b.clone());
             }
         }

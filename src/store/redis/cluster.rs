@@ -18,7 +18,7 @@ use std::time::Duration;
 use redis::cluster::{ClusterClient, ClusterConfig};
 use redis::cluster_async::ClusterConnection;
 use redis::{PushInfo, PushKind, RedisResult, Value};
-use tokio::sync::{mpsc, Notify, OnceCell};
+use tokio::sync::{Notify, OnceCell};
 
 use super::{CONNECT_TIMEOUT, MAX_RESUBSCRIBE_DELAY, RESPONSE_TIMEOUT};
 use crate::store::notices;
@@ -76,7 +76,7 @@ impl LazyCluster {
     }
 
     /// Keeps a sharded subscription to `channel` until `sender`'s receiver is dropped.
-    pub async fn forward_notices(self, channel: String, sender: mpsc::Sender<()>) {
+    pub async fn forward_notices(self, channel: String, sender: notices::Sender) {
         let lost = self.subscribers.add(&channel, &sender);
         let mut delay = Duration::from_millis(100);
         loop {
@@ -124,13 +124,13 @@ struct Subscribers {
 }
 
 struct Subscriber {
-    sender: mpsc::Sender<()>,
+    sender: notices::Sender,
     /// Woken when Redis ends the subscription (its slot moved).
     lost: Arc<Notify>,
 }
 
 impl Subscribers {
-    fn add(&self, channel: &str, sender: &mpsc::Sender<()>) -> Arc<Notify> {
+    fn add(&self, channel: &str, sender: &notices::Sender) -> Arc<Notify> {
         let lost = Arc::new(Notify::new());
         if let Ok(mut channels) = self.channels.lock() {
             channels
@@ -178,7 +178,12 @@ impl Subscribers {
                 PushKind::SMessage | PushKind::SSubscribe => {
                     notices::signal(&subscriber.sender);
                 }
-                PushKind::SUnsubscribe => subscriber.lost.notify_one(),
+                // Notices may go missing until it is re-established: readers stop trusting
+                // what they cached.
+                PushKind::SUnsubscribe => {
+                    notices::lost(&subscriber.sender);
+                    subscriber.lost.notify_one();
+                }
                 _ => {}
             }
         }
