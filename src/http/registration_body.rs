@@ -13,8 +13,8 @@ use crate::secret::SecretString;
 /// `["authorization_code"]`, `token_endpoint_auth_method` `client_secret_basic`) and `scope`
 /// defaults to `openid profile email`; metadata ferrid does not know is ignored (RFC 7591 §2).
 /// A registration that asks for a privilege only the operator grants (`skip_consent`,
-/// `introspect_any_token`, the `admin` scope; `client_credentials` under open registration) is
-/// refused with the field named.
+/// `introspect_any_token`, `audiences`, `issue_refresh_tokens`, the `admin` scope;
+/// `client_credentials` and `jwks_uri` under open registration) is refused with the field named.
 // No `Debug`: a replacement may carry the client secret.
 #[derive(Clone, Default, Object)]
 #[oai(rename = "ClientRegistrationRequest", example)]
@@ -54,10 +54,12 @@ pub struct RegistrationRequest {
     pub allowed_cors_origins: Vec<String>,
     /// ferrid: space-separated scopes granted when a request names none (default: `scope`).
     pub default_scope: Option<String>,
-    /// ferrid: audiences the client may request tokens for (`resource` / `audience`).
+    /// ferrid: audiences the client may request tokens for (`resource` / `audience`); only the
+    /// operator gives them (refused here).
     #[oai(default)]
     pub audiences: Vec<String>,
-    /// ferrid: refresh tokens even without `offline_access`.
+    /// ferrid: refresh tokens even without `offline_access`; only the operator grants it
+    /// (refused here).
     #[oai(default)]
     pub issue_refresh_tokens: bool,
     /// ferrid: `rotate` (default) or `reuse` (confidential clients only).

@@ -226,7 +226,11 @@ pub async fn replace(
             ));
         }
     }
-    let metadata = policy::apply(replacement.metadata, ctx.settings().registration.mode)?;
+    let metadata = policy::apply_within(
+        replacement.metadata,
+        ctx.settings().registration.mode,
+        &current.metadata(),
+    )?;
     let fresh_secret = new_secret()?;
     let fresh_digest = sha256(fresh_secret.expose().as_bytes());
     let access_token = new_secret()?;

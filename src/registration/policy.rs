@@ -2,7 +2,9 @@
 //! Privileges are the operator's to give, so a registration that asks for one is refused with
 //! the field named (rather than silently registered without it, which would leave the developer
 //! guessing): `skip_consent` (people would not be asked before the client gets their data), the
-//! `admin` scope (the admin API), `introspect_any_token` (reading any token's claims). In `open`
+//! `admin` scope (the admin API), `introspect_any_token` (reading any token's claims),
+//! `audiences` (tokens for resource servers the operator did not give it) and
+//! `issue_refresh_tokens` (refresh tokens without consent to `offline_access`). In `open`
 //! mode, where anyone can register, the `client_credentials` grant is refused too: it mints
 //! tokens with no person's consent, so anyone could give themselves any scope of the catalog.
 //! Also in `open` mode, a `jwks_uri` is refused: ferrid would fetch whatever address anyone
@@ -20,31 +22,69 @@ pub const DEFAULT_SCOPE: &str = "openid profile email";
 
 /// `metadata` with the defaults a registration gets, or the privilege it may not have.
 pub fn apply(
-    mut metadata: ClientMetadata,
+    metadata: ClientMetadata,
     mode: RegistrationMode,
 ) -> Result<ClientMetadata, RegistrationError> {
-    if metadata.skip_consent {
+    apply_within(metadata, mode, &ClientMetadata::default())
+}
+
+/// Like `apply`, for a replacement of a client that has `granted`: what the operator gave it
+/// (through the admin API or the CLI) may be kept, nothing more may be asked for — so a client
+/// can send back what its registration read returned.
+pub fn apply_within(
+    mut metadata: ClientMetadata,
+    mode: RegistrationMode,
+    granted: &ClientMetadata,
+) -> Result<ClientMetadata, RegistrationError> {
+    if metadata.skip_consent && !granted.skip_consent {
         return Err(RegistrationError::metadata(
             "skip_consent",
             "a dynamically registered client cannot skip the consent page; only the operator \
              can register such a client",
         ));
     }
-    if metadata.introspect_any_token {
+    if metadata.introspect_any_token && !granted.introspect_any_token {
         return Err(RegistrationError::metadata(
             "introspect_any_token",
             "a dynamically registered client cannot introspect other clients' tokens; only the \
              operator can register such a client",
         ));
     }
-    for (field, value) in [
-        ("scope", &metadata.scope),
-        ("default_scope", &metadata.default_scope),
-    ] {
-        if value
+    if let Some(audience) = metadata
+        .audiences
+        .iter()
+        .find(|audience| !granted.audiences.contains(audience))
+    {
+        return Err(RegistrationError::metadata(
+            "audiences",
+            format!(
+                "a dynamically registered client cannot choose the resource servers its tokens \
+                 are for (`{audience}`); only the operator can give a client audiences"
+            ),
+        ));
+    }
+    if metadata.issue_refresh_tokens && !granted.issue_refresh_tokens {
+        return Err(RegistrationError::metadata(
+            "issue_refresh_tokens",
+            "a dynamically registered client gets refresh tokens only when a person consents \
+             to `offline_access`; only the operator can register a client that gets them \
+             otherwise",
+        ));
+    }
+    let has_admin = |scopes: &Option<String>| {
+        scopes
             .as_deref()
             .is_some_and(|scopes| scopes.split(' ').any(|scope| scope == ADMIN_SCOPE))
-        {
+    };
+    for (field, value, given) in [
+        ("scope", &metadata.scope, &granted.scope),
+        (
+            "default_scope",
+            &metadata.default_scope,
+            &granted.default_scope,
+        ),
+    ] {
+        if has_admin(value) && !has_admin(given) {
             return Err(RegistrationError::metadata(
                 field,
                 format!(
@@ -55,12 +95,15 @@ pub fn apply(
         }
     }
     let client_credentials = GrantType::ClientCredentials.as_str();
-    if mode == RegistrationMode::Open
-        && metadata
-            .grant_types
+    let asks_client_credentials = |grants: &Option<Vec<String>>| {
+        grants
             .iter()
             .flatten()
             .any(|grant| grant == client_credentials)
+    };
+    if mode == RegistrationMode::Open
+        && asks_client_credentials(&metadata.grant_types)
+        && !asks_client_credentials(&granted.grant_types)
     {
         return Err(RegistrationError::metadata(
             "grant_types",
@@ -69,7 +112,10 @@ pub fn apply(
              client",
         ));
     }
-    if mode == RegistrationMode::Open && metadata.jwks_uri.is_some() {
+    if mode == RegistrationMode::Open
+        && metadata.jwks_uri.is_some()
+        && metadata.jwks_uri != granted.jwks_uri
+    {
         return Err(RegistrationError::metadata(
             "jwks_uri",
             "open registration takes the client's keys inline as `jwks`, not a `jwks_uri` \
@@ -117,6 +163,38 @@ mod tests {
             ..ClientMetadata::default()
         };
         assert_eq!(refused_field(admin_default, mode), "default_scope");
+        let audiences = ClientMetadata {
+            audiences: vec!["https://payments.internal".into()],
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(audiences, mode), "audiences");
+        let refresh = ClientMetadata {
+            issue_refresh_tokens: true,
+            ..ClientMetadata::default()
+        };
+        assert_eq!(refused_field(refresh, mode), "issue_refresh_tokens");
+    }
+
+    #[test]
+    fn a_replacement_keeps_what_the_operator_granted_and_asks_for_nothing_more() {
+        let granted = ClientMetadata {
+            audiences: vec!["https://payments.internal".into()],
+            issue_refresh_tokens: true,
+            ..ClientMetadata::default()
+        };
+        let mode = RegistrationMode::InitialAccessToken;
+        assert!(apply_within(granted.clone(), mode, &granted).is_ok());
+        let more = ClientMetadata {
+            audiences: vec![
+                "https://payments.internal".into(),
+                "https://ledger.internal".into(),
+            ],
+            ..granted.clone()
+        };
+        match apply_within(more, mode, &granted) {
+            Err(RegistrationError::Metadata(err)) => assert_eq!(err.field, "audiences"),
+            other => panic!("not refused: {other:?}"),
+        }
     }
 
     #[test]

@@ -397,10 +397,11 @@ async fn a_redis_outage_gives_503_to_preflights_and_no_cors_header() {
     unavailable.assert_error(503, "temporarily_unavailable");
     assert_eq!(unavailable.header("retry-after"), Some("1"));
     assert_no_cors(&unavailable, "a preflight during the outage");
+    // A client this instance has not cached (svc-a may be: start-up read every client).
     let token = send(
         http()
             .post(server.at("/token"))
-            .basic_auth("svc-a", Some("svc-a-secret"))
+            .basic_auth("svc-unseen", Some("svc-unseen-secret"))
             .form(&[("grant_type", "client_credentials")]),
         Some(SERVICE),
     )

@@ -365,6 +365,16 @@ async fn privileges_and_bad_metadata_are_refused_with_the_field_named(backend: B
             "introspect_any_token:",
         ),
         (
+            with("audiences", json!(["https://payments.internal"])),
+            "invalid_client_metadata",
+            "audiences:",
+        ),
+        (
+            with("issue_refresh_tokens", json!(true)),
+            "invalid_client_metadata",
+            "issue_refresh_tokens:",
+        ),
+        (
             with("redirect_uris", json!(["https://app.example.com/cb#frag"])),
             "invalid_redirect_uri",
             "redirect_uris:",

@@ -214,3 +214,29 @@ fn generated_ids_never_read_as_command_line_options() {
         .unwrap()
         .starts_with(|c: char| c.is_ascii_alphanumeric()));
 }
+
+#[test]
+fn long_lists_are_refused_naming_the_field() {
+    let origins: Vec<String> = (0..=validate::MAX_LIST_LEN)
+        .map(|n| format!("https://app{n}.example.com"))
+        .collect();
+    let uris: Vec<String> = origins
+        .iter()
+        .map(|origin| format!("{origin}/cb"))
+        .collect();
+    assert_eq!(
+        refused(
+            json!({"redirect_uris": ["https://app.example.com/cb"], "allowed_cors_origins": origins})
+        ),
+        (
+            MetadataErrorCode::InvalidClientMetadata,
+            "allowed_cors_origins"
+        )
+    );
+    assert_eq!(
+        refused(json!({"redirect_uris": uris})),
+        (MetadataErrorCode::InvalidClientMetadata, "redirect_uris")
+    );
+    let fifty: Vec<String> = uris[..validate::MAX_LIST_LEN].to_vec();
+    assert!(check(json!({"redirect_uris": fifty}), true).is_ok());
+}

@@ -15,6 +15,11 @@ use crate::oauth::scope_catalog::ScopeCatalog;
 use crate::oauth::{profile, redirect_uri, scope};
 use crate::secret::Digest256;
 
+/// The most entries a client's lists (redirect URIs, CORS origins, audiences) may have: each is
+/// checked on every request that names one, and each origin is an index entry written with the
+/// client.
+pub const MAX_LIST_LEN: usize = 50;
+
 /// Longest client id, client name or audience accepted.
 const MAX_TEXT: usize = 255;
 
@@ -143,6 +148,22 @@ pub fn validate(
             "a client authenticating with private_key_jwt needs its public keys: give `jwks` \
              or `jwks_uri`",
         ));
+    }
+    for (field, count) in [
+        ("redirect_uris", metadata.redirect_uris.len()),
+        (
+            "post_logout_redirect_uris",
+            metadata.post_logout_redirect_uris.len(),
+        ),
+        ("allowed_cors_origins", metadata.allowed_cors_origins.len()),
+        ("audiences", metadata.audiences.len()),
+    ] {
+        if count > MAX_LIST_LEN {
+            return Err(MetadataError::metadata(
+                field,
+                format!("at most {MAX_LIST_LEN} entries, not {count}"),
+            ));
+        }
     }
     let grant_types = grant_types(metadata, public)?;
     let code = grant_types.contains(&GrantType::AuthorizationCode);
