@@ -5,8 +5,9 @@
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use ferrid::clock::SystemClock;
-use ferrid::config::ClientConfig;
+use ferrid::bootstrap;
+use ferrid::clock::{SharedClock, SystemClock};
+use ferrid::config::{ClientConfig, Settings};
 use ferrid::oauth::client_auth::{self, BasicCredentials, ClientCredentials};
 use ferrid::oauth::clients::{self, Client};
 use ferrid::secret::SecretString;
@@ -35,9 +36,11 @@ fn bench(c: &mut Criterion) {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("runtime");
-    let store = MemoryStore::new(Arc::new(SystemClock));
+    let clock: SharedClock = Arc::new(SystemClock);
+    let store = Arc::new(MemoryStore::new(clock.clone()));
+    let ctx = bootstrap::with_store(Settings::default(), store, clock).expect("context");
     runtime
-        .block_on(clients::upsert(&store, &client))
+        .block_on(clients::upsert(ctx.store(), &client))
         .expect("upsert");
     let credentials = ClientCredentials {
         basic: Some(BasicCredentials {
@@ -49,7 +52,7 @@ fn bench(c: &mut Criterion) {
     c.bench_function("client_authenticate_basic_memory_store", |b| {
         b.iter(|| {
             runtime
-                .block_on(client_auth::authenticate(&store, credentials.clone()))
+                .block_on(client_auth::authenticate(&ctx, credentials.clone()))
                 .expect("authenticated")
         })
     });
