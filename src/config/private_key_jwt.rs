@@ -2,7 +2,9 @@
 //! the key sets clients publish at their `jwks_uri`. An assertion is a bearer credential until
 //! it expires, so it must be short-lived; a `jwks_uri` is another party's server, so fetching it
 //! is bounded in time and size and cached, and an unknown `kid` refetches it at most once per
-//! `jwks_refetch_interval_secs` — a stream of forged `kid`s cannot make ferrid hammer it.
+//! `jwks_refetch_interval_secs` — a stream of forged `kid`s cannot make ferrid hammer it. An
+//! assertion's `aud` must be the issuer alone; `accept_endpoint_audience` is the opt-in for
+//! legacy client libraries that send an endpoint URL (never for `fapi2` clients).
 
 use serde::{Deserialize, Serialize};
 
@@ -30,6 +32,12 @@ pub struct PrivateKeyJwtSettings {
     /// failed fetch, waits this long before the next one).
     #[serde(deserialize_with = "number")]
     pub jwks_refetch_interval_secs: u64,
+    /// Also accept, as an assertion's single `aud`, the URL of the endpoint called or of the token
+    /// endpoint (legacy client libraries). Off by default: such an audience is what the audience
+    /// injection attack relies on. Never applies to `fapi2` clients. Read like a number:
+    /// `true`/`false` also from an env string.
+    #[serde(deserialize_with = "number")]
+    pub accept_endpoint_audience: bool,
 }
 
 impl Default for PrivateKeyJwtSettings {
@@ -41,6 +49,7 @@ impl Default for PrivateKeyJwtSettings {
             jwks_max_bytes: 64 * 1024,
             jwks_cache_secs: 600,
             jwks_refetch_interval_secs: 60,
+            accept_endpoint_audience: false,
         }
     }
 }

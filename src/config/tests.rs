@@ -458,3 +458,16 @@ fn a_store_table_and_a_store_string_both_load_and_env_adds_to_the_file() {
     assert_eq!(settings.store, "redis://127.0.0.1:6379/0");
     assert_eq!(settings.durability().unwrap(), Durability::Replicated);
 }
+
+#[test]
+fn endpoint_audiences_are_off_unless_the_operator_opts_in() {
+    assert!(!load(&[]).unwrap().private_key_jwt.accept_endpoint_audience);
+    let settings = load(&[("FERRID_PRIVATE_KEY_JWT__ACCEPT_ENDPOINT_AUDIENCE", "true")]).unwrap();
+    assert!(settings.private_key_jwt.accept_endpoint_audience);
+    let err = load(&[("FERRID_PRIVATE_KEY_JWT__ACCEPT_ENDPOINT_AUDIENCE", "yes")]).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("FERRID_PRIVATE_KEY_JWT__ACCEPT_ENDPOINT_AUDIENCE"),
+        "{err}"
+    );
+}

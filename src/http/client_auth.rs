@@ -94,8 +94,9 @@ pub struct BodyCredentials {
 }
 
 /// The credentials of a request to the endpoint at `path`: the header's, the body's, and the
-/// URLs a client assertion's `aud` may name besides the issuer (this endpoint and the token
-/// endpoint, which many client libraries use for every endpoint).
+/// URLs a client assertion's `aud` may name besides the issuer when
+/// `private_key_jwt.accept_endpoint_audience` is on (this endpoint and the token endpoint, which
+/// older client libraries use for every endpoint).
 pub fn credentials(
     ctx: &Context,
     path: &str,

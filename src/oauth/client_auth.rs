@@ -18,6 +18,7 @@ use std::time::Duration;
 use crate::context::Context;
 use crate::error::OAuthError;
 use crate::oauth::clients::{self, AuthMethod, Client};
+use crate::oauth::profile::Profile;
 use crate::secret::SecretString;
 use crate::store::{keyspace, provisioned};
 
@@ -41,8 +42,8 @@ pub struct ClientCredentials {
     pub client_assertion_type: Option<String>,
     /// `client_assertion` body parameter: the signed JWT.
     pub client_assertion: Option<SecretString>,
-    /// The URLs an assertion's `aud` may name besides the issuer: the endpoint's own and the
-    /// token endpoint's.
+    /// The endpoint's own URL and the token endpoint's: accepted as an assertion's `aud` besides
+    /// the issuer only with `private_key_jwt.accept_endpoint_audience`, never for `fapi2`.
     pub endpoint_urls: Vec<String>,
 }
 
@@ -168,14 +169,21 @@ async fn authenticate_assertion(
             ))
         }
     };
-    let mut audiences = vec![ctx.settings().issuer().to_owned()];
-    audiences.extend(endpoint_urls.iter().cloned());
+    // Endpoint URLs are what audience injection uses (see `assertion`): accepted only when the
+    // operator opts in for legacy client libraries, and never for a FAPI 2.0 client.
+    let endpoint_audiences =
+        if settings.accept_endpoint_audience && client.profile != Profile::Fapi2 {
+            endpoint_urls
+        } else {
+            &[]
+        };
     let now = now_millis / 1000;
     let verified = unverified.verify(
         &keys,
         &assertion::Expected {
             client_id: &client_id,
-            audiences: &audiences,
+            issuer: ctx.settings().issuer(),
+            endpoint_audiences,
             now,
             max_lifetime_secs: settings.max_lifetime_secs,
             clock_skew_secs: settings.clock_skew_secs,

@@ -11,6 +11,8 @@
 //! - refresh tokens never reused as they are: `refresh_token_rotation = "reuse"` is refused. A
 //!   retry with the just-rotated token still gets its successor within
 //!   `tokens.refresh_token_reuse_grace_secs`, which is how a lost refresh response is survived;
+//! - a client assertion's `aud` is the issuer alone, even with
+//!   `private_key_jwt.accept_endpoint_audience` on (`client_auth::authenticate_assertion`);
 //! - `iss` in every authorization response (RFC 9207) and codes of at most 60 s hold for every
 //!   client already; the assertion below keeps the second true.
 

@@ -3,7 +3,7 @@
 //! (`alg: none`, HMAC, a `crit` header); its `sub` is the only thing read before the signature
 //! verifies, to find the client whose keys to verify it with. `verify` then checks the
 //! signature with those keys and only afterwards the claims — `iss` = `sub` = the client,
-//! `aud` naming ferrid, `exp` present and near, `nbf`/`iat` not ahead, `jti` present. Keeping
+//! `aud` exactly ferrid's issuer, `exp` present and near, `nbf`/`iat` not ahead, `jti` present. Keeping
 //! the `jti` once (the replay cache) is the caller's.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -29,8 +29,12 @@ const MAX_JTI_LEN: usize = 256;
 pub struct Expected<'a> {
     /// The client the assertion names (its `sub`), whose keys verify it.
     pub client_id: &'a str,
-    /// The audiences ferrid answers to: its issuer, this endpoint's URL, the token endpoint's.
-    pub audiences: &'a [String],
+    /// ferrid's issuer identifier: the one audience every assertion may name.
+    pub issuer: &'a str,
+    /// Endpoint URLs also accepted as the single audience: this endpoint's and the token
+    /// endpoint's when `private_key_jwt.accept_endpoint_audience` is on and the client is not
+    /// `fapi2`; otherwise empty.
+    pub endpoint_audiences: &'a [String],
     /// ferrid's clock, seconds since the epoch.
     pub now: u64,
     /// `private_key_jwt.max_lifetime_secs`.
@@ -198,21 +202,7 @@ fn check_claims(claims: &Claims, expected: &Expected<'_>) -> Result<Verified, OA
             describe(sub)
         )));
     }
-    // RFC 7523 §3 (3): aud names ferrid — its issuer, or (as many clients send) an endpoint URL.
-    let audiences: Vec<&str> = match &claims.aud {
-        Some(Value::String(aud)) => vec![aud.as_str()],
-        Some(Value::Array(auds)) => auds.iter().filter_map(Value::as_str).collect(),
-        _ => return Err(invalid("audience (aud) is missing")),
-    };
-    if !audiences
-        .iter()
-        .any(|aud| expected.audiences.iter().any(|ours| ours == aud))
-    {
-        return Err(invalid(format!(
-            "audience {audiences:?} does not name this server; use the issuer `{}`",
-            expected.audiences.first().map(String::as_str).unwrap_or("")
-        )));
-    }
+    check_audience(claims.aud.as_ref(), expected)?;
     let skew = expected.clock_skew_secs;
     let now = expected.now;
     // RFC 7523 §3 (4): exp is required; an assertion must not outlive its purpose.
@@ -247,6 +237,42 @@ fn check_claims(claims: &Claims, expected: &Expected<'_>) -> Result<Verified, OA
     })
 }
 
+/// RFC 7523 §3 (3): `aud` names ferrid — and only as its issuer, a single value. An endpoint URL
+/// is what another authorization server a client also uses can advertise as its own token
+/// endpoint (audience injection, OpenID Foundation advisory 2025; FAPI 2.0 and the OIDC Core
+/// errata require the issuer alone): the client signs an assertion for ferrid's `/token` and
+/// hands it to that server, which replays it here. Several values would let such an assertion
+/// name ferrid beside the server it was made for.
+fn check_audience(aud: Option<&Value>, expected: &Expected<'_>) -> Result<(), OAuthError> {
+    let single = match aud {
+        Some(Value::String(aud)) => Ok(aud.as_str()),
+        Some(Value::Array(auds)) if auds.len() == 1 => match auds.first() {
+            Some(Value::String(aud)) => Ok(aud.as_str()),
+            _ => Err("its one value is not a string".to_owned()),
+        },
+        Some(Value::Array(auds)) => Err(format!("it has {} values", auds.len())),
+        Some(_) => Err("it is neither a string nor an array".to_owned()),
+        None => Err("aud is missing".to_owned()),
+    };
+    let accepted = |aud: &str| {
+        aud == expected.issuer || expected.endpoint_audiences.iter().any(|url| url == aud)
+    };
+    let why = match single {
+        Ok(aud) if accepted(aud) => return Ok(()),
+        Ok(aud) => format!("it is `{aud}`"),
+        Err(why) => why,
+    };
+    let or_endpoint = if expected.endpoint_audiences.is_empty() {
+        ""
+    } else {
+        " (or, accept_endpoint_audience being on, this endpoint's or the token endpoint's URL)"
+    };
+    Err(invalid(format!(
+        "audience must be exactly the issuer `{}`{or_endpoint}; {why}",
+        expected.issuer
+    )))
+}
+
 fn describe(value: Option<&str>) -> String {
     match value {
         Some(value) => format!("`{value}`"),
@@ -262,10 +288,11 @@ mod tests {
 
     const NOW: u64 = 1_700_000_000;
 
-    fn expected(audiences: &[String]) -> Expected<'_> {
+    fn expected(endpoint_audiences: &[String]) -> Expected<'_> {
         Expected {
             client_id: "c",
-            audiences,
+            issuer: "https://issuer",
+            endpoint_audiences,
             now: NOW,
             max_lifetime_secs: 300,
             clock_skew_secs: 30,
@@ -281,13 +308,20 @@ mod tests {
     }
 
     fn check(change: impl FnOnce(&mut Value)) -> Result<Verified, String> {
-        let audiences = [
-            "https://issuer".to_owned(),
-            "https://issuer/token".to_owned(),
-        ];
-        check_claims(&claims(change), &expected(&audiences))
+        check_with(&[], change)
+    }
+
+    /// Like `check`, accepting `endpoint_audiences` too (`accept_endpoint_audience` on).
+    fn check_with(
+        endpoint_audiences: &[String],
+        change: impl FnOnce(&mut Value),
+    ) -> Result<Verified, String> {
+        check_claims(&claims(change), &expected(endpoint_audiences))
             .map_err(|err| err.description().unwrap_or_default().to_owned())
     }
+
+    const MUST_BE_ISSUER: &str =
+        "client assertion audience must be exactly the issuer `https://issuer`";
 
     #[test]
     fn the_time_claims_allow_the_skew_and_no_more() {
@@ -308,13 +342,75 @@ mod tests {
     }
 
     #[test]
-    fn aud_may_be_a_string_or_an_array_naming_ferrid() {
-        assert!(check(|c| c["aud"] = json!("https://issuer/token")).is_ok());
-        assert!(check(|c| c["aud"] = json!(["https://x", "https://issuer"])).is_ok());
-        assert!(check(|c| c["aud"] = json!(["https://x"]))
-            .unwrap_err()
-            .contains("client assertion audience"));
-        assert!(check(|c| c["aud"] = json!(7)).is_err());
+    fn aud_is_the_issuer_as_a_string_or_an_array_of_one() {
+        assert!(check(|c| c["aud"] = json!("https://issuer")).is_ok());
+        assert!(check(|c| c["aud"] = json!(["https://issuer"])).is_ok());
+        for aud in [
+            json!("https://issuer/"),
+            json!(["https://x"]),
+            json!([7]),
+            json!([]),
+            json!(7),
+        ] {
+            let err = check(|c| c["aud"] = aud.clone()).unwrap_err();
+            assert!(err.starts_with(MUST_BE_ISSUER), "{aud}: {err}");
+        }
+        let err = check(|c| {
+            c.as_object_mut().unwrap().remove("aud");
+        })
+        .unwrap_err();
+        assert!(err.contains("aud is missing"), "{err}");
+    }
+
+    #[test]
+    fn endpoint_urls_are_refused_as_audiences_by_default() {
+        // Audience injection: another server advertised ferrid's /token or /par as its own.
+        for aud in ["https://issuer/token", "https://issuer/par"] {
+            let err = check(|c| c["aud"] = json!(aud)).unwrap_err();
+            assert!(err.starts_with(MUST_BE_ISSUER), "{aud}: {err}");
+            assert!(err.contains(&format!("it is `{aud}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn several_audiences_are_refused_even_naming_the_issuer() {
+        for aud in [
+            json!(["https://issuer", "https://evil.example"]),
+            json!(["https://evil.example", "https://issuer"]),
+            json!(["https://issuer", "https://issuer"]),
+        ] {
+            let err = check(|c| c["aud"] = aud.clone()).unwrap_err();
+            assert!(err.starts_with(MUST_BE_ISSUER), "{aud}: {err}");
+            assert!(err.contains("it has 2 values"), "{err}");
+        }
+        let endpoints = ["https://issuer/token".to_owned()];
+        let err = check_with(&endpoints, |c| {
+            c["aud"] = json!(["https://issuer/token", "https://evil.example"])
+        })
+        .unwrap_err();
+        assert!(err.contains("it has 2 values"), "{err}");
+    }
+
+    #[test]
+    fn accept_endpoint_audience_adds_the_endpoint_urls_still_single_valued() {
+        let endpoints = [
+            "https://issuer/par".to_owned(),
+            "https://issuer/token".to_owned(),
+        ];
+        for aud in [
+            json!("https://issuer"),
+            json!("https://issuer/par"),
+            json!(["https://issuer/token"]),
+        ] {
+            assert!(
+                check_with(&endpoints, |c| c["aud"] = aud.clone()).is_ok(),
+                "{aud}"
+            );
+        }
+        let err =
+            check_with(&endpoints, |c| c["aud"] = json!("https://issuer/revoke")).unwrap_err();
+        assert!(err.starts_with(MUST_BE_ISSUER), "{err}");
+        assert!(err.contains("accept_endpoint_audience"), "{err}");
     }
 
     #[test]
