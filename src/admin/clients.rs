@@ -234,6 +234,28 @@ pub async fn delete(ctx: &Context, actor: &Actor, client_id: &str) -> Result<Rem
 /// so running this again finishes what an interrupted run left.
 pub async fn remove(ctx: &Context, client_id: &str) -> Result<Option<Removed>, StoreError> {
     let client = client_store::take(ctx.store(), client_id).await?;
+    revoke_grants_of(ctx, client_id, client).await
+}
+
+/// Like `remove`, only if `still` holds for the client as it is when deleted
+/// (`client_store::take_if`); nothing is revoked when it does not.
+pub async fn remove_if(
+    ctx: &Context,
+    client_id: &str,
+    still: impl Fn(&Client) -> bool,
+) -> Result<Option<Removed>, StoreError> {
+    let Some(client) = client_store::take_if(ctx.store(), client_id, still).await? else {
+        return Ok(None);
+    };
+    revoke_grants_of(ctx, client_id, Some(client)).await
+}
+
+/// Revokes what a deleted client (`client`, if it existed) was given.
+async fn revoke_grants_of(
+    ctx: &Context,
+    client_id: &str,
+    client: Option<Client>,
+) -> Result<Option<Removed>, StoreError> {
     let refresh_families = refresh_family::revoke_all_of_client(ctx, client_id).await?;
     let codes = codes::revoke_all_of_client(ctx, client_id).await?;
     Ok(client.map(|client| Removed {

@@ -276,7 +276,16 @@ pub async fn delete(
     token: Option<&str>,
 ) -> Result<(), RegistrationError> {
     authorized(ctx, client_id, token).await?;
-    admin::clients::remove(ctx, client_id).await?;
+    // Deleted only while the token still matches: a replacement racing this request may have
+    // rotated it away.
+    let token = token.unwrap_or_default();
+    let removed = admin::clients::remove_if(ctx, client_id, |client| {
+        client.registration_token_matches(token)
+    })
+    .await?;
+    if removed.is_none() {
+        return Err(rejected(client_id));
+    }
     telemetry::record(AuditEvent::RegistrationChange {
         action: RegistrationAction::Deleted,
         client_id,

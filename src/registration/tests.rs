@@ -135,3 +135,29 @@ async fn registrations_with_an_initial_access_token_are_not_counted() {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn a_deletion_with_a_token_rotated_away_in_the_meantime_deletes_nothing() {
+    let t = open();
+    let registration = register(&t.ctx, None, None, web_app()).await.unwrap();
+    let id = registration.client.client_id.clone();
+    let old = access_token(&registration);
+    // A replacement rotates the token after a deletion checked the old one: the deletion
+    // judges the record as it is when it deletes.
+    let replacement = Replacement {
+        client_id: Some(id.clone()),
+        client_secret: None,
+        metadata: web_app(),
+    };
+    let replaced = replace(&t.ctx, &id, Some(&old), replacement).await.unwrap();
+    let removed = admin::clients::remove_if(&t.ctx, &id, |client| {
+        client.registration_token_matches(&old)
+    })
+    .await
+    .unwrap();
+    assert!(removed.is_none());
+    let new = access_token(&replaced);
+    assert!(read(&t.ctx, &id, Some(&new)).await.is_ok());
+    delete(&t.ctx, &id, Some(&new)).await.unwrap();
+    assert!(clients::find(t.ctx.store(), &id).await.unwrap().is_none());
+}

@@ -125,6 +125,34 @@ pub async fn take(store: &dyn Store, client_id: &str) -> Result<Option<Client>, 
     Ok(Some(client))
 }
 
+/// Deletes client `client_id` and unlists it, only if `still` holds for the record as it is when
+/// deleted: a record changed after it was read is read and judged again. `None` when there is no
+/// such client or `still` refused it.
+pub async fn take_if(
+    store: &dyn Store,
+    client_id: &str,
+    still: impl Fn(&Client) -> bool,
+) -> Result<Option<Client>, StoreError> {
+    let key = keyspace::client(client_id);
+    loop {
+        let Some(raw) = store.get(&key).await? else {
+            return Ok(None);
+        };
+        let client: Client = store::decode(&key, &raw)?;
+        if !still(&client) {
+            return Ok(None);
+        }
+        if store.delete_if(&key, &raw).await? {
+            store
+                .index_remove(keyspace::CLIENT_INDEX, client_id)
+                .await?;
+            let dropped = cors_origins::dropped(&client, None);
+            cors_origins::unlist(store, client_id, &dropped).await?;
+            return Ok(Some(client));
+        }
+    }
+}
+
 /// A page of clients in id order, after `after`.
 pub async fn list(
     store: &dyn Store,
