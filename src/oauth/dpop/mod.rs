@@ -89,6 +89,8 @@ pub async fn check(
             "DPoP proof: its jti was already used; make a fresh proof for every request",
         ));
     }
+    // A marker lost in a failover would let the proof be replayed once.
+    ctx.acknowledge_writes().await?;
     Ok(Some(proof))
 }
 
