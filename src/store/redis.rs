@@ -127,15 +127,14 @@ impl RedisStore {
                 Vec::new(),
             ),
             Topology::Sentinel(sentinel) => {
-                let master = || -> Result<Connection, StoreError> {
-                    SentinelMaster::new(&sentinel, config.clone())
-                        .map(Connection::Sentinel)
-                        .map_err(map_error)
-                };
+                // The waiters send through connections of the master the command connection
+                // holds, never a master they looked up on their own.
+                let master =
+                    SentinelMaster::new(&sentinel, config, REPLICA_WAITERS).map_err(map_error)?;
                 let waiters = (0..REPLICA_WAITERS)
-                    .map(|_| master())
-                    .collect::<Result<_, _>>()?;
-                (master()?, waiters)
+                    .map(|index| Connection::Sentinel(master.waiter(index)))
+                    .collect();
+                (Connection::Sentinel(master), waiters)
             }
         };
         Ok(Self {

@@ -18,9 +18,7 @@ use crate::common::admin::{assert_admin_error, Admin, OPS};
 use crate::common::browser::{log_in, Browser, CALLBACK};
 use crate::common::client_keys::{jwks, ClientKey, JWT_BEARER};
 use crate::common::grants::{alice, app_client, grant, introspect, refresh, text, CHALLENGE};
-use crate::common::{
-    http, service_client, Backend, Options, RedisTarget, Reply, TestServer,
-};
+use crate::common::{http, service_client, Backend, Options, RedisTarget, Reply, TestServer};
 use crate::registration::{assert_refused, register, web_app};
 
 /// A `redis-server` of this test's own on a TCP port.
@@ -307,7 +305,11 @@ async fn an_unacknowledged_secret_rotation_shows_no_secret() {
     frozen(&replica);
     let rotated = admin.post("/admin/clients/batch/secret", json!({})).await;
     assert_admin_error(&rotated, 503, "temporarily_unavailable");
-    assert!(rotated.json.get("client_secret").is_none(), "{}", rotated.json);
+    assert!(
+        rotated.json.get("client_secret").is_none(),
+        "{}",
+        rotated.json
+    );
     // Creating hands out no secret either, and leaves no client in the way of a retry.
     let refused = admin
         .post(
@@ -316,12 +318,20 @@ async fn an_unacknowledged_secret_rotation_shows_no_secret() {
         )
         .await;
     assert_admin_error(&refused, 503, "temporarily_unavailable");
-    assert!(refused.json.get("client_secret").is_none(), "{}", refused.json);
+    assert!(
+        refused.json.get("client_secret").is_none(),
+        "{}",
+        refused.json
+    );
     thawed(&replica);
 
     let rotated = admin.post("/admin/clients/batch/secret", json!({})).await;
     assert_eq!(rotated.status, 200, "{}", rotated.json);
-    assert!(rotated.json["client_secret"].is_string(), "{}", rotated.json);
+    assert!(
+        rotated.json["client_secret"].is_string(),
+        "{}",
+        rotated.json
+    );
     let retried = admin
         .post(
             "/admin/clients",
@@ -364,7 +374,11 @@ async fn an_assertion_whose_replay_marker_no_replica_holds_is_refused() {
     let assertion = key.assertion("signer", &server.url);
     let refused = token(assertion.clone()).await;
     refused.assert_error(503, "temporarily_unavailable");
-    assert!(refused.json.get("access_token").is_none(), "{}", refused.json);
+    assert!(
+        refused.json.get("access_token").is_none(),
+        "{}",
+        refused.json
+    );
     thawed(&replica);
 
     // The marker reached the master: the same assertion stays spent.
