@@ -9,7 +9,9 @@
 //! replaced on every PUT (the old one stops working in the same atomic write). Clients from the
 //! config, the admin API or the CLI have none, so they cannot be managed here. Every answer for
 //! an unknown client, a client without a token or a wrong token is the same 401, so the URI
-//! tells nothing about which clients exist.
+//! tells nothing about which clients exist. With `store.durability = "replicated"` nothing is
+//! handed out before a replica holds it: an unacknowledged registration is deleted again, an
+//! unacknowledged replacement put back (both best effort), and the caller gets 503.
 
 mod error;
 pub mod initial_access_token;

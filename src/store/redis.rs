@@ -63,7 +63,8 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 pub struct RedisStore {
     connection: Connection,
     /// Where `wait_for_replicas` sends its `WAIT`s: connections of their own to the same
-    /// server or sentinel-found master; none on a cluster (which `store.durability` refuses).
+    /// server, or on Sentinel the waiter connections of the master `connection` holds (see
+    /// `sentinel`); none on a cluster (which `store.durability` refuses).
     replica_waiters: Vec<Connection>,
     next_waiter: AtomicUsize,
     prefix: String,

@@ -226,7 +226,9 @@ async fn notices_resubscribe_to_the_new_master() {
 async fn replica_waits_follow_the_master_the_writes_go_to() {
     let group = SentinelGroup::start();
     let store = RedisStore::connect_lazily(&group.url(), "ferrid-waiters:").unwrap();
-    let timeout = Duration::from_millis(500);
+    // `store.replica_timeout_ms`'s default (a `WAIT` must end well before the response
+    // timeout of the connection it runs on).
+    let timeout = Duration::from_millis(250);
     store.put("before", b"1".to_vec(), None).await.unwrap();
     // Every waiter connects to the first master.
     for _ in 0..8 {
