@@ -3,7 +3,11 @@
 //! config's, and changing it here is a conflict. A confidential client's secret is generated
 //! here (256 bits), returned once to the caller, stored only as its SHA-256 and never logged.
 //! Deleting a client revokes its refresh-token families (and the access tokens they issued)
-//! and its outstanding authorization codes.
+//! and its outstanding authorization codes. With `store.durability = "replicated"` every change
+//! waits for a replica before it is answered, and a new secret is shown only once one holds it:
+//! a rotation lost in a failover would bring the old (perhaps leaked) secret back. A 503 there
+//! means "retry": a created client is taken away again, a rotated secret stays rotated (the old
+//! one no longer works on the master) and the next rotation shows a fresh one.
 
 use super::{Actor, AdminError, DEFAULT_PAGE};
 use crate::context::Context;
@@ -111,6 +115,13 @@ pub async fn create(
             "a client is already registered as `{client_id}`"
         )));
     }
+    if let Err(err) = ctx.acknowledge_writes().await {
+        // Taken away again (best effort), so that a retry under the same id is no conflict.
+        if let Err(cleanup) = client_store::take(ctx.store(), &client_id).await {
+            tracing::warn!(client_id, error = %cleanup, "unacknowledged client left behind");
+        }
+        return Err(err.into());
+    }
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::ClientCreated,
         actor: actor.via,
@@ -156,6 +167,7 @@ pub async fn replace(
         Ok(next)
     })
     .await?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::ClientUpdated,
         actor: actor.via,
@@ -193,6 +205,7 @@ pub async fn rotate_secret(
         Ok(current.with_secret_sha256(Some(digest)))
     })
     .await?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::ClientSecretRotated,
         actor: actor.via,
@@ -216,6 +229,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, client_id: &str) -> Result<Rem
     let removed = remove(ctx, client_id)
         .await?
         .ok_or_else(|| not_found(client_id))?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::ClientDeleted,
         actor: actor.via,

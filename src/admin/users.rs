@@ -4,7 +4,11 @@
 //! returned or logged. Deleting a user ends their sessions and revokes their refresh-token
 //! families (the same removal start-up applies to users dropped from the config); a new password
 //! ends every session, as does logging a user out everywhere, and each ended session's refresh
-//! families are revoked as a logout would (`sessions.logout_revokes`).
+//! families are revoked as a logout would (`sessions.logout_revokes`). With
+//! `store.durability = "replicated"`, a new password, ended sessions and a deletion are
+//! answered only once a replica holds them (a password change lost in a failover would bring
+//! the old, perhaps leaked, password back); a 503 means the change may or may not survive a
+//! failover, and the operator retries it.
 
 use super::{Actor, AdminError, DEFAULT_PAGE};
 use crate::context::Context;
@@ -137,6 +141,7 @@ pub async fn set_password(
     })
     .await?;
     let ended = log_out_everywhere(ctx, id).await?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::UserPasswordSet,
         actor: actor.via,
@@ -159,6 +164,7 @@ pub async fn sessions(ctx: &Context, id: &str) -> Result<Vec<Session>, AdminErro
 pub async fn end_sessions(ctx: &Context, actor: &Actor, id: &str) -> Result<usize, AdminError> {
     get(ctx, id).await?;
     let ended = log_out_everywhere(ctx, id).await?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::UserSessionsEnded,
         actor: actor.via,
@@ -194,6 +200,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: &str) -> Result<Removed, A
         return Err(owned_by_config(&current));
     }
     let removed = remove(ctx, id).await?;
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::AdminChange {
         action: AdminAction::UserDeleted,
         actor: actor.via,

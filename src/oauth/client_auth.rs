@@ -203,6 +203,8 @@ async fn authenticate_assertion(
             "client assertion jti already used; make a fresh assertion for every request",
         ));
     }
+    // A marker lost in a failover would let the assertion be replayed once.
+    ctx.acknowledge_writes().await?;
     Ok(client)
 }
 

@@ -80,6 +80,8 @@ pub async fn mint(
     };
     let key = keyspace::initial_access_token(token.expose());
     store::put_json(ctx.store(), &key, &record, Some(record.ttl(now))).await?;
+    // Not handed out before a replica holds it: a token lost in a failover would be refused.
+    ctx.acknowledge_writes().await?;
     Ok(Minted {
         token,
         expires_at: record.expires_at,
@@ -130,6 +132,8 @@ pub async fn consume(ctx: &Context, token: &str) -> Result<bool, StoreError> {
             }
         };
         if taken {
+            // A use lost in a failover would come back: one more registration than allowed.
+            ctx.acknowledge_writes().await?;
             return Ok(true);
         }
     }

@@ -9,7 +9,9 @@
 //! replaced on every PUT (the old one stops working in the same atomic write). Clients from the
 //! config, the admin API or the CLI have none, so they cannot be managed here. Every answer for
 //! an unknown client, a client without a token or a wrong token is the same 401, so the URI
-//! tells nothing about which clients exist.
+//! tells nothing about which clients exist. With `store.durability = "replicated"` nothing is
+//! handed out before a replica holds it: an unacknowledged registration is deleted again, an
+//! unacknowledged replacement put back (both best effort), and the caller gets 503.
 
 mod error;
 pub mod initial_access_token;
@@ -126,6 +128,14 @@ pub async fn register(
             "generated client id `{client_id}` is taken"
         )));
     }
+    if let Err(err) = ctx.acknowledge_writes().await {
+        // Nothing is handed out: the record is taken away again (best effort; a record left
+        // behind is unusable, as nobody holds its secret or registration access token).
+        if let Err(cleanup) = client_store::take(ctx.store(), &client_id).await {
+            tracing::warn!(client_id, error = %cleanup, "unacknowledged registration left behind");
+        }
+        return Err(err.into());
+    }
     telemetry::record(AuditEvent::RegistrationChange {
         action: RegistrationAction::Registered,
         client_id: &client.client_id,
@@ -236,7 +246,9 @@ pub async fn replace(
     let access_token = new_secret()?;
     let access_digest = sha256(access_token.expose().as_bytes());
     let mut issued = false;
+    let mut previous = None;
     let client = client_store::replace(ctx.store(), client_id, |current: Client| {
+        previous = Some(current.clone());
         // Checked again on the record being replaced: of two replacements racing with the
         // same token, the second finds it rotated away.
         if !current.registration_token_matches(token) {
@@ -255,6 +267,12 @@ pub async fn replace(
         Ok(next)
     })
     .await?;
+    if let Err(err) = ctx.acknowledge_writes().await {
+        if let Some(previous) = previous {
+            restore(ctx, previous, &access_token).await;
+        }
+        return Err(err.into());
+    }
     telemetry::record(AuditEvent::RegistrationChange {
         action: RegistrationAction::Replaced,
         client_id,
@@ -267,9 +285,27 @@ pub async fn replace(
     })
 }
 
+/// After a replacement no replica acknowledged: puts `previous` back unless the record changed
+/// again since (best effort), so that the registration access token the client still holds
+/// keeps working for a retry instead of the one that was never handed out.
+async fn restore(ctx: &Context, previous: Client, unsent: &SecretString) {
+    let client_id = previous.client_id.clone();
+    let restored = client_store::replace(ctx.store(), &client_id, |current: Client| {
+        if current.registration_token_matches(unsent.expose()) {
+            Ok(previous.clone())
+        } else {
+            Err(RegistrationError::InvalidToken(NOT_THIS_CLIENT))
+        }
+    })
+    .await;
+    if let Err(err) = restored {
+        tracing::warn!(client_id, error = %err, "unacknowledged registration replacement kept");
+    }
+}
+
 /// Deletes the registration of `client_id` (RFC 7592 §2.3) the way the admin API deletes a
 /// client: its refresh tokens (and the access tokens they issued) and outstanding codes are
-/// revoked.
+/// revoked, and the answer waits for a replica (`store.durability`).
 pub async fn delete(
     ctx: &Context,
     client_id: &str,
@@ -286,6 +322,7 @@ pub async fn delete(
     if removed.is_none() {
         return Err(rejected(client_id));
     }
+    ctx.acknowledge_writes().await?;
     telemetry::record(AuditEvent::RegistrationChange {
         action: RegistrationAction::Deleted,
         client_id,

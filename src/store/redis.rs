@@ -63,7 +63,8 @@ const MAX_RESUBSCRIBE_DELAY: Duration = Duration::from_secs(10);
 pub struct RedisStore {
     connection: Connection,
     /// Where `wait_for_replicas` sends its `WAIT`s: connections of their own to the same
-    /// server or sentinel-found master; none on a cluster (which `store.durability` refuses).
+    /// server, or on Sentinel the waiter connections of the master `connection` holds (see
+    /// `sentinel`); none on a cluster (which `store.durability` refuses).
     replica_waiters: Vec<Connection>,
     next_waiter: AtomicUsize,
     prefix: String,
@@ -127,15 +128,14 @@ impl RedisStore {
                 Vec::new(),
             ),
             Topology::Sentinel(sentinel) => {
-                let master = || -> Result<Connection, StoreError> {
-                    SentinelMaster::new(&sentinel, config.clone())
-                        .map(Connection::Sentinel)
-                        .map_err(map_error)
-                };
+                // The waiters send through connections of the master the command connection
+                // holds, never a master they looked up on their own.
+                let master =
+                    SentinelMaster::new(&sentinel, config, REPLICA_WAITERS).map_err(map_error)?;
                 let waiters = (0..REPLICA_WAITERS)
-                    .map(|_| master())
-                    .collect::<Result<_, _>>()?;
-                (master()?, waiters)
+                    .map(|index| Connection::Sentinel(master.waiter(index)))
+                    .collect();
+                (Connection::Sentinel(master), waiters)
             }
         };
         Ok(Self {

@@ -1,7 +1,9 @@
 //! ferrid on a master found through Redis Sentinel (one master, one replica, three sentinels on
 //! loopback): killing the master during a refresh load makes requests in the failover window
 //! answer 503 `temporarily_unavailable` — never another 5xx — and ferrid follows the promoted
-//! replica without a restart; key-ring notices resubscribe to the new master.
+//! replica without a restart; key-ring notices resubscribe to the new master; the `WAIT`s of
+//! `store.durability` go to the master the writes went to, also after a frozen master comes
+//! back as a replica.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -214,6 +216,44 @@ async fn notices_resubscribe_to_the_new_master() {
     store.publish("keys:{ring}:changed").await.unwrap();
     next(&mut notices).await;
     assert_eq!(group.current_master_port(), Some(group.replica_port));
+}
+
+/// The waiters (`store.durability`'s `WAIT` connections) are the held master's own: after a
+/// frozen master is failed over and comes back as a replica, the writes go to the new master
+/// and so do the `WAIT`s — none is left on the demoted one, where `WAIT` would confirm nothing
+/// (Redis refuses it on a replica).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replica_waits_follow_the_master_the_writes_go_to() {
+    let group = SentinelGroup::start();
+    let store = RedisStore::connect_lazily(&group.url(), "ferrid-waiters:").unwrap();
+    // `store.replica_timeout_ms`'s default (a `WAIT` must end well before the response
+    // timeout of the connection it runs on).
+    let timeout = Duration::from_millis(250);
+    store.put("before", b"1".to_vec(), None).await.unwrap();
+    // Every waiter connects to the first master.
+    for _ in 0..8 {
+        assert_eq!(store.wait_for_replicas(1, timeout).await.unwrap(), 1);
+    }
+    group.freeze_master();
+    // Writes find the promoted replica (no `WAIT` meanwhile).
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while store.put("during", b"1".to_vec(), None).await.is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "writes never reached the new master"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(group.current_master_port(), Some(group.replica_port));
+    group.thaw_master();
+    crate::common::cluster::wait_until("the old master to follow the new one", || {
+        let info = crate::common::cluster::cli(group.master_port, &["INFO", "replication"]);
+        info.contains("role:slave") && info.contains("master_link_status:up")
+    });
+    store.put("after", b"1".to_vec(), None).await.unwrap();
+    for _ in 0..8 {
+        assert_eq!(store.wait_for_replicas(1, timeout).await.unwrap(), 1);
+    }
 }
 
 async fn next(notices: &mut Notices) {

@@ -8,7 +8,9 @@
 //! nonces. `check` is what endpoints call: at most one `DPoP` header, the proof verified, the
 //! nonce demanded when `dpop.require_nonce` is set, and the `jti` written to the store only if
 //! new, so a proof is accepted once (RFC 9449 §11.1). A DPoP request costs one signature
-//! verification and one store write more than a bearer one.
+//! verification and one store write more than a bearer one (with `store.durability =
+//! "replicated"` also a wait for a replica to hold the marker: one lost in a failover would let
+//! the proof be replayed once).
 
 pub mod jwk;
 pub mod nonce;
@@ -89,6 +91,8 @@ pub async fn check(
             "DPoP proof: its jti was already used; make a fresh proof for every request",
         ));
     }
+    // A marker lost in a failover would let the proof be replayed once.
+    ctx.acknowledge_writes().await?;
     Ok(Some(proof))
 }
 

@@ -5,6 +5,16 @@
 //! Requests during the failover window therefore fail as `Unavailable` (503
 //! `temporarily_unavailable`) until the sentinels have promoted a replica, and then reach the
 //! new master without a restart.
+//!
+//! `store.durability`'s `WAIT`s run on connections of their own (they block the connection),
+//! which must reach the server that took the writes: a lookup therefore opens the command
+//! connection and the waiters' connections together, to the one master it found, and they are
+//! held and dropped as one (`Held`). A `SentinelMaster` handle from `waiter(i)` sends through
+//! waiter connection `i` of whatever master is held, so writes and `WAIT`s never go to two
+//! different servers at the same moment. What remains is a window within one request: if the
+//! held master is dropped and a new one looked up between a request's writes and its `WAIT`
+//! (a failover in those milliseconds), the `WAIT` confirms the new master's replicas, not the
+//! writes the old master took.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,15 +34,44 @@ const LOOKUP_TIMEOUT: Duration = Duration::from_secs(2);
 /// failover requests fail at once instead of each queueing for a lookup of its own.
 const FAILED_LOOKUP_HOLDS: Duration = Duration::from_millis(200);
 
-/// The current master of a sentinel-monitored name.
+/// The current master of a sentinel-monitored name, used through the command connection or
+/// one of the waiters' connections.
 #[derive(Clone)]
 pub struct SentinelMaster {
     inner: Arc<Inner>,
+    /// Which connection of the held master this handle sends through.
+    role: Role,
+}
+
+#[derive(Clone, Copy)]
+enum Role {
+    Commands,
+    Waiter(usize),
+}
+
+/// One looked-up master's connections, all to the same server: held, swapped and dropped
+/// together.
+struct Held {
+    commands: ConnectionManager,
+    waiters: Vec<ConnectionManager>,
+}
+
+impl Held {
+    fn connection(&self, role: Role) -> ConnectionManager {
+        match role {
+            Role::Waiter(index) if !self.waiters.is_empty() => {
+                self.waiters[index % self.waiters.len()].clone()
+            }
+            _ => self.commands.clone(),
+        }
+    }
 }
 
 struct Inner {
     sentinels: Mutex<SentinelClient>,
-    current: ArcSwapOption<ConnectionManager>,
+    current: ArcSwapOption<Held>,
+    /// How many waiter connections each lookup opens beside the command connection.
+    waiters: usize,
     /// The last failed lookup and when it ended.
     failed: std::sync::Mutex<Option<(Instant, RedisError)>>,
     config: ConnectionManagerConfig,
@@ -41,8 +80,12 @@ struct Inner {
 
 impl SentinelMaster {
     /// A master found through `topology`'s sentinels on first use; `config` shapes the
-    /// connection to it.
-    pub fn new(topology: &SentinelTopology, config: ConnectionManagerConfig) -> RedisResult<Self> {
+    /// connections to it, `waiters` is how many connections for `waiter` each lookup opens.
+    pub fn new(
+        topology: &SentinelTopology,
+        config: ConnectionManagerConfig,
+        waiters: usize,
+    ) -> RedisResult<Self> {
         let mut redis = redis::RedisConnectionInfo::default().set_db(topology.db);
         if let Some(username) = &topology.username {
             redis = redis.set_username(username);
@@ -61,11 +104,22 @@ impl SentinelMaster {
             inner: Arc::new(Inner {
                 sentinels: Mutex::new(sentinels),
                 current: ArcSwapOption::empty(),
+                waiters,
                 failed: std::sync::Mutex::new(None),
                 config,
                 db: topology.db,
             }),
+            role: Role::Commands,
         })
+    }
+
+    /// A handle that sends through waiter connection `index` of the master held when it is
+    /// used (the one the command connection uses too).
+    pub fn waiter(&self, index: usize) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            role: Role::Waiter(index),
+        }
     }
 
     /// The database on the master.
@@ -79,8 +133,8 @@ impl SentinelMaster {
         lookup(&mut sentinels).await
     }
 
-    /// The connection to the current master, looked up when there is none.
-    async fn master(&self) -> RedisResult<Arc<ConnectionManager>> {
+    /// The connections to the current master, looked up when there are none.
+    async fn master(&self) -> RedisResult<Arc<Held>> {
         if let Some(master) = self.inner.current.load_full() {
             return Ok(master);
         }
@@ -109,17 +163,22 @@ impl SentinelMaster {
                 return Err(err);
             }
         };
-        let manager = Arc::new(ConnectionManager::new_lazy_with_config(
-            client,
-            self.inner.config.clone(),
-        )?);
-        self.inner.current.store(Some(manager.clone()));
-        Ok(manager)
+        let connect =
+            || ConnectionManager::new_lazy_with_config(client.clone(), self.inner.config.clone());
+        let held = Arc::new(Held {
+            commands: connect()?,
+            waiters: (0..self.inner.waiters)
+                .map(|_| connect())
+                .collect::<RedisResult<_>>()?,
+        });
+        self.inner.current.store(Some(held.clone()));
+        Ok(held)
     }
 
     /// After a failed request on `master`: if the failure says the master is gone or demoted,
-    /// the next request looks it up again.
-    fn check<T>(&self, master: Arc<ConnectionManager>, result: &RedisResult<T>) {
+    /// its connections (commands and waiters alike) are dropped and the next request looks it
+    /// up again.
+    fn check<T>(&self, master: Arc<Held>, result: &RedisResult<T>) {
         if let Err(err) = result {
             if master_lost(err) {
                 tracing::debug!(error = %err, "Redis master lost; asking the sentinels again");
@@ -130,7 +189,7 @@ impl SentinelMaster {
 
     pub async fn req_packed_command(&self, cmd: &Cmd) -> RedisResult<Value> {
         let master = self.master().await?;
-        let result = (*master).clone().req_packed_command(cmd).await;
+        let result = master.connection(self.role).req_packed_command(cmd).await;
         self.check(master, &result);
         result
     }
@@ -142,8 +201,8 @@ impl SentinelMaster {
         count: usize,
     ) -> RedisResult<Vec<Value>> {
         let master = self.master().await?;
-        let result = (*master)
-            .clone()
+        let result = master
+            .connection(self.role)
             .req_packed_commands(pipeline, offset, count)
             .await;
         self.check(master, &result);

@@ -86,6 +86,17 @@ impl SentinelGroup {
         }
     }
 
+    /// Lets a frozen master run again (SIGCONT): after a failover the sentinels demote it.
+    pub fn thaw_master(&self) {
+        if let Some(master) = &self.master {
+            let status = Command::new("kill")
+                .args(["-CONT", &master.id().to_string()])
+                .status()
+                .expect("kill");
+            assert!(status.success());
+        }
+    }
+
     /// The port of the master as the sentinels name it now.
     pub fn current_master_port(&self) -> Option<u16> {
         let reply = cli(
