@@ -11,7 +11,10 @@ use super::cluster::{cli, free_port, spawn_node, wait_for_port, wait_until};
 /// A master, one replica and three sentinels watching them (quorum 2), owned by one test.
 pub struct SentinelGroup {
     pub master_port: u16,
+    /// The first replica: the one promoted when there is only one.
     pub replica_port: u16,
+    /// Every replica.
+    pub replica_ports: Vec<u16>,
     pub sentinel_ports: [u16; 3],
     master: Option<Child>,
     others: Vec<Child>,
@@ -23,19 +26,35 @@ pub const MASTER_NAME: &str = "ferrid-master";
 
 impl SentinelGroup {
     pub fn start() -> Self {
+        Self::with_replicas(1)
+    }
+
+    /// A master with `replicas` replicas (so that a promoted replica still has one when more
+    /// than one).
+    pub fn with_replicas(replicas: usize) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let (master_port, replica_port) = (free_port(), free_port());
+        let master_port = free_port();
+        let replica_ports: Vec<u16> = (0..replicas.max(1)).map(|_| free_port()).collect();
+        let replica_port = replica_ports[0];
         let master = spawn_node(dir.path(), master_port, &[]);
-        let mut others = vec![spawn_node(
-            dir.path(),
-            replica_port,
-            &["--replicaof", "127.0.0.1", &master_port.to_string()],
-        )];
+        let mut others: Vec<Child> = replica_ports
+            .iter()
+            .map(|port| {
+                spawn_node(
+                    dir.path(),
+                    *port,
+                    &["--replicaof", "127.0.0.1", &master_port.to_string()],
+                )
+            })
+            .collect();
         wait_for_port(master_port);
-        wait_for_port(replica_port);
-        wait_until("the replica to sync", || {
-            cli(replica_port, &["INFO", "replication"]).contains("master_link_status:up")
-        });
+        for port in &replica_ports {
+            wait_for_port(*port);
+            wait_until("the replica to sync", || {
+                cli(*port, &["INFO", "replication"]).contains("master_link_status:up")
+            });
+        }
+        let expected_replicas = replica_ports.len().to_string();
         let sentinel_ports = [free_port(), free_port(), free_port()];
         for port in sentinel_ports {
             others.push(start_sentinel(dir.path(), port, master_port));
@@ -43,13 +62,14 @@ impl SentinelGroup {
         for port in sentinel_ports {
             wait_until("the sentinels to see the replica and each other", || {
                 let master = cli(port, &["SENTINEL", "MASTER", MASTER_NAME]);
-                field(&master, "num-slaves") == Some("1")
+                field(&master, "num-slaves") == Some(expected_replicas.as_str())
                     && field(&master, "num-other-sentinels") == Some("2")
             });
         }
         Self {
             master_port,
             replica_port,
+            replica_ports,
             sentinel_ports,
             master: Some(master),
             others,
