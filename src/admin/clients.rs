@@ -116,8 +116,10 @@ pub async fn create(
         )));
     }
     if let Err(err) = ctx.acknowledge_writes().await {
-        // Taken away again (best effort), so that a retry under the same id is no conflict.
-        if let Err(cleanup) = client_store::take(ctx.store(), &client_id).await {
+        // Taken away again (best effort), with anything it was given meanwhile, so that a
+        // retry under the same id is no conflict; not if another change got to it first.
+        let ours = |current: &Client| current == &client;
+        if let Err(cleanup) = remove_if(ctx, &client_id, ours).await {
             tracing::warn!(client_id, error = %cleanup, "unacknowledged client left behind");
         }
         return Err(err.into());

@@ -131,7 +131,8 @@ pub async fn register(
     if let Err(err) = ctx.acknowledge_writes().await {
         // Nothing is handed out: the record is taken away again (best effort; a record left
         // behind is unusable, as nobody holds its secret or registration access token).
-        if let Err(cleanup) = client_store::take(ctx.store(), &client_id).await {
+        let ours = |current: &Client| current == &client;
+        if let Err(cleanup) = admin::clients::remove_if(ctx, &client_id, ours).await {
             tracing::warn!(client_id, error = %cleanup, "unacknowledged registration left behind");
         }
         return Err(err.into());
@@ -236,11 +237,7 @@ pub async fn replace(
             ));
         }
     }
-    let metadata = policy::apply_within(
-        replacement.metadata,
-        ctx.settings().registration.mode,
-        &current.metadata(),
-    )?;
+    let mode = ctx.settings().registration.mode;
     let fresh_secret = new_secret()?;
     let fresh_digest = sha256(fresh_secret.expose().as_bytes());
     let access_token = new_secret()?;
@@ -254,6 +251,10 @@ pub async fn replace(
         if !current.registration_token_matches(token) {
             return Err(rejected(client_id));
         }
+        // Judged against the record being replaced, not the one read first: a privilege the
+        // operator took away since must not come back with this replacement.
+        let metadata =
+            policy::apply_within(replacement.metadata.clone(), mode, &current.metadata())?;
         let with_secret = uses_secret(&metadata);
         let secret = match current.secret_sha256() {
             _ if !with_secret => None,
@@ -269,7 +270,7 @@ pub async fn replace(
     .await?;
     if let Err(err) = ctx.acknowledge_writes().await {
         if let Some(previous) = previous {
-            restore(ctx, previous, &access_token).await;
+            restore(ctx, previous, &client).await;
         }
         return Err(err.into());
     }
@@ -285,13 +286,14 @@ pub async fn replace(
     })
 }
 
-/// After a replacement no replica acknowledged: puts `previous` back unless the record changed
-/// again since (best effort), so that the registration access token the client still holds
-/// keeps working for a retry instead of the one that was never handed out.
-async fn restore(ctx: &Context, previous: Client, unsent: &SecretString) {
+/// After a replacement no replica acknowledged: puts `previous` back unless the record is no
+/// longer exactly the one the replacement wrote (`written`; an admin change since stays), best
+/// effort, so that the registration access token the client still holds keeps working for a
+/// retry instead of the one that was never handed out.
+async fn restore(ctx: &Context, previous: Client, written: &Client) {
     let client_id = previous.client_id.clone();
     let restored = client_store::replace(ctx.store(), &client_id, |current: Client| {
-        if current.registration_token_matches(unsent.expose()) {
+        if &current == written {
             Ok(previous.clone())
         } else {
             Err(RegistrationError::InvalidToken(NOT_THIS_CLIENT))
