@@ -18,46 +18,11 @@ ROTATIONS=${FAMILY_ROTATIONS:-1000}
 WINDOW=${FAMILY_WINDOW:-10}
 SERVER_CPU=${BENCH_SERVER_CPU:-0}
 LOAD_CPU=${BENCH_LOAD_CPU:-1}
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
-if [[ -n ${BENCH_FERRID:-} ]]; then
-  FERRID=$(realpath "$BENCH_FERRID")
-else
-  cargo build --release --quiet --bin ferrid
-  FERRID=$CARGO_TARGET_DIR/release/ferrid
-fi
+source bench/lib.sh
 taskset -cp "$LOAD_CPU" $$ >/dev/null
-
-PIDS=()
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/ferrid-family.XXXXXX")
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
 die() { echo "family_growth: $*" >&2; exit 1; }
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 12000)) # below the ephemeral range (32768-)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "$port"; return; fi
-  done
-}
-proc_on_cpu_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ ns += $1 } END { printf "%.0f", ns }'; }
-
-RPORT=$(free_port)
-redis-server --port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-until redis-cli -p "$RPORT" ping >/dev/null 2>&1; do sleep 0.05; done
-redis_work() {
-  redis-cli -p "$RPORT" info all | tr -d '\r' | awk -F'[:,=]' '
-    /^cmdstat_/ { calls += $3 }
-    /^used_cpu_sys:/ || /^used_cpu_user:/ { cpu += $2 }
-    END { printf "%d %.0f\n", calls, cpu * 1000000 }'
-}
+work_dir family
+start_redis
 
 PORT=$(free_port)
 BASE=http://127.0.0.1:$PORT
