@@ -17,7 +17,7 @@ use crate::oauth::{codes, refresh_family};
 use crate::secret::{random_token, sha256, SecretString};
 use crate::store::registry::Page;
 use crate::store::StoreError;
-use crate::telemetry::{self, AdminAction, AuditEvent};
+use crate::telemetry::AdminAction;
 
 /// A client as registered or changed, with its new secret when it got one (shown once).
 #[derive(Debug)]
@@ -124,15 +124,7 @@ pub async fn create(
         }
         return Err(err.into());
     }
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::ClientCreated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: Some(&client.client_id),
-        sub: None,
-        username: None,
-    });
+    actor.audit_client(AdminAction::ClientCreated, &client.client_id);
     let client_secret = client.has_secret().then_some(secret);
     Ok(Registered {
         client,
@@ -170,15 +162,7 @@ pub async fn replace(
     })
     .await?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::ClientUpdated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: Some(&client.client_id),
-        sub: None,
-        username: None,
-    });
+    actor.audit_client(AdminAction::ClientUpdated, &client.client_id);
     Ok(Registered {
         client,
         client_secret: issued.then_some(fresh),
@@ -208,15 +192,7 @@ pub async fn rotate_secret(
     })
     .await?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::ClientSecretRotated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: Some(&client.client_id),
-        sub: None,
-        username: None,
-    });
+    actor.audit_client(AdminAction::ClientSecretRotated, &client.client_id);
     Ok(Registered {
         client,
         client_secret: Some(secret),
@@ -232,15 +208,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, client_id: &str) -> Result<Rem
         .await?
         .ok_or_else(|| not_found(client_id))?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::ClientDeleted,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: Some(client_id),
-        sub: None,
-        username: None,
-    });
+    actor.audit_client(AdminAction::ClientDeleted, client_id);
     Ok(removed)
 }
 

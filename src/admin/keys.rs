@@ -5,7 +5,7 @@
 use super::{Actor, AdminError};
 use crate::context::Context;
 use crate::keys::persist::Snapshot;
-use crate::telemetry::{self, AdminAction, AuditEvent};
+use crate::telemetry::AdminAction;
 
 /// One key of the ring, public facts only.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,14 +69,6 @@ pub async fn rotate(
     withdraw_old: bool,
 ) -> Result<RingInfo, AdminError> {
     let snapshot = ctx.keys().rotate_now(withdraw_old, ctx.clock()).await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::KeysRotated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: None,
-        username: None,
-    });
+    actor.audit(AdminAction::KeysRotated);
     Ok(describe(ctx, &snapshot))
 }

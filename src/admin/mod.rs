@@ -15,6 +15,8 @@ pub mod users;
 
 pub use error::AdminError;
 
+use crate::telemetry::{self, AdminAction, AuditEvent};
+
 /// Who performs an administrative change, as audit events name them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -53,6 +55,38 @@ impl Actor {
     /// The acting subject, empty for the CLI.
     pub fn sub(&self) -> &str {
         self.sub.as_deref().unwrap_or_default()
+    }
+    /// Records `action` on client `client_id` as this actor's (the audit event).
+    pub fn audit_client(&self, action: AdminAction, client_id: &str) {
+        self.record(action, Some(client_id), None, None);
+    }
+
+    /// Records `action` on user `sub` (named `username`, when known) as this actor's.
+    pub fn audit_user(&self, action: AdminAction, sub: &str, username: Option<&str>) {
+        self.record(action, None, Some(sub), username);
+    }
+
+    /// Records `action`, on neither a client nor a user, as this actor's.
+    pub fn audit(&self, action: AdminAction) {
+        self.record(action, None, None, None);
+    }
+
+    fn record(
+        &self,
+        action: AdminAction,
+        client_id: Option<&str>,
+        sub: Option<&str>,
+        username: Option<&str>,
+    ) {
+        telemetry::record(AuditEvent::AdminChange {
+            action,
+            actor: self.via,
+            actor_client_id: self.client_id.as_deref(),
+            actor_sub: self.sub.as_deref(),
+            client_id,
+            sub,
+            username,
+        });
     }
 }
 

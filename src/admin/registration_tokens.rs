@@ -6,7 +6,7 @@
 use super::{Actor, AdminError};
 use crate::context::Context;
 use crate::registration::initial_access_token::{self, MintError, Minted};
-use crate::telemetry::{self, AdminAction, AuditEvent};
+use crate::telemetry::AdminAction;
 
 impl From<MintError> for AdminError {
     fn from(err: MintError) -> Self {
@@ -27,14 +27,6 @@ pub async fn create(
     uses: Option<u32>,
 ) -> Result<Minted, AdminError> {
     let minted = initial_access_token::mint(ctx, expires_in_secs, uses).await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::RegistrationTokenCreated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: None,
-        username: None,
-    });
+    actor.audit(AdminAction::RegistrationTokenCreated);
     Ok(minted)
 }

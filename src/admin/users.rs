@@ -17,7 +17,7 @@ use crate::secret::SecretString;
 use crate::session::{self, Session};
 use crate::store::registry::Page;
 use crate::store::StoreError;
-use crate::telemetry::{self, AdminAction, AuditEvent};
+use crate::telemetry::AdminAction;
 use crate::users::records;
 use crate::users::{self, Profile, User};
 
@@ -82,15 +82,7 @@ pub async fn create(
     let id = users::new_user_id()?;
     let user = User::new(id, profile, password_hash, ctx.clock().now_secs());
     records::create(ctx.store(), &user).await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::UserCreated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: Some(&user.id),
-        username: Some(&user.username),
-    });
+    actor.audit_user(AdminAction::UserCreated, &user.id, Some(&user.username));
     Ok(user)
 }
 
@@ -109,15 +101,7 @@ pub async fn replace(
         Ok::<_, AdminError>(current.with_profile(profile.clone()))
     })
     .await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::UserUpdated,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: Some(&user.id),
-        username: Some(&user.username),
-    });
+    actor.audit_user(AdminAction::UserUpdated, &user.id, Some(&user.username));
     Ok(user)
 }
 
@@ -142,15 +126,7 @@ pub async fn set_password(
     .await?;
     let ended = log_out_everywhere(ctx, id).await?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::UserPasswordSet,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: Some(id),
-        username: None,
-    });
+    actor.audit_user(AdminAction::UserPasswordSet, id, None);
     Ok(ended)
 }
 
@@ -165,15 +141,7 @@ pub async fn end_sessions(ctx: &Context, actor: &Actor, id: &str) -> Result<usiz
     get(ctx, id).await?;
     let ended = log_out_everywhere(ctx, id).await?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::UserSessionsEnded,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: Some(id),
-        username: None,
-    });
+    actor.audit_user(AdminAction::UserSessionsEnded, id, None);
     Ok(ended)
 }
 
@@ -201,15 +169,7 @@ pub async fn delete(ctx: &Context, actor: &Actor, id: &str) -> Result<Removed, A
     }
     let removed = remove(ctx, id).await?;
     ctx.acknowledge_writes().await?;
-    telemetry::record(AuditEvent::AdminChange {
-        action: AdminAction::UserDeleted,
-        actor: actor.via,
-        actor_client_id: actor.client_id.as_deref(),
-        actor_sub: actor.sub.as_deref(),
-        client_id: None,
-        sub: Some(id),
-        username: Some(&current.username),
-    });
+    actor.audit_user(AdminAction::UserDeleted, id, Some(&current.username));
     Ok(removed)
 }
 
